@@ -1,0 +1,71 @@
+//! The directory behind one trait, [`Directory`]: the local backend today (the directory lives
+//! in our database), an Atlassian organization later. Callers (the API, the CLI, tasks) never
+//! know which backend runs.
+//!
+//! Also here: reading import files ([`import`]) and making a demo organization ([`demo`]).
+
+pub mod demo;
+pub mod import;
+mod local;
+
+use async_trait::async_trait;
+use model::directory::{Catalog, User};
+use model::filter::{FilterError, PageRequest, ResolvedFilter, UserFilter};
+use model::ids::AccountId;
+use store::StoreError;
+
+pub use local::LocalDirectory;
+
+/// A failure of a directory operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The criteria could not be understood (unknown names, bad values); nothing was searched.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// The user (or other thing) does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// One page of a User Browser search.
+#[derive(Debug, Clone)]
+pub struct UserSearch {
+    pub users: Vec<User>,
+    /// Users matching in all (not just this page).
+    pub total: u64,
+    pub page: PageRequest,
+    /// The criteria as understood, names resolved.
+    pub filter: ResolvedFilter,
+}
+
+/// A directory of users, groups, sites and apps.
+#[async_trait]
+pub trait Directory: Send + Sync + std::fmt::Debug {
+    /// The backend's name (`local`).
+    fn backend(&self) -> &'static str;
+
+    /// Sites, app types and groups: everything a filter can name.
+    async fn catalog(&self) -> Result<Catalog, DirectoryError>;
+
+    /// The User Browser: resolve the criteria (an unknown name is an error with suggestions),
+    /// then one page of matching users and the total.
+    async fn search_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<UserSearch, DirectoryError>;
+
+    /// Every account id matching the criteria ("all N matching").
+    async fn matching_account_ids(&self, filter: &UserFilter) -> Result<Vec<AccountId>, DirectoryError>;
+
+    /// One user.
+    async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError>;
+}

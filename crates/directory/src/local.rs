@@ -1,0 +1,53 @@
+//! The local backend: the directory lives in our own database.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use model::clock::Clock;
+use model::directory::{Catalog, User};
+use model::filter::{PageRequest, UserFilter};
+use model::ids::AccountId;
+use store::Store;
+
+use crate::{Directory, DirectoryError, UserSearch};
+
+/// The embedded directory, filled by import, the API or the demo generator.
+#[derive(Debug, Clone)]
+pub struct LocalDirectory {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl LocalDirectory {
+    /// A directory over `store`, telling time by `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+}
+
+#[async_trait]
+impl Directory for LocalDirectory {
+    fn backend(&self) -> &'static str {
+        "local"
+    }
+
+    async fn catalog(&self) -> Result<Catalog, DirectoryError> {
+        Ok(self.store.catalog().await?)
+    }
+
+    async fn search_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<UserSearch, DirectoryError> {
+        page.validate()?;
+        let resolved = filter.resolve(&self.store.catalog().await?)?;
+        let found = self.store.query_users(&resolved, page, self.clock.now()).await?;
+        Ok(UserSearch { users: found.users, total: found.total, page: *page, filter: resolved })
+    }
+
+    async fn matching_account_ids(&self, filter: &UserFilter) -> Result<Vec<AccountId>, DirectoryError> {
+        let resolved = filter.resolve(&self.store.catalog().await?)?;
+        Ok(self.store.matching_account_ids(&resolved, self.clock.now()).await?)
+    }
+
+    async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError> {
+        Ok(self.store.user(account_id).await?)
+    }
+}

@@ -1,0 +1,17 @@
+//! The vocabulary of ucm: the directory (sites, app types, groups, users), User Browser
+//! filters, saved filters, API keys and access settings.
+//!
+//! This crate does no IO and has no async code. Its only contact with the outside world is
+//! [`clock::SystemClock`] (reading the time) and [`random`] (the OS random source), each in one
+//! module so that everything else can be tested with fixed inputs.
+
+pub mod access;
+pub mod apikey;
+pub mod clock;
+pub mod directory;
+pub mod filter;
+pub mod ids;
+pub mod random;
+pub mod suggest;
+
+pub use jiff::Timestamp;

@@ -1,0 +1,159 @@
+//! Opening the database: URL → engine, pool settings, pragmas, migrations.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AssertSqlSafe, Executor as _, migrate::Migrator};
+
+use crate::{Result, Store, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The database engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names.
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Other(format!(
+                "unsupported database URL `{}`: use sqlite:// or postgres://",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// How to open a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long to wait for a free connection before failing with `Unavailable`.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL only: work inside this schema (it must exist). Lets several installations or
+    /// test runs share one database.
+    pub postgres_schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(10), postgres_schema: None }
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies the
+    /// engine's migrations.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url)?;
+        let schema = options.postgres_schema.clone();
+        if let Some(schema) = &schema
+            && !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
+        }
+        let max_connections = match engine {
+            // One writer at a time anyway; a few readers alongside in WAL mode.
+            Engine::Sqlite => options.max_connections.min(4),
+            Engine::Postgres => options.max_connections,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match engine {
+                        Engine::Sqlite => {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                        }
+                        Engine::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        tracing::debug!(engine = engine.name(), "database ready");
+        Ok(Self { pool, engine })
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Closes every connection; waits for checked-out ones to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// The URL with any password replaced by `***`, safe to print.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+    if userinfo.contains(':') {
+        format!("{scheme}://{user}:***@{host}{tail}")
+    } else {
+        format!("{scheme}://{user}@{host}{tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_leave_redact_url() {
+        assert_eq!(redact_url("postgres://ucm:s3cret@db:5432/ucm"), "postgres://ucm:***@db:5432/ucm");
+        assert_eq!(redact_url("postgres://ucm@db/ucm"), "postgres://ucm@db/ucm");
+        assert_eq!(redact_url("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
+        assert_eq!(redact_url("postgres://u:p@ss@db/x"), "postgres://u:***@db/x");
+    }
+}

@@ -1,0 +1,257 @@
+//! Writing the directory in bulk: one transaction for a whole import, so a failure leaves the
+//! database as it was.
+
+use std::collections::HashSet;
+
+use model::directory::{Group, Site, User};
+use sqlx::Row as _;
+
+use crate::sql::{Param, SqlBuilder};
+use crate::{Result, Store};
+
+/// Sites, groups and users to upsert, every reference already checked (see the `directory`
+/// crate's import, which validates files before they reach the store).
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryImport {
+    pub sites: Vec<Site>,
+    pub groups: Vec<Group>,
+    /// Each user replaces the stored one with the same account id, memberships included.
+    /// `app_access` entries carry last activity; access itself follows from the groups.
+    pub users: Vec<User>,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub sites: u64,
+    pub groups: u64,
+    pub users_created: u64,
+    pub users_updated: u64,
+}
+
+/// Statements stay under both engines' parameter limits (SQLite 32766, PostgreSQL 65535).
+const MAX_PARAMS: usize = 30_000;
+const MAX_ROWS: usize = 1_000;
+
+impl Store {
+    /// Upserts everything in `batch` in one transaction and brings derived app access up to
+    /// date. `progress` is called with the number of users written so far.
+    pub async fn import_directory(
+        &self,
+        batch: &DirectoryImport,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportReport> {
+        let mut tx = self.pool.begin().await?;
+        let mut report = ImportReport {
+            sites: batch.sites.len() as u64,
+            groups: batch.groups.len() as u64,
+            ..ImportReport::default()
+        };
+
+        insert_rows(
+            &mut tx,
+            "INSERT INTO sites (site_id, name, name_key, url) VALUES ",
+            batch.sites.iter().map(|s| {
+                vec![s.site_id.0.clone().into(), s.name.clone().into(), s.name.to_lowercase().into(), s.url.clone().into()]
+            }),
+            " ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, url = excluded.url",
+        )
+        .await?;
+
+        insert_rows(
+            &mut tx,
+            "INSERT INTO groups (group_id, name, name_key, site_id) VALUES ",
+            batch.groups.iter().map(|g| {
+                vec![
+                    g.group_id.0.clone().into(),
+                    g.name.clone().into(),
+                    g.name.to_lowercase().into(),
+                    g.site_id.as_ref().map(|s| s.0.clone()).into(),
+                ]
+            }),
+            " ON CONFLICT (group_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, site_id = excluded.site_id",
+        )
+        .await?;
+        let group_ids: Vec<String> = batch.groups.iter().map(|g| g.group_id.0.clone()).collect();
+        delete_where_in(&mut tx, "DELETE FROM group_grants WHERE group_id IN ", &group_ids).await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO group_grants (group_id, app_type, site_id) VALUES ",
+            batch.groups.iter().flat_map(|g| {
+                g.grants.iter().map(|grant| {
+                    vec![g.group_id.0.clone().into(), grant.app_type.0.clone().into(), grant.site_id.0.clone().into()]
+                })
+            }),
+            "",
+        )
+        .await?;
+
+        let mut written = 0u64;
+        for users in batch.users.chunks(MAX_ROWS) {
+            let ids: Vec<String> = users.iter().map(|u| u.account_id.0.clone()).collect();
+            let mut existing = SqlBuilder::new("SELECT account_id FROM users WHERE account_id IN ");
+            existing.bind_list(&ids);
+            let known: HashSet<String> =
+                existing.query().fetch_all(&mut *tx).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+            report.users_updated += known.len() as u64;
+            report.users_created += (ids.len() - known.len()) as u64;
+
+            insert_rows(
+                &mut tx,
+                "INSERT INTO users (account_id, display_name, email, name_key, email_key, email_domain, status, \
+                 last_active, created_at, activity_at) VALUES ",
+                users.iter().map(|u| {
+                    vec![
+                        u.account_id.0.clone().into(),
+                        u.display_name.clone().into(),
+                        u.email.clone().into(),
+                        u.display_name.to_lowercase().into(),
+                        u.email.to_lowercase().into(),
+                        u.email_domain().into(),
+                        u.status.as_str().into(),
+                        u.last_active.into(),
+                        u.created_at.into(),
+                        u.effective_last_active().into(),
+                    ]
+                }),
+                " ON CONFLICT (account_id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
+                 name_key = excluded.name_key, email_key = excluded.email_key, email_domain = excluded.email_domain, \
+                 status = excluded.status, last_active = excluded.last_active, created_at = excluded.created_at, \
+                 activity_at = excluded.activity_at",
+            )
+            .await?;
+            if !known.is_empty() {
+                let known: Vec<String> = known.into_iter().collect();
+                for table in ["user_sites", "user_groups", "user_roles", "user_app_access"] {
+                    delete_where_in(&mut tx, &format!("DELETE FROM {table} WHERE account_id IN "), &known).await?;
+                }
+            }
+            insert_rows(
+                &mut tx,
+                "INSERT INTO user_sites (account_id, site_id) VALUES ",
+                users
+                    .iter()
+                    .flat_map(|u| u.sites.iter().map(|s| vec![u.account_id.0.clone().into(), s.0.clone().into()])),
+                "",
+            )
+            .await?;
+            insert_rows(
+                &mut tx,
+                "INSERT INTO user_groups (account_id, group_id) VALUES ",
+                users
+                    .iter()
+                    .flat_map(|u| u.groups.iter().map(|g| vec![u.account_id.0.clone().into(), g.0.clone().into()])),
+                "",
+            )
+            .await?;
+            insert_rows(
+                &mut tx,
+                "INSERT INTO user_roles (account_id, role, app_type, site_id) VALUES ",
+                users.iter().flat_map(|u| {
+                    u.roles.iter().map(|r| {
+                        vec![
+                            u.account_id.0.clone().into(),
+                            r.role.as_str().into(),
+                            r.app_type.as_ref().map_or(String::new(), |a| a.0.clone()).into(),
+                            r.site_id.as_ref().map_or(String::new(), |s| s.0.clone()).into(),
+                        ]
+                    })
+                }),
+                "",
+            )
+            .await?;
+            insert_rows(
+                &mut tx,
+                "INSERT INTO user_app_access (account_id, app_type, site_id, last_active) VALUES ",
+                users.iter().flat_map(|u| {
+                    u.app_access.iter().map(|a| {
+                        vec![
+                            u.account_id.0.clone().into(),
+                            a.app_type.0.clone().into(),
+                            a.site_id.0.clone().into(),
+                            a.last_active.into(),
+                        ]
+                    })
+                }),
+                "",
+            )
+            .await?;
+            written += users.len() as u64;
+            progress(written);
+        }
+
+        refresh_app_access(&mut tx).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+/// Brings `user_app_access` in line with memberships and grants: access no group grants any
+/// more goes; access a group grants that is missing comes (never used yet).
+async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM user_app_access WHERE NOT EXISTS (SELECT 1 FROM user_groups ug \
+         JOIN group_grants gg ON gg.group_id = ug.group_id \
+         WHERE ug.account_id = user_app_access.account_id AND gg.app_type = user_app_access.app_type \
+         AND gg.site_id = user_app_access.site_id)",
+    )
+    .execute(&mut **tx)
+    .await?;
+    // `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as part of the join.
+    sqlx::query(
+        "INSERT INTO user_app_access (account_id, app_type, site_id, last_active) \
+         SELECT DISTINCT ug.account_id, gg.app_type, gg.site_id, CAST(NULL AS BIGINT) FROM user_groups ug \
+         JOIN group_grants gg ON gg.group_id = ug.group_id WHERE 1 = 1 \
+         ON CONFLICT (account_id, app_type, site_id) DO NOTHING",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Inserts rows in multi-row statements sized under the parameter limits.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    head: &str,
+    rows: impl Iterator<Item = Vec<Param>>,
+    tail: &str,
+) -> Result<()> {
+    let mut statement: Option<SqlBuilder> = None;
+    let mut in_statement = 0usize;
+    for row in rows {
+        let width = row.len().max(1);
+        let q = statement.get_or_insert_with(|| SqlBuilder::new(head));
+        if in_statement > 0 {
+            q.push(", ");
+        }
+        q.push("(");
+        for (i, value) in row.into_iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind(value);
+        }
+        q.push(")");
+        in_statement += 1;
+        if in_statement == MAX_ROWS || q.param_count() + width > MAX_PARAMS {
+            q.push(tail);
+            q.query().execute(&mut **tx).await?;
+            statement = None;
+            in_statement = 0;
+        }
+    }
+    if let Some(mut q) = statement {
+        q.push(tail);
+        q.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn delete_where_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, head: &str, ids: &[String]) -> Result<()> {
+    for chunk in ids.chunks(MAX_ROWS) {
+        let mut q = SqlBuilder::new(head);
+        q.bind_list(chunk);
+        q.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Storage for ucm on SQLite (embedded default) and PostgreSQL, through one [`Store`].
+//!
+//! This is the only crate that contains SQL. Both engines share the query text (numbered
+//! `$N` parameters, which SQLite accepts too); where they differ, [`Engine`] says so. Errors
+//! never carry driver types: see [`StoreError`]. Instants are stored as Unix milliseconds.
+
+mod api_keys;
+mod connect;
+pub use connect::redact_url;
+mod directory;
+mod error;
+mod import;
+mod saved_filters;
+pub mod schema;
+mod settings;
+mod sql;
+
+pub use connect::{Engine, StoreOptions};
+pub use directory::UserPage;
+pub use error::StoreError;
+pub use import::{DirectoryImport, ImportReport};
+
+/// A handle on the database. Cheap to clone (a connection pool inside).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: sqlx::AnyPool,
+    engine: Engine,
+}
+
+/// The result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

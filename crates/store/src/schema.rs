@@ -1,0 +1,93 @@
+//! What the live schema looks like, engine-neutral: for the schema-parity test and for
+//! diagnosing a database that drifted.
+
+use sqlx::Row as _;
+
+use crate::{Engine, Result, Store};
+
+/// A column as both engines can describe it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Column {
+    pub table: String,
+    pub name: String,
+    /// `integer`, `text`, `real` or `blob`.
+    pub family: String,
+    pub nullable: bool,
+    pub primary_key: bool,
+}
+
+fn family(declared: &str) -> String {
+    let t = declared.to_ascii_lowercase();
+    if t.contains("int") {
+        "integer"
+    } else if t.contains("char") || t.contains("text") || t.contains("clob") {
+        "text"
+    } else if t.contains("real") || t.contains("floa") || t.contains("doub") || t.contains("numeric") {
+        "real"
+    } else {
+        "blob"
+    }
+    .to_owned()
+}
+
+impl Store {
+    /// Every column of every application table (migration bookkeeping excluded), sorted.
+    pub async fn describe_schema(&self) -> Result<Vec<Column>> {
+        let mut columns = Vec::new();
+        match self.engine {
+            Engine::Sqlite => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                     AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for table in tables {
+                    let rows =
+                        sqlx::query("SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid")
+                            .bind(table.clone())
+                            .fetch_all(&self.pool)
+                            .await?;
+                    for row in rows {
+                        let pk: i64 = row.try_get(3)?;
+                        let not_null: i64 = row.try_get(2)?;
+                        columns.push(Column {
+                            table: table.clone(),
+                            name: row.try_get(0)?,
+                            family: family(&row.try_get::<String, _>(1)?),
+                            // SQLite lets a non-INTEGER primary key hold NULL unless NOT NULL is said.
+                            nullable: not_null == 0,
+                            primary_key: pk > 0,
+                        });
+                    }
+                }
+            }
+            Engine::Postgres => {
+                let rows = sqlx::query(
+                    "SELECT c.table_name::text, c.column_name::text, c.data_type::text, c.is_nullable::text, \
+                     CASE WHEN EXISTS (SELECT 1 FROM information_schema.table_constraints tc \
+                       JOIN information_schema.key_column_usage k ON k.constraint_name = tc.constraint_name \
+                        AND k.table_schema = tc.table_schema AND k.table_name = tc.table_name \
+                       WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = c.table_schema \
+                        AND tc.table_name = c.table_name AND k.column_name = c.column_name) THEN 1 ELSE 0 END::bigint \
+                     FROM information_schema.columns c \
+                     WHERE c.table_schema = current_schema() AND c.table_name NOT LIKE '\\_sqlx%'",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for row in rows {
+                    let pk: i64 = row.try_get(4)?;
+                    columns.push(Column {
+                        table: row.try_get(0)?,
+                        name: row.try_get(1)?,
+                        family: family(&row.try_get::<String, _>(2)?),
+                        nullable: row.try_get::<String, _>(3)? == "YES",
+                        primary_key: pk == 1,
+                    });
+                }
+            }
+        }
+        columns.sort();
+        Ok(columns)
+    }
+}
