@@ -68,4 +68,10 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// One user.
     async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError>;
+
+    /// The criteria with every name resolved to its id or key: how saved filters are stored,
+    /// so that renaming a group or site does not break them. Unknown names are an error.
+    async fn canonical_filter(&self, filter: &UserFilter) -> Result<UserFilter, DirectoryError> {
+        Ok(filter.resolve(&self.catalog().await?)?.to_canonical())
+    }
 }

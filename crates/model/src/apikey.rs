@@ -125,6 +125,31 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// A new key and its secret. Store the key with [`ApiKeySecret::hash`]; show the secret once.
+    pub fn mint(
+        name: String,
+        role: ApiKeyRole,
+        principal: Option<AccountId>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> (Self, ApiKeySecret) {
+        let secret = ApiKeySecret::generate();
+        let key = Self {
+            api_key_id: ApiKeyId(crate::ids::new_uuid()),
+            name,
+            role,
+            principal,
+            secret_prefix: secret.display_prefix(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        (key, secret)
+    }
+}
+
 /// A freshly minted secret. Shown once, then only its hash is kept.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeySecret(String);

@@ -1,1 +1,57 @@
+//! The HTTP side of ucm: the REST API under `/api/v1` (problem+json errors, bearer API keys),
+//! its OpenAPI document at `/api/openapi.json`, and `/healthz`.
+//!
+//! Handlers are thin: they parse, check access, call the directory or the store, and shape the
+//! answer. Every answer carries an `x-request-id`; error bodies repeat it.
 
+mod auth;
+mod error;
+mod openapi;
+mod query;
+mod request;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use directory::Directory;
+use model::clock::Clock;
+use store::Store;
+
+pub use error::{ApiError, Problem};
+pub use openapi::openapi_document;
+pub use routes::api_keys::{ApiKeyView, issue_api_key};
+pub use routes::saved_filters::SavedFilterInput;
+pub use routes::users::{UserList, UserListItem, user_detail, user_list};
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub directory: Arc<dyn Directory>,
+    pub clock: Arc<dyn Clock>,
+    /// The address people use to reach this installation (deep links), without a trailing `/`.
+    pub public_url: String,
+}
+
+impl AppState {
+    /// The User Browser link for one user.
+    pub fn user_browser_url(&self, account_id: &str) -> String {
+        format!("{}/users?accountId={}", self.public_url, query::encode(account_id))
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    routes::router().layer(axum::middleware::from_fn(request::track)).with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then finishes the requests
+/// in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -128,6 +128,35 @@ impl Store {
     }
 }
 
+/// Creates a PostgreSQL schema (for a scratch or test database that must not touch others).
+pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<()> {
+    run_admin_statement(url, schema, "CREATE SCHEMA").await
+}
+
+/// Drops a PostgreSQL schema and everything in it.
+pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<()> {
+    run_admin_statement(url, schema, "DROP SCHEMA IF EXISTS").await?;
+    Ok(())
+}
+
+async fn run_admin_statement(url: &str, schema: &str, verb: &str) -> Result<()> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    if Engine::from_url(url)? != Engine::Postgres {
+        return Err(StoreError::Other("schemas exist on PostgreSQL only".to_owned()));
+    }
+    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
+    }
+    let cascade = if verb.starts_with("DROP") { " CASCADE" } else { "" };
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+    conn.execute(AssertSqlSafe(format!("{verb} \"{schema}\"{cascade}"))).await?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
 /// The URL with any password replaced by `***`, safe to print.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -6,7 +6,7 @@
 
 mod api_keys;
 mod connect;
-pub use connect::redact_url;
+pub use connect::{create_postgres_schema, drop_postgres_schema, redact_url};
 mod directory;
 mod error;
 mod import;

@@ -64,7 +64,7 @@ impl TestDb {
             return None;
         };
         let schema = unique_name();
-        admin(&base, &format!("CREATE SCHEMA \"{schema}\"")).await;
+        store::create_postgres_schema(&base, &schema).await.unwrap();
         let options = StoreOptions { postgres_schema: Some(schema.clone()), ..StoreOptions::default() };
         let store = Store::open(&base, &options).await.unwrap();
         Some(Self { store, url: base, schema: Some(schema), dir: temp_dir() })
@@ -97,7 +97,7 @@ impl Drop for TestDb {
             // Drop runs inside the test's runtime: clean up from a thread with its own.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                runtime.block_on(admin(&base, &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")));
+                let _ = runtime.block_on(store::drop_postgres_schema(&base, &schema));
             })
             .join();
         }
@@ -113,14 +113,6 @@ pub fn postgres_url() -> Option<String> {
         }
         _ => None,
     }
-}
-
-async fn admin(url: &str, statement: &str) {
-    use sqlx::{Connection as _, Executor as _};
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(statement.to_owned())).await.unwrap();
-    let _ = conn.close().await;
 }
 
 /// Runs each named `async fn(TestDb)` on SQLite and on PostgreSQL, as `NAME::sqlite` and

@@ -1,0 +1,63 @@
+//! The OpenAPI document, generated from the handlers and types themselves. A committed snapshot
+//! (`crates/server/openapi.json`) is compared with what is served by a test.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{api_keys, catalog, health, saved_filters, settings, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ucm API",
+        description = "User Manager: the directory, saved filters, API keys and access settings. \
+                       Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
+    ),
+    paths(
+        health::healthz,
+        users::list_users,
+        users::get_user,
+        catalog::list_sites,
+        catalog::list_apps,
+        catalog::list_groups,
+        saved_filters::list_saved_filters,
+        saved_filters::create_saved_filter,
+        saved_filters::get_saved_filter,
+        saved_filters::update_saved_filter,
+        saved_filters::delete_saved_filter,
+        api_keys::list_api_keys,
+        api_keys::create_api_key,
+        api_keys::revoke_api_key,
+        settings::get_access_settings,
+        settings::put_access_settings,
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("ucm API key").build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    serde_json::to_value(doc).unwrap_or_default()
+}
+
+/// Serves the document. Needs no key: it describes the API, it holds no data.
+pub(crate) async fn serve_document() -> Json<serde_json::Value> {
+    Json(openapi_document())
+}

@@ -1,0 +1,153 @@
+//! Query strings: repeated keys (`apps=JSM&apps=Jira`) and comma lists (`apps=JSM,Jira`), unknown
+//! parameters refused by name rather than ignored.
+
+use model::filter::{FieldProblem, FilterError, PageRequest, SortKey, SortOrder, UserFilter};
+
+use crate::error::ApiError;
+
+/// The User Browser's query parameters, in the order the docs list them.
+pub(crate) const USER_QUERY_PARAMS: [&str; 14] = [
+    "q",
+    "inactiveDays",
+    "apps",
+    "notApps",
+    "roles",
+    "groups",
+    "excludeGroups",
+    "site",
+    "emailDomains",
+    "statuses",
+    "page",
+    "pageSize",
+    "sort",
+    "order",
+];
+
+/// Parses a User Browser query string into criteria and a page request.
+pub(crate) fn user_query(raw: Option<&str>) -> Result<(UserFilter, PageRequest), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|e| ApiError::field("query", raw.unwrap_or_default(), format!("unreadable query string: {e}")))?;
+    let mut filter = UserFilter::default();
+    let mut page = PageRequest::default();
+    let mut problems = Vec::new();
+    let mut unknown = Vec::new();
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "q" => filter.q = Some(value.clone()),
+            "inactiveDays" => filter.inactive_days = number(key, value, &mut problems),
+            "apps" => filter.apps.extend(list(value)),
+            "notApps" => filter.not_apps.extend(list(value)),
+            "roles" => filter.roles.extend(list(value)),
+            "groups" => filter.groups.extend(list(value)),
+            "excludeGroups" => filter.exclude_groups.extend(list(value)),
+            "site" => filter.site = Some(value.clone()),
+            "emailDomains" => filter.email_domains.extend(list(value)),
+            "statuses" => filter.statuses.extend(list(value)),
+            "page" => page.page = number(key, value, &mut problems).unwrap_or(page.page),
+            "pageSize" => page.page_size = number(key, value, &mut problems).unwrap_or(page.page_size),
+            "sort" => match serde_json::from_value::<SortKey>(serde_json::Value::String(value.clone())) {
+                Ok(sort) => page.sort = sort,
+                Err(_) => problems.push(FieldProblem {
+                    suggestions: ["displayName", "email", "status", "lastActive", "createdAt"]
+                        .map(String::from)
+                        .to_vec(),
+                    ..FieldProblem::new("sort", value, "unknown sort key")
+                }),
+            },
+            "order" => match value.to_ascii_lowercase().as_str() {
+                "asc" => page.order = SortOrder::Asc,
+                "desc" => page.order = SortOrder::Desc,
+                _ => problems.push(FieldProblem::new("order", value, "must be `asc` or `desc`")),
+            },
+            _ => unknown.push(key.clone()),
+        }
+    }
+    for key in unknown {
+        problems.push(FieldProblem {
+            suggestions: model::suggest::closest(&key, USER_QUERY_PARAMS, 3),
+            ..FieldProblem::new(&key, "", "unknown query parameter")
+        });
+    }
+    if let Err(e) = page.validate() {
+        problems.extend(e.0);
+    }
+    if problems.is_empty() { Ok((filter, page)) } else { Err(FilterError(problems).into()) }
+}
+
+fn number(field: &str, value: &str, problems: &mut Vec<FieldProblem>) -> Option<u32> {
+    match value.trim().parse::<u32>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            problems.push(FieldProblem::new(field, value, "must be a whole number (0 or more)"));
+            None
+        }
+    }
+}
+
+fn list(value: &str) -> impl Iterator<Item = String> + '_ {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// The query string that reproduces `filter` (for links), with display names.
+pub(crate) fn filter_query(filter: &UserFilter) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(q) = &filter.q {
+        pairs.push(("q", q.clone()));
+    }
+    if let Some(days) = filter.inactive_days {
+        pairs.push(("inactiveDays", days.to_string()));
+    }
+    for (key, values) in [
+        ("apps", &filter.apps),
+        ("notApps", &filter.not_apps),
+        ("roles", &filter.roles),
+        ("groups", &filter.groups),
+        ("excludeGroups", &filter.exclude_groups),
+        ("emailDomains", &filter.email_domains),
+        ("statuses", &filter.statuses),
+    ] {
+        pairs.extend(values.iter().map(|v| (key, v.clone())));
+    }
+    if let Some(site) = &filter.site {
+        pairs.push(("site", site.clone()));
+    }
+    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+}
+
+/// Form-encodes one value for a URL query.
+pub(crate) fn encode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)]).map(|s| s[2..].to_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_come_repeated_or_comma_separated() {
+        let (filter, page) =
+            user_query(Some("apps=JSM,Jira&apps=Confluence&inactiveDays=30&pageSize=50&sort=lastActive&order=DESC"))
+                .unwrap();
+        assert_eq!(filter.apps, ["JSM", "Jira", "Confluence"]);
+        assert_eq!(filter.inactive_days, Some(30));
+        assert_eq!((page.page_size, page.sort, page.order), (50, SortKey::LastActive, SortOrder::Desc));
+    }
+
+    #[test]
+    fn unknown_parameters_and_bad_numbers_are_named() {
+        let Err(ApiError::BadRequest { errors, .. }) = user_query(Some("inactivedays=30&page=-1&pageSize=7")) else {
+            panic!("expected a bad request")
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["page", "inactivedays", "pageSize"]);
+        assert_eq!(errors[1].suggestions, ["inactiveDays"]);
+    }
+
+    #[test]
+    fn links_round_trip() {
+        let filter =
+            UserFilter { apps: vec!["Jira Service Management".into()], inactive_days: Some(30), ..Default::default() };
+        let (back, _) = user_query(Some(&filter_query(&filter))).unwrap();
+        assert_eq!(back, filter);
+    }
+}

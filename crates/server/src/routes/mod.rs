@@ -1,0 +1,40 @@
+//! The routes, one module per resource.
+
+pub mod api_keys;
+pub(crate) mod catalog;
+pub(crate) mod health;
+pub mod saved_filters;
+pub(crate) mod settings;
+pub mod users;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/api/openapi.json", get(crate::openapi::serve_document))
+        .route("/api/v1/users", get(users::list_users))
+        .route("/api/v1/users/{account_id}", get(users::get_user))
+        .route("/api/v1/sites", get(catalog::list_sites))
+        .route("/api/v1/apps", get(catalog::list_apps))
+        .route("/api/v1/groups", get(catalog::list_groups))
+        .route("/api/v1/saved-filters", get(saved_filters::list_saved_filters).post(saved_filters::create_saved_filter))
+        .route(
+            "/api/v1/saved-filters/{filter_id}",
+            get(saved_filters::get_saved_filter)
+                .put(saved_filters::update_saved_filter)
+                .delete(saved_filters::delete_saved_filter),
+        )
+        .route("/api/v1/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
+        .route("/api/v1/api-keys/{api_key_id}", axum::routing::delete(api_keys::revoke_api_key))
+        .route("/api/v1/settings/access", get(settings::get_access_settings).put(settings::put_access_settings))
+        .fallback(not_found)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("there is nothing at {}", uri.path()))
+}

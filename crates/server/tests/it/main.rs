@@ -1,0 +1,119 @@
+//! The REST API over real HTTP on 127.0.0.1, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod access;
+mod api_keys;
+mod openapi;
+mod saved_filters;
+mod users;
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use model::apikey::{ApiKey, ApiKeyRole};
+use model::clock::ManualClock;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::AppState;
+use testkit::TestDb;
+
+pub fn now() -> Timestamp {
+    "2026-11-28T12:00:00Z".parse().unwrap()
+}
+
+/// A server on 127.0.0.1 over a test database with the demo organization (60 users), an admin
+/// key, and a clock the test can move.
+#[derive(Debug)]
+pub struct App {
+    pub base: String,
+    pub admin_key: String,
+    pub clock: ManualClock,
+    pub db: TestDb,
+    http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl App {
+    pub async fn start(db: TestDb) -> Self {
+        db.store.import_directory(&directory::demo::organization(60, now(), 3), &|_| {}).await.unwrap();
+        let clock = ManualClock::new(now());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState {
+            store: db.store.clone(),
+            directory: Arc::new(directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone()))),
+            clock: Arc::new(clock.clone()),
+            public_url: "https://ucm.example.com".to_owned(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let mut app =
+            Self { base, admin_key: String::new(), clock, db, http: reqwest::Client::new(), stop: Some(stop) };
+        app.admin_key = app.key("admin", ApiKeyRole::Admin, None, SignedDuration::from_hours(24 * 90)).await;
+        app
+    }
+
+    /// Stores a key directly and returns its secret.
+    pub async fn key(&self, name: &str, role: ApiKeyRole, principal: Option<&str>, lifetime: SignedDuration) -> String {
+        let now = self.clock_now();
+        let (key, secret) =
+            ApiKey::mint(name.to_owned(), role, principal.map(Into::into), now, now.checked_add(lifetime).unwrap());
+        self.db.store.insert_api_key(&key, &secret.hash()).await.unwrap();
+        secret.expose().to_owned()
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        use model::clock::Clock as _;
+        self.clock.now()
+    }
+
+    /// A request with the admin key.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.admin_key)
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    /// The first user with `role`, by account id.
+    pub async fn account_with_role(&self, role: &str) -> String {
+        let body = json_ok(self.get(&format!("/api/v1/users?roles={role}&pageSize=10")).send().await.unwrap()).await;
+        body["users"][0]["accountId"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Asserts 200 and returns the JSON body.
+pub async fn json_ok(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    body
+}
+
+/// Asserts a problem+json answer with `status` and returns it.
+pub async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["requestId"], request_id, "the body names the request");
+    body
+}

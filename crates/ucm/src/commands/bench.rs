@@ -1,0 +1,158 @@
+//! `ucm bench`: performance figures, printed (never asserted). Each run measures a baseline in
+//! the same process so the ratios mean something on a noisy machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use directory::{Directory as _, LocalDirectory};
+use model::clock::ManualClock;
+use model::filter::{PageRequest, UserFilter};
+use serde::Serialize;
+use store::{Engine, Store};
+
+use crate::cli::BenchCommand;
+use crate::context::Context;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DirectoryBench {
+    engine: &'static str,
+    users: usize,
+    import_seconds: f64,
+    import_users_per_second: f64,
+    queries: Vec<QueryFigures>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryFigures {
+    name: &'static str,
+    matched: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// p50 divided by the baseline's p50 (an unfiltered first page).
+    ratio_to_baseline: f64,
+}
+
+pub async fn run(context: &Context, command: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Directory { users, queries, json } = command;
+    anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
+    let mut results = Vec::new();
+
+    let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let sqlite = Store::open(&sqlite_url, &store::StoreOptions::default()).await;
+    let outcome = match sqlite {
+        Ok(store) => {
+            let r = bench_directory(&store, users, queries).await;
+            store.close().await;
+            r
+        }
+        Err(e) => Err(e.into()),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    results.push(outcome?);
+
+    if context.store.engine() == Engine::Postgres {
+        let url = context.config.database_url();
+        let schema =
+            format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
+        store::create_postgres_schema(&url, &schema).await?;
+        let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..context.config.store_options() };
+        let outcome = match Store::open(&url, &options).await {
+            Ok(store) => {
+                let r = bench_directory(&store, users, queries).await;
+                store.close().await;
+                r
+            }
+            Err(e) => Err(e.into()),
+        };
+        store::drop_postgres_schema(&url, &schema).await?;
+        results.push(outcome?);
+    } else {
+        eprintln!("(PostgreSQL skipped: set UCM_DATABASE_URL=postgres://… to measure it too)");
+    }
+
+    if json {
+        return crate::output::json(&results);
+    }
+    for r in &results {
+        println!(
+            "{}: imported {} users in {:.2} s = {:.0} users/s",
+            r.engine, r.users, r.import_seconds, r.import_users_per_second
+        );
+        let rows: Vec<Vec<String>> = r
+            .queries
+            .iter()
+            .map(|q| {
+                vec![
+                    q.name.to_owned(),
+                    q.matched.to_string(),
+                    format!("{:.2}", q.p50_ms),
+                    format!("{:.2}", q.p99_ms),
+                    format!("{:.2}×", q.ratio_to_baseline),
+                ]
+            })
+            .collect();
+        crate::output::table(
+            &["QUERY (first page of 20 + total)", "MATCHED", "P50 MS", "P99 MS", "VS BASELINE"],
+            &rows,
+        );
+        println!();
+    }
+    Ok(())
+}
+
+async fn bench_directory(store: &Store, users: usize, queries: usize) -> anyhow::Result<DirectoryBench> {
+    let now = jiff::Timestamp::now();
+    let org = directory::demo::organization(users, now, directory::demo::DEFAULT_SEED);
+    let started = Instant::now();
+    store.import_directory(&org, &|_| {}).await?;
+    let import = started.elapsed().as_secs_f64();
+
+    let directory = LocalDirectory::new(store.clone(), Arc::new(ManualClock::new(now)));
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let cases: [(&'static str, UserFilter); 4] = [
+        ("baseline: everyone", UserFilter::default()),
+        (
+            "inactive 30 days in JSM",
+            UserFilter { apps: strings(&["JSM"]), inactive_days: Some(30), ..UserFilter::default() },
+        ),
+        ("member of engineering", UserFilter { groups: strings(&["engineering"]), ..UserFilter::default() }),
+        (
+            "email domain + status",
+            UserFilter {
+                email_domains: strings(&["acme.com"]),
+                statuses: strings(&["active"]),
+                ..UserFilter::default()
+            },
+        ),
+    ];
+    let mut figures = Vec::new();
+    let mut baseline_p50 = 0.0;
+    for (name, filter) in cases {
+        // One untimed run warms caches and prepares statements.
+        let matched = directory.search_users(&filter, &PageRequest::default()).await?.total;
+        let mut times: Vec<Duration> = Vec::with_capacity(queries);
+        for _ in 0..queries {
+            let t = Instant::now();
+            directory.search_users(&filter, &PageRequest::default()).await?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let ms = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+        let (p50, p99) = (ms(0.50), ms(0.99));
+        if baseline_p50 == 0.0 {
+            baseline_p50 = p50;
+        }
+        figures.push(QueryFigures { name, matched, p50_ms: p50, p99_ms: p99, ratio_to_baseline: p50 / baseline_p50 });
+    }
+    Ok(DirectoryBench {
+        engine: store.engine().name(),
+        users,
+        import_seconds: import,
+        import_users_per_second: users as f64 / import,
+        queries: figures,
+    })
+}

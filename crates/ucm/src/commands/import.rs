@@ -1,0 +1,98 @@
+//! `ucm import` and `ucm seed-demo`: data in, all or nothing, with progress on a terminal.
+
+use std::io::{IsTerminal as _, Read as _};
+
+use anyhow::{Context as _, bail};
+use directory::import::{self, Format};
+use indicatif::{ProgressBar, ProgressStyle};
+use store::ImportReport;
+
+use crate::cli::{FileFormat, ImportArgs, SeedDemoArgs};
+use crate::context::Context;
+
+pub async fn import(context: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let format = match (args.format, Format::from_path(&args.file)) {
+        (Some(FileFormat::Json), _) => Format::Json,
+        (Some(FileFormat::Csv), _) => Format::Csv,
+        (None, Some(format)) => format,
+        (None, None) => {
+            bail!("cannot tell the format of {} from its name; add --format json or --format csv", args.file.display())
+        }
+    };
+    let text = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
+    };
+    let now = context.clock.now();
+    let spinner = progress_spinner("checking the file");
+    let catalog = context.store.catalog().await?;
+    let batch = import::parse(&text, format, &catalog, now);
+    if let Some(spinner) = &spinner {
+        spinner.finish_and_clear();
+    }
+    let batch = batch?;
+    let report = write_with_progress(context, &batch).await?;
+    print_report(&report);
+    Ok(())
+}
+
+pub async fn seed_demo(context: &Context, args: SeedDemoArgs) -> anyhow::Result<()> {
+    let existing = context.store.count_users().await?;
+    if existing > 0 && !args.force {
+        bail!("the directory already holds {existing} users; add --force to add the demo organization anyway");
+    }
+    if args.users == 0 || args.users > 1_000_000 {
+        bail!("--users must be between 1 and 1000000");
+    }
+    let org = directory::demo::organization(args.users, context.clock.now(), args.seed);
+    let report = write_with_progress(context, &org).await?;
+    print_report(&report);
+    Ok(())
+}
+
+async fn write_with_progress(context: &Context, batch: &store::DirectoryImport) -> anyhow::Result<ImportReport> {
+    let total = batch.users.len() as u64;
+    let bar = (std::io::stderr().is_terminal() && total >= 1_000).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} users ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message("importing");
+        bar
+    });
+    let progress = |written: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(written);
+        }
+    };
+    let report = context.store.import_directory(batch, &progress).await.context("nothing was imported")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(report)
+}
+
+fn progress_spinner(message: &'static str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_message(message);
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    })
+}
+
+fn print_report(report: &ImportReport) {
+    println!(
+        "Imported {} site(s), {} group(s) and {} user(s) ({} new, {} updated).",
+        report.sites,
+        report.groups,
+        report.users_created + report.users_updated,
+        report.users_created,
+        report.users_updated
+    );
+}

@@ -1,0 +1,74 @@
+//! One module per command family.
+
+mod apikey;
+mod bench;
+mod filters;
+mod import;
+mod serve;
+mod settings;
+mod users;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{Config, Overrides};
+use crate::context::Context;
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = Overrides { data_dir: cli.data_dir.clone() };
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        print!("{}", crate::config::EXAMPLE);
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    init_logging(&config);
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        println!("{}", config.redacted_toml()?.trim_end());
+        eprintln!("The configuration is valid.");
+        return Ok(());
+    }
+    let context = Context::open(config).await?;
+    let result = match cli.command {
+        Command::Serve(args) => serve::serve(context.clone(), args).await,
+        Command::Import(args) => import::import(&context, args).await,
+        Command::SeedDemo(args) => import::seed_demo(&context, args).await,
+        Command::Users(command) => users::run(&context, command).await,
+        Command::Filters(command) => filters::run(&context, command).await,
+        Command::Apikey(command) => apikey::run(&context, command).await,
+        Command::Settings(command) => settings::run(&context, command).await,
+        Command::Bench(command) => bench::run(&context, command).await,
+        Command::Config(_) => Ok(()),
+    };
+    context.store.close().await;
+    result
+}
+
+fn init_logging(config: &Config) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{},sqlx=warn", config.log.level)));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Turns a directory error into a message for people (a filter error lists every problem with
+/// suggestions).
+pub(crate) fn explain(error: directory::DirectoryError) -> anyhow::Error {
+    match error {
+        directory::DirectoryError::Filter(e) => {
+            let lines: Vec<String> =
+                e.0.iter()
+                    .map(|p| {
+                        let hint = if p.suggestions.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (did you mean: {}?)", p.suggestions.join(", "))
+                        };
+                        format!("  {}: {}{hint}", p.field, p.message)
+                    })
+                    .collect();
+            anyhow::anyhow!("the criteria cannot be used:\n{}", lines.join("\n"))
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,123 @@
+//! `ucm serve`: first-start chores (demo data, the initial admin key), then the HTTP server.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use model::apikey::{ApiKey, ApiKeyRole};
+
+use crate::cli::ServeArgs;
+use crate::context::Context;
+
+/// The file the initial admin key is written to, inside the data directory.
+pub const ADMIN_KEY_FILE: &str = "admin-api-key";
+
+pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(bind) = args.bind {
+        context.config.server.bind = bind;
+    }
+    let addr = context.config.bind_addr()?;
+    if args.demo {
+        seed_demo_on_first_start(&context).await?;
+    }
+    ensure_initial_key(&context).await?;
+
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let public_url = if context.config.server.public_url.is_empty() {
+        format!("http://{local}")
+    } else {
+        context.config.server.public_url.clone()
+    };
+    let state = context.app_state(public_url.clone());
+    tracing::info!(%local, public_url, engine = context.store.engine().name(), "listening");
+    println!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
+    std::io::stdout().flush()?;
+    server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn seed_demo_on_first_start(context: &Context) -> anyhow::Result<()> {
+    let existing = context.store.count_users().await?;
+    if existing > 0 {
+        tracing::info!(users = existing, "the directory already holds users; no demo data added");
+        return Ok(());
+    }
+    let now = context.clock.now();
+    let org = directory::demo::organization(context.config.demo.users, now, directory::demo::DEFAULT_SEED);
+    let report = context.store.import_directory(&org, &|_| {}).await?;
+    eprintln!(
+        "Created a demo organization: {} sites, {} groups, {} users.",
+        report.sites, report.groups, report.users_created
+    );
+    Ok(())
+}
+
+/// With no API key at all, creates an admin key and writes it to a file only the owner can read.
+async fn ensure_initial_key(context: &Context) -> anyhow::Result<()> {
+    if context.store.count_api_keys().await? > 0 {
+        return Ok(());
+    }
+    let now = context.clock.now();
+    let lifetime = model::apikey::parse_lifetime(&context.config.api_keys.initial_key_lifetime)
+        .map_err(|e| anyhow::anyhow!("api_keys.initial_key_lifetime: {e}"))?;
+    let (key, secret) =
+        ApiKey::mint("initial admin key".to_owned(), ApiKeyRole::Admin, None, now, now.checked_add(lifetime)?);
+    let path = context.config.data_dir.join(ADMIN_KEY_FILE);
+    // The file first: a key nobody can read would be of no use.
+    write_private(&path, secret.expose())?;
+    context.store.insert_api_key(&key, &secret.hash()).await?;
+    eprintln!(
+        "Created an admin API key (expires {}) and wrote it to {} (readable only by you).\n\
+         Use it as:  curl -H \"Authorization: Bearer $(cat {})\" http://{}/api/v1/users",
+        key.expires_at.strftime("%Y-%m-%d"),
+        path.display(),
+        path.display(),
+        context.config.server.bind,
+    );
+    Ok(())
+}
+
+/// Writes `text` to `path` with mode 0600 (owner read/write only), replacing any old file.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        // An existing file keeps its mode on open: set it explicitly.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,167 @@
+//! Configuration: the embedded defaults (`ucm.example.toml`), then `--config FILE`, then
+//! `UCM_*` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The commented example configuration, which is also the defaults.
+pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
+
+/// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
+const TOP_LEVEL_KEYS: [&str; 7] = ["data_dir", "database_url", "database", "server", "log", "api_keys", "demo"];
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub log: LogConfig,
+    pub api_keys: ApiKeysConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub postgres_schema: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeysConfig {
+    pub initial_key_lifetime: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub users: usize,
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the layers and checks the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(EXAMPLE));
+        if let Some(file) = file {
+            if !file.is_file() {
+                bail!("the configuration file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment
+            .merge(
+                Env::prefixed("UCM_")
+                    .filter(|key| {
+                        // Keys are not lower-cased yet at this point.
+                        let key = key.as_str().to_ascii_lowercase();
+                        let top = key.split("__").next().unwrap_or_default();
+                        TOP_LEVEL_KEYS.contains(&top)
+                    })
+                    .split("__"),
+            )
+            .merge(Serialized::defaults(overrides));
+        let config: Self = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.bind_addr()?;
+        if let Some(url) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            store::Engine::from_url(url).context("database_url")?;
+        }
+        let public_url = &self.server.public_url;
+        if !(public_url.is_empty() || public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("server.public_url must start with http:// or https:// (it is `{}`)", self.server.public_url);
+        }
+        if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
+            bail!("log.level must be error, warn, info, debug or trace (it is `{}`)", self.log.level);
+        }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            bail!("log.format must be text or json (it is `{}`)", self.log.format);
+        }
+        model::apikey::parse_lifetime(&self.api_keys.initial_key_lifetime)
+            .map_err(|e| anyhow::anyhow!("api_keys.initial_key_lifetime: {e}"))?;
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The address to listen on.
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server.bind.parse().with_context(|| {
+            format!("server.bind must be an address and port such as 127.0.0.1:8080 (it is `{}`)", self.server.bind)
+        })
+    }
+
+    /// The database URL: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("ucm.db").display()),
+        }
+    }
+
+    /// Pool settings.
+    pub fn store_options(&self) -> store::StoreOptions {
+        store::StoreOptions {
+            max_connections: self.database.max_connections,
+            postgres_schema: Some(self.database.postgres_schema.clone()).filter(|s| !s.is_empty()),
+            ..store::StoreOptions::default()
+        }
+    }
+
+    /// The configuration as TOML, with secrets redacted.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.database_url = shown.database_url.as_deref().map(store::redact_url);
+        Ok(toml::to_string_pretty(&shown)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_a_valid_configuration() {
+        let config: Config = Figment::from(Toml::string(EXAMPLE)).extract().unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.server.bind, "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./ucm-data"));
+        assert!(config.database_url.is_none());
+        assert!(config.database_url().starts_with("sqlite://./ucm-data/ucm.db"));
+    }
+}

@@ -1,0 +1,54 @@
+//! What a command needs: the configuration, the store, the directory, a clock.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use directory::{Directory, LocalDirectory};
+use model::clock::{Clock, SystemClock};
+use store::Store;
+
+use crate::config::Config;
+
+/// An opened installation.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Config,
+    pub store: Store,
+    pub directory: Arc<dyn Directory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Opens the database the configuration names (creating the data directory for SQLite)
+    /// and applies migrations.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        if config.database_url.as_deref().is_none_or(str::is_empty) {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        }
+        let url = config.database_url();
+        let store = Store::open(&url, &config.store_options()).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let directory = Arc::new(LocalDirectory::new(store.clone(), clock.clone()));
+        Ok(Self { config, store, directory, clock })
+    }
+
+    /// The state the server's handlers (and the CLI's JSON output, which shares their shapes) use.
+    pub fn app_state(&self, public_url: String) -> server::AppState {
+        server::AppState {
+            store: self.store.clone(),
+            directory: self.directory.clone(),
+            clock: self.clock.clone(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The configured public URL, or one made from the bind address.
+    pub fn public_url(&self) -> String {
+        if self.config.server.public_url.is_empty() {
+            format!("http://{}", self.config.server.bind)
+        } else {
+            self.config.server.public_url.clone()
+        }
+    }
+}

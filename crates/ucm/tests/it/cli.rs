@@ -1,0 +1,214 @@
+use testkit::{TestDb, backend_tests};
+
+use crate::{file, run, ucm};
+
+backend_tests!(
+    import_is_all_or_nothing_with_lines_and_fields,
+    users_list_searches_and_explains_unknown_names,
+    saved_filters_from_the_cli
+);
+
+const ORG: &str = r#"{
+  "sites": [{"siteId": "s1", "name": "acme", "url": "https://acme.atlassian.net"}],
+  "groups": [{"groupId": "g1", "name": "jsm-agents", "grants": [{"app": "JSM", "site": "acme"}]}],
+  "users": [
+    {"accountId": "u1", "displayName": "Ada Lovelace", "email": "ada@example.com", "groups": ["jsm-agents"],
+     "createdAt": "2025-01-01", "appAccess": [{"app": "JSM", "site": "acme", "lastActive": "2025-06-01"}]}
+  ]
+}"#;
+
+fn total(db: &TestDb) -> u64 {
+    let (ok, out, err) = run(ucm(db.dir(), Some(db)).args(["users", "list", "--json"]));
+    assert!(ok, "{err}");
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()["total"].as_u64().unwrap()
+}
+
+async fn import_is_all_or_nothing_with_lines_and_fields(db: TestDb) {
+    let dir = db.dir().to_owned();
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).arg("import").arg(file(&dir, "org.json", ORG)));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Imported 1 site(s), 1 group(s) and 1 user(s) (1 new, 0 updated).");
+
+    let csv = "accountId,displayName,email,status,groups\nu2,Alan,alan@example.com,active,jsm-agents\nu3,Grace,grace@example,actve,jsm-agnets\n";
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).arg("import").arg(file(&dir, "bad.csv", csv)));
+    assert!(!ok, "{out}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(err.contains("line 3, row 2 (u3), field `status`: `actve` is not a valid status"), "{err}");
+    assert!(
+        err.contains(
+            "line 3, row 2 (u3), field `groups[0]`: no group is called `jsm-agnets` (did you mean: jsm-agents?)"
+        ),
+        "{err}"
+    );
+    assert_eq!(total(&db), 1, "the valid row u2 was not imported either");
+
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).arg("import").arg(file(
+        &dir,
+        "broken.json",
+        "{\"users\": [\n  {\"accountId\": 1}\n]}",
+    )));
+    assert!(!ok);
+    assert!(err.contains("line 2, users[0], field `accountId`: invalid type"), "{err}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).arg("import").arg(file(&dir, "org.txt", ORG)));
+    assert!(!ok && err.contains("--format json"), "{err}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["import", "missing.json"]));
+    assert!(!ok && err.contains("cannot read missing.json"), "{err}");
+    assert_eq!(total(&db), 1);
+
+    let good_csv =
+        "accountId,displayName,email,groups,appAccess\nu2,Alan,alan@example.com,jsm-agents,JSM@acme=2026-11-01\n";
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).arg("import").arg(file(&dir, "good.csv", good_csv)));
+    assert!(ok, "{err}");
+    assert!(out.contains("(1 new, 0 updated)"));
+    assert_eq!(total(&db), 2);
+}
+
+async fn users_list_searches_and_explains_unknown_names(db: TestDb) {
+    let dir = db.dir().to_owned();
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["seed-demo", "--users", "80"]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["seed-demo", "--users", "80"]));
+    assert!(!ok && err.contains("already holds 80 users; add --force"), "{err}");
+
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).args([
+        "users",
+        "list",
+        "--apps",
+        "JSM",
+        "--inactive-days",
+        "30",
+        "--page-size",
+        "10",
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.starts_with("NAME"), "{out}");
+    assert!(out.contains("Jira Service Management"), "{out}");
+    assert!(out.lines().last().unwrap().contains("users (page 1 of"), "{out}");
+
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).args(["users", "list", "--groups", "enginering", "--apps", "JMS"]));
+    assert!(!ok, "{out}");
+    assert!(err.contains("groups: no group is called `enginering` (did you mean: engineering?)"), "{err}");
+    assert!(err.contains("apps: no app is called `JMS` (did you mean: JSM?)"), "{err}");
+
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["users", "list", "--page-size", "15"]));
+    assert!(!ok && err.contains("pageSize: the page size must be one of 10, 20, 50, 100, 200"), "{err}");
+
+    let (ok, out, _) = run(ucm(&dir, Some(&db)).args(["users", "list", "--roles", "orgAdmin", "--json"]));
+    assert!(ok);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["total"], 2);
+    let id = list["users"][0]["accountId"].as_str().unwrap();
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).args(["users", "show", id]));
+    assert!(ok, "{err}");
+    assert!(out.contains("roles:") && out.contains("orgAdmin"), "{out}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["users", "show", "nobody"]));
+    assert!(!ok && err.contains("user `nobody` not found"), "{err}");
+}
+
+async fn saved_filters_from_the_cli(db: TestDb) {
+    let dir = db.dir().to_owned();
+    run(ucm(&dir, Some(&db)).args(["seed-demo", "--users", "20"]));
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).args([
+        "filters",
+        "create",
+        "--name",
+        "Idle JSM",
+        "--apps",
+        "JSM",
+        "--inactive-days",
+        "30",
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Saved filter `Idle JSM`"), "{out}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "create", "--name", "idle jsm"]));
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, out, _) = run(ucm(&dir, Some(&db)).args(["filters", "list"]));
+    assert!(ok && out.contains("apps=Jira Service Management inactiveDays=30"), "{out}");
+    let (_, out, _) = run(ucm(&dir, Some(&db)).args(["filters", "list", "--json"]));
+    let filters: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = filters[0]["filterId"].as_str().unwrap();
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", id]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", id]));
+    assert!(!ok && err.contains("not found"), "{err}");
+}
+
+#[test]
+fn api_keys_print_their_secret_once_on_stdout() {
+    let dir = testkit::temp_dir();
+    let (ok, out, err) =
+        run(ucm(&dir, None).args(["apikey", "create", "--name", "ci", "--expires-in", "30d", "--role", "read-only"]));
+    assert!(ok, "{err}");
+    let secret = out.trim();
+    assert!(secret.starts_with("ucm_") && !secret.contains(' '), "stdout is the secret alone: {out}");
+    assert!(err.contains("Created API key `ci`") && err.contains("readOnly"), "{err}");
+
+    let (ok, out, _) = run(ucm(&dir, None).args(["apikey", "list"]));
+    assert!(ok && out.contains("ci") && out.contains("readOnly") && !out.contains(secret), "{out}");
+    let (_, out, _) = run(ucm(&dir, None).args(["apikey", "list", "--json"]));
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys[0]["state"], "active");
+    let id = keys[0]["apiKeyId"].as_str().unwrap();
+    let (ok, out, _) = run(ucm(&dir, None).args(["apikey", "revoke", id]));
+    assert!(ok && out.contains("Revoked API key `ci`"), "{out}");
+    let (_, out, _) = run(ucm(&dir, None).args(["apikey", "list", "--json"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["state"], "revoked");
+
+    for (flag, message) in [("90", "unknown unit"), ("5y", "at most 730 days")] {
+        let (ok, _, err) = run(ucm(&dir, None).args(["apikey", "create", "--name", "x", "--expires-in", flag]));
+        assert!(!ok && err.contains(message), "{flag}: {err}");
+    }
+    let (ok, _, err) = run(ucm(&dir, None).args(["apikey", "create", "--name", "x", "--for", "nobody"]));
+    assert!(!ok && err.contains("no user has this account id"), "{err}");
+}
+
+#[test]
+fn config_check_shows_the_layers_and_redacts_secrets() {
+    let dir = testkit::temp_dir();
+    let (ok, out, err) = run(ucm(&dir, None).args(["config", "check"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("data_dir = \"./ucm-data\"") && out.contains("bind = \"127.0.0.1:8080\""), "{out}");
+
+    let config = file(&dir, "ucm.toml", "[server]\nbind = \"127.0.0.1:9999\"\n");
+    let (ok, out, err) = run(ucm(&dir, None)
+        .args(["--config", config.to_str().unwrap(), "config", "check"])
+        .env("UCM_DATABASE_URL", "postgres://ucm:hunter2@127.0.0.1:5432/ucm")
+        .env("UCM_LOG__FORMAT", "json"));
+    assert!(ok, "{err}");
+    assert!(out.contains("bind = \"127.0.0.1:9999\""), "the file overrides the defaults: {out}");
+    assert!(out.contains("database_url = \"postgres://ucm:***@127.0.0.1:5432/ucm\""), "{out}");
+    assert!(out.contains("format = \"json\""), "the environment overrides the file: {out}");
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+
+    let (ok, out, _) =
+        run(ucm(&dir, None).args(["--data-dir", "/srv/ucm", "config", "check"]).env("UCM_DATA_DIR", "/elsewhere"));
+    assert!(ok && out.contains("data_dir = \"/srv/ucm\""), "flags win over the environment: {out}");
+
+    let typo = file(&dir, "typo.toml", "[server]\nbnid = \"x\"\n");
+    let (ok, _, err) = run(ucm(&dir, None).args(["--config", typo.to_str().unwrap(), "config", "check"]));
+    assert!(!ok && err.contains("bnid"), "{err}");
+    let (ok, _, err) = run(ucm(&dir, None).args(["config", "check"]).env("UCM_SERVER__BIND", "localhost"));
+    assert!(!ok && err.contains("server.bind"), "{err}");
+
+    let (ok, out, _) = run(ucm(&dir, None).args(["config", "example"]));
+    assert!(ok && out.starts_with("# ucm configuration."));
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    let dir = testkit::temp_dir();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["import", "--help"],
+        vec!["seed-demo", "--help"],
+        vec!["users", "list", "--help"],
+        vec!["apikey", "create", "--help"],
+        vec!["filters", "create", "--help"],
+        vec!["settings", "access", "--help"],
+        vec!["bench", "directory", "--help"],
+    ] {
+        let (ok, out, _) = run(ucm(&dir, None).args(&args));
+        assert!(ok && out.contains("Example"), "{args:?}: {out}");
+    }
+}

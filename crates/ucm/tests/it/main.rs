@@ -1,0 +1,41 @@
+//! The `ucm` binary as a person uses it: commands, exit codes, files on disk, and `ucm serve`
+//! answering HTTP on 127.0.0.1. Database-backed tests run on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use testkit::TestDb;
+
+/// A `ucm` command in `dir`, pointed at `db` (when given), with no stray `UCM_*` settings.
+pub fn ucm(dir: &Path, db: Option<&TestDb>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ucm"));
+    command.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("UCM_") && !key.starts_with("UCM_TEST_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RUST_LOG", "warn");
+    if let Some(db) = db {
+        command.envs(db.env());
+    }
+    command
+}
+
+/// Runs a command and returns (exit success, stdout, stderr).
+pub fn run(command: &mut Command) -> (bool, String, String) {
+    let Output { status, stdout, stderr } = command.output().unwrap();
+    (status.success(), String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
+}
+
+/// Writes `text` to `name` in `dir` and returns the path.
+pub fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}

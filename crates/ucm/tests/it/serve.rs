@@ -1,0 +1,78 @@
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use testkit::{TestDb, backend_tests};
+
+use crate::{run, ucm};
+
+backend_tests!(serve_demo_answers_the_readme_request);
+
+/// A running `ucm serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &TestDb) -> Server {
+    let mut child = ucm(db.dir(), Some(db))
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("ucm is listening on ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(60)).expect("ucm serve did not start");
+    Server { child, base }
+}
+
+/// The README's promise: `ucm serve --demo`, then the admin key from the data directory gets
+/// the users inactive for 30 days in JSM, with a total.
+async fn serve_demo_answers_the_readme_request(db: TestDb) {
+    let server = start(&db);
+    let key_file = db.dir().join("ucm-data/admin-api-key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+    let response = http
+        .get(format!("{}/api/v1/users?apps=JSM&inactiveDays=30", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let total = body["total"].as_u64().unwrap();
+    assert!(total > 0 && total < 500, "{total} of the 500 demo users");
+    let wrong = http.get(format!("{}/api/v1/users", server.base)).bearer_auth("ucm_wrong").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    drop(server);
+
+    // A second start keeps the data and the key: no new demo organization, no new key.
+    let server = start(&db);
+    let again = http.get(format!("{}/api/v1/users", server.base)).bearer_auth(&key).send().await.unwrap();
+    let body: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(body["total"], 500);
+    drop(server);
+    let (_, out, _) = run(ucm(db.dir(), Some(&db)).args(["apikey", "list", "--json"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len(), 1);
+}
