@@ -90,11 +90,11 @@ impl Store {
     /// The users matching `filter` at instant `now`: one page in the requested order, and the
     /// total. Ties in the sort key are broken by account id, so pages never overlap.
     pub async fn query_users(&self, filter: &ResolvedFilter, page: &PageRequest, now: Timestamp) -> Result<UserPage> {
-        let mut count = SqlBuilder::new("SELECT COUNT(*) FROM users u WHERE ");
+        let mut count = SqlBuilder::new(self.engine, "SELECT COUNT(*) FROM users u WHERE ");
         push_conditions(&mut count, filter, now);
         let total: i64 = count.query().fetch_one(&self.pool).await?.try_get(0)?;
 
-        let mut select = SqlBuilder::new("SELECT u.account_id FROM users u WHERE ");
+        let mut select = SqlBuilder::new(self.engine, "SELECT u.account_id FROM users u WHERE ");
         push_conditions(&mut select, filter, now);
         let column = match page.sort {
             SortKey::DisplayName => "u.name_key",
@@ -107,10 +107,12 @@ impl Store {
             SortOrder::Asc => "ASC",
             SortOrder::Desc => "DESC",
         };
-        select.push(&format!(" ORDER BY {column} {direction}, u.account_id {direction} LIMIT "));
-        select.bind(i64::from(page.page_size));
-        select.push(" OFFSET ");
-        select.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+        // Literal numbers (validated integers), so the planner can use an index for the order.
+        select.push(&format!(
+            " ORDER BY {column} {direction}, u.account_id {direction} LIMIT {} OFFSET {}",
+            page.page_size,
+            page.offset()
+        ));
         let ids = select
             .query()
             .fetch_all(&self.pool)
@@ -124,7 +126,7 @@ impl Store {
 
     /// Every account id matching `filter` (for selections such as "all N matching").
     pub async fn matching_account_ids(&self, filter: &ResolvedFilter, now: Timestamp) -> Result<Vec<AccountId>> {
-        let mut select = SqlBuilder::new("SELECT u.account_id FROM users u WHERE ");
+        let mut select = SqlBuilder::new(self.engine, "SELECT u.account_id FROM users u WHERE ");
         push_conditions(&mut select, filter, now);
         select.push(" ORDER BY u.account_id");
         Ok(select
@@ -150,6 +152,7 @@ impl Store {
         for chunk in ids.chunks(ID_CHUNK) {
             let keys: Vec<String> = chunk.iter().map(|id| id.0.clone()).collect();
             let mut q = SqlBuilder::new(
+                self.engine,
                 "SELECT account_id, display_name, email, status, last_active, created_at FROM users WHERE account_id IN ",
             );
             q.bind_list(&keys);
@@ -173,14 +176,15 @@ impl Store {
                 by_id.insert(id, user);
             }
 
-            let mut q = SqlBuilder::new("SELECT account_id, site_id FROM user_sites WHERE account_id IN ");
+            let mut q = SqlBuilder::new(self.engine, "SELECT account_id, site_id FROM user_sites WHERE account_id IN ");
             q.bind_list(&keys).push(" ORDER BY account_id, site_id");
             for row in q.query().fetch_all(&self.pool).await? {
                 if let Some(user) = by_id.get_mut(&row.try_get::<String, _>(0)?) {
                     user.sites.push(SiteId(row.try_get(1)?));
                 }
             }
-            let mut q = SqlBuilder::new("SELECT account_id, group_id FROM user_groups WHERE account_id IN ");
+            let mut q =
+                SqlBuilder::new(self.engine, "SELECT account_id, group_id FROM user_groups WHERE account_id IN ");
             q.bind_list(&keys).push(" ORDER BY account_id, group_id");
             for row in q.query().fetch_all(&self.pool).await? {
                 if let Some(user) = by_id.get_mut(&row.try_get::<String, _>(0)?) {
@@ -188,6 +192,7 @@ impl Store {
                 }
             }
             let mut q = SqlBuilder::new(
+                self.engine,
                 "SELECT account_id, app_type, site_id, last_active FROM user_app_access WHERE account_id IN ",
             );
             q.bind_list(&keys).push(" ORDER BY account_id, app_type, site_id");
@@ -200,8 +205,10 @@ impl Store {
                     });
                 }
             }
-            let mut q =
-                SqlBuilder::new("SELECT account_id, role, app_type, site_id FROM user_roles WHERE account_id IN ");
+            let mut q = SqlBuilder::new(
+                self.engine,
+                "SELECT account_id, role, app_type, site_id FROM user_roles WHERE account_id IN ",
+            );
             q.bind_list(&keys).push(" ORDER BY account_id, role, app_type, site_id");
             for row in q.query().fetch_all(&self.pool).await? {
                 let id: String = row.try_get(0)?;
@@ -224,7 +231,8 @@ impl Store {
 }
 
 /// Appends the WHERE conditions of `filter` (always at least `1 = 1`). Mirrors
-/// [`ResolvedFilter::matches`] criterion by criterion.
+/// [`ResolvedFilter::matches`] criterion by criterion. Set criteria are `account_id IN
+/// (subquery)` over indexed tables, so the database can start from the smallest set.
 fn push_conditions(q: &mut SqlBuilder, filter: &ResolvedFilter, now: Timestamp) {
     q.push("1 = 1");
     if let Some(text) = &filter.q {
@@ -233,50 +241,47 @@ fn push_conditions(q: &mut SqlBuilder, filter: &ResolvedFilter, now: Timestamp) 
         q.bind(pattern).push(" ESCAPE '\\')");
     }
     if let Some(site) = &filter.site {
-        q.push(" AND EXISTS (SELECT 1 FROM user_sites s WHERE s.account_id = u.account_id AND s.site_id = ");
+        q.push(" AND u.account_id IN (SELECT s.account_id FROM user_sites s WHERE s.site_id = ");
         q.bind(site.0.clone()).push(")");
     }
     let app_access = |q: &mut SqlBuilder, apps: &[AppKey]| {
         let keys: Vec<String> = apps.iter().map(|a| a.0.clone()).collect();
-        q.push("SELECT 1 FROM user_app_access a WHERE a.account_id = u.account_id AND a.app_type IN ");
+        q.push("SELECT a.account_id FROM user_app_access a WHERE a.app_type IN ");
         q.bind_list(&keys);
         if let Some(site) = &filter.site {
             q.push(" AND a.site_id = ").bind(site.0.clone());
         }
     };
+    let cutoff = filter.inactive_cutoff(now);
     if !filter.apps.is_empty() {
-        q.push(" AND EXISTS (");
+        q.push(" AND u.account_id IN (");
         app_access(q, &filter.apps);
+        if let Some(cutoff) = cutoff {
+            // Inactive in the named apps: the latest activity among them is at or before the cutoff.
+            q.push(" GROUP BY a.account_id HAVING MAX(a.activity_at) <= ").bind(cutoff);
+        }
         q.push(")");
+    } else if let Some(cutoff) = cutoff {
+        q.push(" AND u.activity_at <= ").bind(cutoff);
     }
     if !filter.not_apps.is_empty() {
-        q.push(" AND NOT EXISTS (");
+        q.push(" AND u.account_id NOT IN (");
         app_access(q, &filter.not_apps);
         q.push(")");
     }
-    if let Some(cutoff) = filter.inactive_cutoff(now) {
-        if filter.apps.is_empty() {
-            q.push(" AND u.activity_at <= ").bind(cutoff);
-        } else {
-            // Inactive in the named apps: no access to them was used after the cutoff.
-            q.push(" AND NOT EXISTS (");
-            app_access(q, &filter.apps);
-            q.push(" AND COALESCE(a.last_active, u.created_at) > ").bind(cutoff).push(")");
-        }
-    }
     if !filter.roles.is_empty() {
         let roles: Vec<String> = filter.roles.iter().map(|r| r.as_str().to_owned()).collect();
-        q.push(" AND EXISTS (SELECT 1 FROM user_roles r WHERE r.account_id = u.account_id AND r.role IN ");
+        q.push(" AND u.account_id IN (SELECT r.account_id FROM user_roles r WHERE r.role IN ");
         q.bind_list(&roles).push(")");
     }
     if !filter.groups.is_empty() {
         let ids: Vec<String> = filter.groups.iter().map(|g| g.0.clone()).collect();
-        q.push(" AND EXISTS (SELECT 1 FROM user_groups g WHERE g.account_id = u.account_id AND g.group_id IN ");
+        q.push(" AND u.account_id IN (SELECT g.account_id FROM user_groups g WHERE g.group_id IN ");
         q.bind_list(&ids).push(")");
     }
     if !filter.exclude_groups.is_empty() {
         let ids: Vec<String> = filter.exclude_groups.iter().map(|g| g.0.clone()).collect();
-        q.push(" AND NOT EXISTS (SELECT 1 FROM user_groups g WHERE g.account_id = u.account_id AND g.group_id IN ");
+        q.push(" AND u.account_id NOT IN (SELECT g.account_id FROM user_groups g WHERE g.group_id IN ");
         q.bind_list(&ids).push(")");
     }
     if !filter.email_domains.is_empty() {

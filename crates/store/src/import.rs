@@ -7,7 +7,7 @@ use model::directory::{Group, Site, User};
 use sqlx::Row as _;
 
 use crate::sql::{Param, SqlBuilder};
-use crate::{Result, Store};
+use crate::{Engine, Result, Store};
 
 /// Sites, groups and users to upsert, every reference already checked (see the `directory`
 /// crate's import, which validates files before they reach the store).
@@ -49,6 +49,7 @@ impl Store {
         };
 
         insert_rows(
+            self.engine,
             &mut tx,
             "INSERT INTO sites (site_id, name, name_key, url) VALUES ",
             batch.sites.iter().map(|s| {
@@ -59,6 +60,7 @@ impl Store {
         .await?;
 
         insert_rows(
+            self.engine,
             &mut tx,
             "INSERT INTO groups (group_id, name, name_key, site_id) VALUES ",
             batch.groups.iter().map(|g| {
@@ -73,8 +75,9 @@ impl Store {
         )
         .await?;
         let group_ids: Vec<String> = batch.groups.iter().map(|g| g.group_id.0.clone()).collect();
-        delete_where_in(&mut tx, "DELETE FROM group_grants WHERE group_id IN ", &group_ids).await?;
+        delete_where_in(self.engine, &mut tx, "DELETE FROM group_grants WHERE group_id IN ", &group_ids).await?;
         insert_rows(
+            self.engine,
             &mut tx,
             "INSERT INTO group_grants (group_id, app_type, site_id) VALUES ",
             batch.groups.iter().flat_map(|g| {
@@ -89,7 +92,7 @@ impl Store {
         let mut written = 0u64;
         for users in batch.users.chunks(MAX_ROWS) {
             let ids: Vec<String> = users.iter().map(|u| u.account_id.0.clone()).collect();
-            let mut existing = SqlBuilder::new("SELECT account_id FROM users WHERE account_id IN ");
+            let mut existing = SqlBuilder::new(self.engine, "SELECT account_id FROM users WHERE account_id IN ");
             existing.bind_list(&ids);
             let known: HashSet<String> =
                 existing.query().fetch_all(&mut *tx).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
@@ -97,6 +100,7 @@ impl Store {
             report.users_created += (ids.len() - known.len()) as u64;
 
             insert_rows(
+                self.engine,
                 &mut tx,
                 "INSERT INTO users (account_id, display_name, email, name_key, email_key, email_domain, status, \
                  last_active, created_at, activity_at) VALUES ",
@@ -123,10 +127,12 @@ impl Store {
             if !known.is_empty() {
                 let known: Vec<String> = known.into_iter().collect();
                 for table in ["user_sites", "user_groups", "user_roles", "user_app_access"] {
-                    delete_where_in(&mut tx, &format!("DELETE FROM {table} WHERE account_id IN "), &known).await?;
+                    delete_where_in(self.engine, &mut tx, &format!("DELETE FROM {table} WHERE account_id IN "), &known)
+                        .await?;
                 }
             }
             insert_rows(
+                self.engine,
                 &mut tx,
                 "INSERT INTO user_sites (account_id, site_id) VALUES ",
                 users
@@ -136,6 +142,7 @@ impl Store {
             )
             .await?;
             insert_rows(
+                self.engine,
                 &mut tx,
                 "INSERT INTO user_groups (account_id, group_id) VALUES ",
                 users
@@ -145,6 +152,7 @@ impl Store {
             )
             .await?;
             insert_rows(
+                self.engine,
                 &mut tx,
                 "INSERT INTO user_roles (account_id, role, app_type, site_id) VALUES ",
                 users.iter().flat_map(|u| {
@@ -161,8 +169,9 @@ impl Store {
             )
             .await?;
             insert_rows(
+                self.engine,
                 &mut tx,
-                "INSERT INTO user_app_access (account_id, app_type, site_id, last_active) VALUES ",
+                "INSERT INTO user_app_access (account_id, app_type, site_id, last_active, activity_at) VALUES ",
                 users.iter().flat_map(|u| {
                     u.app_access.iter().map(|a| {
                         vec![
@@ -170,6 +179,7 @@ impl Store {
                             a.app_type.0.clone().into(),
                             a.site_id.0.clone().into(),
                             a.last_active.into(),
+                            a.last_active.unwrap_or(u.created_at).into(),
                         ]
                     })
                 }),
@@ -199,9 +209,10 @@ async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> R
     .await?;
     // `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as part of the join.
     sqlx::query(
-        "INSERT INTO user_app_access (account_id, app_type, site_id, last_active) \
-         SELECT DISTINCT ug.account_id, gg.app_type, gg.site_id, CAST(NULL AS BIGINT) FROM user_groups ug \
-         JOIN group_grants gg ON gg.group_id = ug.group_id WHERE 1 = 1 \
+        "INSERT INTO user_app_access (account_id, app_type, site_id, last_active, activity_at) \
+         SELECT DISTINCT ug.account_id, gg.app_type, gg.site_id, CAST(NULL AS BIGINT), u.created_at \
+         FROM user_groups ug JOIN group_grants gg ON gg.group_id = ug.group_id \
+         JOIN users u ON u.account_id = ug.account_id WHERE 1 = 1 \
          ON CONFLICT (account_id, app_type, site_id) DO NOTHING",
     )
     .execute(&mut **tx)
@@ -211,6 +222,7 @@ async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> R
 
 /// Inserts rows in multi-row statements sized under the parameter limits.
 async fn insert_rows(
+    engine: Engine,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     head: &str,
     rows: impl Iterator<Item = Vec<Param>>,
@@ -220,7 +232,7 @@ async fn insert_rows(
     let mut in_statement = 0usize;
     for row in rows {
         let width = row.len().max(1);
-        let q = statement.get_or_insert_with(|| SqlBuilder::new(head));
+        let q = statement.get_or_insert_with(|| SqlBuilder::new(engine, head));
         if in_statement > 0 {
             q.push(", ");
         }
@@ -247,9 +259,14 @@ async fn insert_rows(
     Ok(())
 }
 
-async fn delete_where_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, head: &str, ids: &[String]) -> Result<()> {
+async fn delete_where_in(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    head: &str,
+    ids: &[String],
+) -> Result<()> {
     for chunk in ids.chunks(MAX_ROWS) {
-        let mut q = SqlBuilder::new(head);
+        let mut q = SqlBuilder::new(engine, head);
         q.bind_list(chunk);
         q.query().execute(&mut **tx).await?;
     }

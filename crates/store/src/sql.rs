@@ -4,6 +4,8 @@
 use jiff::Timestamp;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
+
+use crate::Engine;
 use sqlx::{Any, AssertSqlSafe};
 
 /// A parameter value.
@@ -46,16 +48,21 @@ impl From<Option<String>> for Param {
     }
 }
 
-/// SQL text plus its parameters, numbered as they are pushed.
-#[derive(Debug, Default)]
+/// SQL text plus its parameters, in the order they are pushed.
+///
+/// PostgreSQL gets numbered `$N` placeholders. SQLite gets plain `?`: it accepts `$N` too, but
+/// sqlx then looks up every parameter's name, and SQLite answers each lookup with a scan of
+/// the statement's names, which makes binding a 10,000-parameter insert quadratic.
+#[derive(Debug)]
 pub(crate) struct SqlBuilder {
     sql: String,
     params: Vec<Param>,
+    engine: Engine,
 }
 
 impl SqlBuilder {
-    pub(crate) fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), params: Vec::new() }
+    pub(crate) fn new(engine: Engine, sql: &str) -> Self {
+        Self { sql: sql.to_owned(), params: Vec::new(), engine }
     }
 
     /// Appends SQL text.
@@ -67,8 +74,13 @@ impl SqlBuilder {
     /// Appends a placeholder for `value`.
     pub(crate) fn bind(&mut self, value: impl Into<Param>) -> &mut Self {
         self.params.push(value.into());
-        self.sql.push('$');
-        self.sql.push_str(&self.params.len().to_string());
+        match self.engine {
+            Engine::Sqlite => self.sql.push('?'),
+            Engine::Postgres => {
+                self.sql.push('$');
+                self.sql.push_str(&self.params.len().to_string());
+            }
+        }
         self
     }
 

@@ -76,9 +76,11 @@ CREATE TABLE user_app_access (
     app_type    TEXT NOT NULL REFERENCES app_types (app_type),
     site_id     TEXT NOT NULL REFERENCES sites (site_id),
     last_active BIGINT,
+    -- last_active, or the user's created_at when never used: what inactivity compares.
+    activity_at BIGINT NOT NULL,
     PRIMARY KEY (account_id, app_type, site_id)
 );
-CREATE INDEX user_app_access_app ON user_app_access (app_type, site_id, account_id);
+CREATE INDEX user_app_access_app ON user_app_access (app_type, site_id, account_id, activity_at);
 
 CREATE TABLE user_roles (
     account_id TEXT NOT NULL REFERENCES users (account_id) ON DELETE CASCADE,

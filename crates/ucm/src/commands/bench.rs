@@ -11,7 +11,7 @@ use serde::Serialize;
 use store::{Engine, Store};
 
 use crate::cli::BenchCommand;
-use crate::context::Context;
+use crate::config::Config;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,7 +34,7 @@ struct QueryFigures {
     ratio_to_baseline: f64,
 }
 
-pub async fn run(context: &Context, command: BenchCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let BenchCommand::Directory { users, queries, json } = command;
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
     let mut results = Vec::new();
@@ -54,12 +54,12 @@ pub async fn run(context: &Context, command: BenchCommand) -> anyhow::Result<()>
     let _ = std::fs::remove_dir_all(&dir);
     results.push(outcome?);
 
-    if context.store.engine() == Engine::Postgres {
-        let url = context.config.database_url();
+    let url = config.database_url();
+    if Engine::from_url(&url)? == Engine::Postgres {
         let schema =
             format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
         store::create_postgres_schema(&url, &schema).await?;
-        let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..context.config.store_options() };
+        let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
         let outcome = match Store::open(&url, &options).await {
             Ok(store) => {
                 let r = bench_directory(&store, users, queries).await;
