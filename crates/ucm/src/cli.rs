@@ -58,27 +58,56 @@ Examples:
     SeedDemo(SeedDemoArgs),
 
     /// Search and show users.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm users list --apps JSM --inactive-days 30
+  ucm users show 712020:5b1f…"
+    )]
     Users(UsersCommand),
 
     /// Saved filters: User Browser criteria under a name.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm filters create --name \"Idle JSM agents\" --apps JSM --inactive-days 30
+  ucm filters list"
+    )]
     Filters(FiltersCommand),
 
     /// API keys for the REST API.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm apikey create --name ci --expires-in 30d --role read-only
+  ucm apikey list
+  ucm apikey revoke 0190f2c4-…"
+    )]
     Apikey(ApikeyCommand),
 
     /// Installation settings.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:
+  ucm settings access --product-admins true"
+    )]
     Settings(SettingsCommand),
 
     /// Configuration.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm config check
+  ucm config example > ucm.toml"
+    )]
     Config(ConfigCommand),
 
     /// Measure performance and print the figures.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:
+  ucm bench directory --users 100000"
+    )]
     Bench(BenchCommand),
 }
 
@@ -134,8 +163,9 @@ Examples:
     List(UsersListArgs),
 
     /// Show one user.
-    #[command(after_help = "Example:
-  ucm users show 712020:5b1f…")]
+    #[command(after_help = "Examples:
+  ucm users show 712020:5b1f…
+  ucm users show 712020:5b1f… --json")]
     Show {
         /// The user's account id.
         account_id: String,
@@ -237,6 +267,9 @@ pub enum OrderArg {
 #[derive(Debug, Subcommand)]
 pub enum FiltersCommand {
     /// List saved filters.
+    #[command(after_help = "Examples:
+  ucm filters list
+  ucm filters list --json")]
     List {
         #[arg(long)]
         json: bool,
@@ -261,6 +294,8 @@ pub enum FiltersCommand {
         filter: FilterArgs,
     },
     /// Delete a saved filter.
+    #[command(after_help = "Example:
+  ucm filters delete 0190f2c4-…")]
     Delete { filter_id: String },
 }
 
@@ -285,11 +320,16 @@ pub enum ApikeyCommand {
         principal: Option<String>,
     },
     /// List keys with their state (secrets are never shown again).
+    #[command(after_help = "Examples:
+  ucm apikey list
+  ucm apikey list --json")]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Revoke a key: it stops working at once.
+    #[command(after_help = "Example:
+  ucm apikey revoke 0190f2c4-…")]
     Revoke { api_key_id: String },
 }
 
@@ -318,8 +358,14 @@ pub enum SettingsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration (secrets redacted) and check it.
+    #[command(after_help = "Examples:
+  ucm config check
+  ucm --config /etc/ucm.toml config check
+  UCM_DATABASE_URL=postgres://ucm@127.0.0.1/ucm ucm config check")]
     Check,
     /// Print the commented example configuration (also the defaults).
+    #[command(after_help = "Example:
+  ucm config example > ucm.toml")]
     Example,
 }
 
