@@ -1,0 +1,225 @@
+//! Text methods, with Java `String` / Apache `StringUtils` semantics (0-based character indexes).
+
+use rust_decimal::Decimal;
+
+use crate::RenderError;
+use crate::value::{Value, parse_number};
+
+/// Every text method's name.
+pub(crate) const METHODS: &[&str] = &[
+    "abbreviate",
+    "asNumber",
+    "charAt",
+    "capitalize",
+    "concat",
+    "endsWith",
+    "equals",
+    "equalsIgnoreCase",
+    "htmlEncode",
+    "indexOf",
+    "isAlpha",
+    "isAlphanumeric",
+    "isEmpty",
+    "isNotEmpty",
+    "isNumeric",
+    "jsonEncode",
+    "left",
+    "leftPad",
+    "length",
+    "match",
+    "quote",
+    "remove",
+    "replace",
+    "replaceAll",
+    "reverse",
+    "right",
+    "rightPad",
+    "split",
+    "startsWith",
+    "substring",
+    "substringAfter",
+    "substringAfterLast",
+    "substringBefore",
+    "substringBeforeLast",
+    "substringBetween",
+    "toLowerCase",
+    "toUpperCase",
+    "trim",
+    "urlEncode",
+    "xmlEncode",
+    "asJsonString",
+    "jsonStringify",
+    "toDate",
+    "size",
+];
+
+/// The longest regular expression accepted (a guard on work).
+const MAX_REGEX_CHARS: usize = 1_000;
+
+type Result = std::result::Result<Value, RenderError>;
+
+fn text(s: impl Into<String>) -> Result {
+    Ok(Value::Text(s.into()))
+}
+
+fn arg(name: &str, args: &[Value], i: usize) -> std::result::Result<String, RenderError> {
+    args.get(i).map(Value::render).ok_or_else(|| RenderError(format!("`{name}` needs argument {}", i + 1)))
+}
+
+fn int_arg(name: &str, args: &[Value], i: usize) -> std::result::Result<i64, RenderError> {
+    args.get(i)
+        .and_then(Value::as_number)
+        .and_then(|d| i64::try_from(d.trunc()).ok())
+        .ok_or_else(|| RenderError(format!("`{name}` needs a whole number as argument {}", i + 1)))
+}
+
+fn clamp(i: i64, len: usize) -> usize {
+    usize::try_from(i.max(0)).unwrap_or(usize::MAX).min(len)
+}
+
+/// Applies text method `name`; `None` when there is no such method.
+pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
+    let chars: Vec<char> = s.chars().collect();
+    let slice = |from: usize, to: usize| chars[from..to.max(from)].iter().collect::<String>();
+    let result = match name {
+        "abbreviate" => int_arg(name, args, 0).and_then(|n| {
+            let n = clamp(n, chars.len());
+            if n >= chars.len() { text(s) } else { text(format!("{}...", slice(0, n))) }
+        }),
+        "asNumber" => Ok(parse_number(s).map_or(Value::Missing, Value::Number)),
+        "charAt" => int_arg(name, args, 0).map(|i| {
+            usize::try_from(i).ok().and_then(|i| chars.get(i)).map_or(Value::Missing, |c| Value::Text(c.to_string()))
+        }),
+        "capitalize" => {
+            let mut it = s.chars();
+            text(it.next().map_or(String::new(), |c| c.to_uppercase().chain(it).collect()))
+        }
+        "concat" => arg(name, args, 0).and_then(|x| text(format!("{s}{x}"))),
+        "endsWith" => arg(name, args, 0).map(|x| Value::Bool(s.ends_with(&x))),
+        "startsWith" => arg(name, args, 0).map(|x| Value::Bool(s.starts_with(&x))),
+        "equals" => arg(name, args, 0).map(|x| Value::Bool(s == x)),
+        "equalsIgnoreCase" => arg(name, args, 0).map(|x| Value::Bool(s.to_lowercase() == x.to_lowercase())),
+        "htmlEncode" | "xmlEncode" => text(escape_markup(s, name == "xmlEncode")),
+        "indexOf" => arg(name, args, 0).map(|x| {
+            let index = s.find(&x).map_or(-1, |byte| s[..byte].chars().count() as i64);
+            Value::Number(Decimal::from(index))
+        }),
+        "isAlpha" => Ok(Value::Bool(!s.is_empty() && s.chars().all(char::is_alphabetic))),
+        "isAlphanumeric" => Ok(Value::Bool(!s.is_empty() && s.chars().all(char::is_alphanumeric))),
+        "isNumeric" => Ok(Value::Bool(!s.is_empty() && s.chars().all(|c| c.is_numeric()))),
+        "isEmpty" => Ok(Value::Bool(s.is_empty())),
+        "isNotEmpty" => Ok(Value::Bool(!s.is_empty())),
+        "jsonEncode" => {
+            let quoted = serde_json::Value::String(s.to_owned()).to_string();
+            text(&quoted[1..quoted.len() - 1])
+        }
+        "asJsonString" | "jsonStringify" => text(serde_json::Value::String(s.to_owned()).to_string()),
+        "left" => int_arg(name, args, 0).and_then(|n| text(slice(0, clamp(n, chars.len())))),
+        "right" => int_arg(name, args, 0).and_then(|n| text(slice(chars.len() - clamp(n, chars.len()), chars.len()))),
+        "leftPad" | "rightPad" => int_arg(name, args, 0).and_then(|n| {
+            let pad = args.get(1).map_or_else(|| " ".to_owned(), Value::render);
+            let want = clamp(n, 100_000);
+            if want <= chars.len() || pad.is_empty() {
+                return text(s);
+            }
+            let fill: String = pad.chars().cycle().take(want - chars.len()).collect();
+            text(if name == "leftPad" { format!("{fill}{s}") } else { format!("{s}{fill}") })
+        }),
+        "length" | "size" => Ok(Value::Number(Decimal::from(chars.len()))),
+        "match" => arg(name, args, 0).and_then(|pattern| {
+            let re = regex(&pattern)?;
+            let found: Vec<Value> = re
+                .captures_iter(s)
+                .map(|c| Value::Text(c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str()).to_owned()))
+                .collect();
+            Ok(match found.len() {
+                0 => Value::Missing,
+                1 => found.into_iter().next().unwrap_or(Value::Missing),
+                _ => Value::List(found),
+            })
+        }),
+        "quote" => text(regex::escape(s)),
+        "remove" => arg(name, args, 0).and_then(|x| text(if x.is_empty() { s.to_owned() } else { s.replace(&x, "") })),
+        "replace" => arg(name, args, 0).and_then(|a| {
+            let b = arg(name, args, 1)?;
+            text(if a.is_empty() { s.to_owned() } else { s.replace(&a, &b) })
+        }),
+        "replaceAll" => arg(name, args, 0).and_then(|pattern| {
+            let with = arg(name, args, 1)?;
+            text(regex(&pattern)?.replace_all(s, with.as_str()).into_owned())
+        }),
+        "reverse" => text(chars.iter().rev().collect::<String>()),
+        "split" => arg(name, args, 0).map(|sep| {
+            if sep.is_empty() {
+                Value::List(chars.iter().map(|c| Value::Text(c.to_string())).collect())
+            } else {
+                Value::List(
+                    s.split(sep.as_str()).filter(|p| !p.is_empty()).map(|p| Value::Text(p.to_owned())).collect(),
+                )
+            }
+        }),
+        "substring" => int_arg(name, args, 0).and_then(|from| {
+            let from = clamp(from, chars.len());
+            let to = match args.get(1) {
+                Some(_) => clamp(int_arg(name, args, 1)?, chars.len()),
+                None => chars.len(),
+            };
+            text(slice(from, to))
+        }),
+        "substringAfter" => arg(name, args, 0).and_then(|x| text(s.split_once(x.as_str()).map_or("", |(_, a)| a))),
+        "substringAfterLast" => arg(name, args, 0).and_then(|x| text(s.rsplit_once(x.as_str()).map_or("", |(_, a)| a))),
+        "substringBefore" => arg(name, args, 0).and_then(|x| text(s.split_once(x.as_str()).map_or(s, |(b, _)| b))),
+        "substringBeforeLast" => arg(name, args, 0).and_then(|x| text(s.rsplit_once(x.as_str()).map_or(s, |(b, _)| b))),
+        "substringBetween" => arg(name, args, 0).map(|open| {
+            let close = args.get(1).map_or_else(|| open.clone(), Value::render);
+            s.split_once(open.as_str())
+                .and_then(|(_, rest)| rest.split_once(close.as_str()))
+                .map_or(Value::Missing, |(between, _)| Value::Text(between.to_owned()))
+        }),
+        "toLowerCase" => text(s.to_lowercase()),
+        "toUpperCase" => text(s.to_uppercase()),
+        "trim" => text(s.trim()),
+        "urlEncode" => text(url_encode(s)),
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn regex(pattern: &str) -> std::result::Result<regex::Regex, RenderError> {
+    if pattern.chars().count() > MAX_REGEX_CHARS {
+        return Err(RenderError(format!("regular expressions have at most {MAX_REGEX_CHARS} characters")));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| RenderError(format!("invalid regular expression `{pattern}`: {e}")))
+}
+
+/// `&`, `<`, `>`, `"` and `'` as entities.
+fn escape_markup(s: &str, xml: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str(if xml { "&apos;" } else { "&#39;" }),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Form encoding, as Java's `URLEncoder`: letters, digits and `.-*_` stay; space is `+`.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(byte as char),
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! The shared smart-value vectors (copied from `shared/vectors/smartvalues.json`), every case.
+
+#![allow(clippy::unwrap_used)]
+
+use smartvalues::{Limits, Template};
+
+#[test]
+fn every_shared_vector_renders_as_expected() {
+    let data: serde_json::Value = serde_json::from_str(include_str!("data/smartvalues.json")).unwrap();
+    let now: jiff::Timestamp = data["now"].as_str().unwrap().parse().unwrap();
+    let mut failures = Vec::new();
+    let cases = data["cases"].as_array().unwrap();
+    for case in cases {
+        let template = case["template"].as_str().unwrap();
+        let expected = case["expected"].as_str().unwrap();
+        let actual = Template::parse(template)
+            .map_err(|e| e.to_string())
+            .and_then(|t| t.render(&data["context"], now, &Limits::default()).map_err(|e| e.to_string()))
+            .map(|r| r.text);
+        if actual.as_deref() != Ok(expected) {
+            failures.push(format!("  {template}\n    expected {expected:?}\n    got      {actual:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+fn render(template: &str, context: serde_json::Value) -> Result<smartvalues::Rendered, String> {
+    let now: jiff::Timestamp = "2020-08-18T02:40:37Z".parse().unwrap();
+    Template::parse(template)
+        .map_err(|e| e.to_string())?
+        .render(&context, now, &Limits::default())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn sections_iterate_with_first_last_and_index() {
+    let ctx = serde_json::json!({"users": [{"name": "Ada"}, {"name": "Alan"}, {"name": "Grace"}]});
+    let out = render("{{#users}}{{name}}{{^last}}, {{/}}{{/}}", ctx.clone()).unwrap();
+    assert_eq!(out.text, "Ada, Alan, Grace");
+    let out = render("{{#users}}{{index}}={{name}}{{#if(first)}}*{{/}} {{/}}", ctx).unwrap();
+    assert_eq!(out.text, "0=Ada* 1=Alan 2=Grace ");
+    let out = render("{{#items}}{{.}}|{{/}}", serde_json::json!({"items": [1, 2.50, "x"]})).unwrap();
+    assert_eq!(out.text, "1|2.5|x|");
+}
+
+#[test]
+fn conditionals_inline_and_else() {
+    let ctx = serde_json::json!({"trigger": "taskFailure", "n": 0});
+    assert_eq!(render(r#"{{#if(equals(trigger, "taskFailure"), "FAILED")}}"#, ctx.clone()).unwrap().text, "FAILED");
+    assert_eq!(render(r#"{{if(n, "some", "none")}}"#, ctx.clone()).unwrap().text, "some", "numbers are truthy");
+    assert_eq!(render(r#"{{#if(and(exists(trigger), not(missing)))}}yes{{/}}"#, ctx).unwrap().text, "yes");
+}
+
+#[test]
+fn missing_values_render_empty_and_are_reported() {
+    let out = render("a{{x.y}}b{{x.y}}{{z}}", serde_json::json!({})).unwrap();
+    assert_eq!(out.text, "ab");
+    assert_eq!(out.missing, ["x.y", "z"]);
+}
+
+#[test]
+fn unknown_functions_fail_with_the_closest_names() {
+    let err = render(r#"{{name.toUppercase()}}"#, serde_json::json!({"name": "x"})).unwrap_err();
+    assert!(err.contains("unknown function `toUppercase`") && err.contains("`toUpperCase`"), "{err}");
+    let err = render(r#"{{equal("a", "b")}}"#, serde_json::json!({})).unwrap_err();
+    assert!(err.contains("`equals`"), "{err}");
+}
+
+#[test]
+fn math_dates_and_json() {
+    let ctx = serde_json::json!({"price": "1.2", "qty": 5, "when": "2026-11-27T18:00:00-08:00"});
+    assert_eq!(render("{{#=}}{{qty}} * {{price}}{{/}}", ctx.clone()).unwrap().text, "6");
+    assert_eq!(render("{{qty.multiply(price)}}", ctx.clone()).unwrap().text, "6");
+    assert_eq!(
+        render(r#"{{when.toDate.convertToTimeZone("Europe/Berlin").format("EEE d MMM yyyy HH:mm z")}}"#, ctx.clone())
+            .unwrap()
+            .text,
+        "Sat 28 Nov 2026 03:00 CET"
+    );
+    assert_eq!(render(r#"{{when.toDate.plusBusinessDays(1).jiraDate}}"#, ctx.clone()).unwrap().text, "2026-11-30");
+    assert_eq!(render(r#"{{now.diff(when.toDate).years}}"#, ctx.clone()).unwrap().text, "6");
+    assert_eq!(render(r#"{{"01/02/2026".toDate("dd/MM/yyyy").jiraDate}}"#, ctx).unwrap().text, "2026-02-01");
+}
+
+#[test]
+fn work_is_bounded() {
+    let ctx = serde_json::json!({"items": (0..1000).collect::<Vec<_>>()});
+    let template = Template::parse("{{#items}}{{#items}}x{{/}}{{/}}").unwrap();
+    let now: jiff::Timestamp = "2020-08-18T02:40:37Z".parse().unwrap();
+    let err = template.render(&ctx, now, &Limits { max_output_bytes: 10_000, max_steps: 10_000_000 }).unwrap_err();
+    assert!(err.to_string().contains("exceed 10000 bytes"), "{err}");
+    let err = template.render(&ctx, now, &Limits { max_output_bytes: 1 << 30, max_steps: 50_000 }).unwrap_err();
+    assert!(err.to_string().contains("more than 50000 steps"), "{err}");
+}
+
+/// Random templates built from the language's own pieces never panic: they parse or fail with
+/// a syntax error, and render or fail with a render error.
+#[test]
+fn random_templates_never_panic() {
+    const PIECES: &[&str] = &[
+        "{{",
+        "}}",
+        "#",
+        "^",
+        "/",
+        "=",
+        ".",
+        "(",
+        ")",
+        ",",
+        "\"",
+        "\\",
+        " ",
+        "\n",
+        "a",
+        "name",
+        "items",
+        "now",
+        "if",
+        "equals",
+        "not",
+        "first",
+        "last",
+        "size",
+        "join",
+        "toDate",
+        "format",
+        "\"yyyy\"",
+        "plusDays",
+        "1",
+        "-2",
+        "3.5",
+        "+",
+        "*",
+        "^",
+        "%",
+        "&&",
+        "||",
+        "ROUND",
+        "é",
+        "日本",
+        "substring",
+        "match",
+        "\"(.*\"",
+        "leftPad",
+        "99999999999",
+        "{{#=}}",
+        "{{/}}",
+        "{{#items}}",
+        "{{^last}}",
+        "{{.}}",
+        "jiraDateTime",
+        "convertToTimeZone",
+        "\"Mars/Base\"",
+    ];
+    let context = serde_json::json!({"name": "Ada", "items": [1, "two", {"name": "x"}], "a": {"b": null}});
+    let now: jiff::Timestamp = "2020-08-18T02:40:37Z".parse().unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let limits = Limits { max_output_bytes: 1 << 16, max_steps: 100_000 };
+    let mut parsed = 0;
+    for _ in 0..5_000 {
+        let len = 1 + next() % 24;
+        let template: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        if let Ok(t) = Template::parse(&template) {
+            parsed += 1;
+            let _ = t.render(&context, now, &limits);
+        }
+    }
+    assert!(parsed > 500, "the generator produces parseable templates too ({parsed})");
+    for deep in ["-".repeat(100_000) + "1", "2^".repeat(100_000) + "2", "(".repeat(100_000)] {
+        let t = Template::parse(&format!("{{{{#=}}}}{deep}{{{{/}}}}")).unwrap();
+        assert!(t.render(&context, now, &limits).is_err());
+    }
+    assert!(Template::parse(&"{{#items}}".repeat(1_000)).is_err());
+    assert!(Template::parse(&format!("{{{{{}}}}}", "f(".repeat(10_000))).is_err());
+}
