@@ -93,14 +93,45 @@ pub async fn import_text(
     now: Timestamp,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, ImportError> {
-    let catalog = store.catalog().await?;
-    let batch = parse(text, format, &catalog, now)?;
+    let batch = prepare(store, text, format, now).await?;
     Ok(store.import_directory(&batch, progress).await?)
 }
 
+/// Parses and checks `text` against what `store` holds, ready for
+/// [`Store::import_directory`]. A user without `createdAt` keeps the creation time already
+/// stored for them (re-importing must not make old accounts look new); a new one gets `now`.
+pub async fn prepare(
+    store: &Store,
+    text: &str,
+    format: Format,
+    now: Timestamp,
+) -> Result<DirectoryImport, ImportError> {
+    let catalog = store.catalog().await?;
+    let (mut batch, defaulted) = parse_inner(text, format, &catalog, now)?;
+    if !defaulted.is_empty() {
+        let stored = store.created_at_of(&defaulted).await?;
+        for user in &mut batch.users {
+            if let Some(at) = stored.get(&user.account_id) {
+                user.created_at = *at;
+            }
+        }
+    }
+    Ok(batch)
+}
+
 /// Parses and checks an import file. `existing` is what the directory holds now (the file may
-/// refer to its sites and groups); `now` stands in for a missing `createdAt`.
+/// refer to its sites and groups); `now` stands in for a missing `createdAt` (see [`prepare`]).
 pub fn parse(text: &str, format: Format, existing: &Catalog, now: Timestamp) -> Result<DirectoryImport, ImportError> {
+    parse_inner(text, format, existing, now).map(|(batch, _)| batch)
+}
+
+/// The batch, and the users whose `createdAt` was not given.
+fn parse_inner(
+    text: &str,
+    format: Format,
+    existing: &Catalog,
+    now: Timestamp,
+) -> Result<(DirectoryImport, Vec<AccountId>), ImportError> {
     let mut checker = Checker::default();
     let records = match format {
         Format::Json => read_json(text, &mut checker),
@@ -108,7 +139,7 @@ pub fn parse(text: &str, format: Format, existing: &Catalog, now: Timestamp) -> 
     };
     let batch = records.map(|records| checker.check(records, existing, now));
     match (batch, checker.problems.is_empty()) {
-        (Some(batch), true) => Ok(batch),
+        (Some(batch), true) => Ok((batch, checker.created_at_defaulted)),
         _ => Err(ImportError::Invalid { total: checker.total, problems: checker.problems }),
     }
 }
@@ -381,6 +412,7 @@ fn parse_csv_activity(text: &str) -> ActivityRecord {
 struct Checker {
     problems: Vec<ImportProblem>,
     total: usize,
+    created_at_defaulted: Vec<AccountId>,
 }
 
 impl Checker {
@@ -455,7 +487,10 @@ impl Checker {
                 }
             }
             let url = value.url.trim();
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.len() > 2048
+                || url.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
                 self.report(line, &record, "url", format!("`{url}` is not an http(s) URL"));
                 ok = false;
             }
@@ -610,7 +645,10 @@ impl Checker {
                 }
             }
             let created_at = match value.created_at.as_deref() {
-                None => Some(now),
+                None => {
+                    self.created_at_defaulted.push(AccountId(id.to_owned()));
+                    Some(now)
+                }
                 Some(text) => self.instant(line, &record, "createdAt", text),
             };
             let last_active = match value.last_active.as_deref() {

@@ -206,15 +206,17 @@ pub fn parse_lifetime(input: &str) -> Result<SignedDuration, String> {
     let amount: i64 = digits
         .parse()
         .map_err(|_| format!("`{input}` is not a lifetime; write a number and a unit, such as 90d, 12h, 2w or 1y"))?;
-    let hours = match unit.trim() {
-        "h" => amount,
-        "d" => amount * 24,
-        "w" => amount * 24 * 7,
-        "y" => amount * 24 * 365,
+    let hours_per_unit: i64 = match unit.trim() {
+        "h" => 1,
+        "d" => 24,
+        "w" => 24 * 7,
+        "y" => 24 * 365,
         _ => {
             return Err(format!("`{input}` has an unknown unit; use h, d, w or y (90d, 12h, 2w, 1y)"));
         }
     };
+    // Saturates: an absurd amount is then refused as too long, never wrapped around.
+    let hours = amount.saturating_mul(hours_per_unit);
     if hours < 1 {
         return Err("a key must live at least one hour".to_owned());
     }
@@ -224,11 +226,25 @@ pub fn parse_lifetime(input: &str) -> Result<SignedDuration, String> {
     Ok(SignedDuration::from_hours(hours))
 }
 
-/// Checks a key's name: not blank, not too long.
+/// Checks an expiry instant: in the future, and no further than the longest lifetime.
+pub fn validate_expiry(now: Timestamp, expires_at: Timestamp) -> Result<(), String> {
+    if expires_at <= now {
+        return Err("the expiry must be in the future".to_owned());
+    }
+    if expires_at.duration_since(now) > SignedDuration::from_hours(MAX_LIFETIME_DAYS * 24) {
+        return Err(format!("a key may live at most {MAX_LIFETIME_DAYS} days"));
+    }
+    Ok(())
+}
+
+/// Checks a key's name: not blank, not too long, no control characters.
 pub fn validate_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() {
         return Err("an API key needs a name".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("an API key name cannot hold control characters".to_owned());
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("an API key name has at most {MAX_NAME_CHARS} characters"));
@@ -286,5 +302,9 @@ mod tests {
         assert!(parse_lifetime("3y").is_err());
         assert!(parse_lifetime("90").unwrap_err().contains("unknown unit"));
         assert!(parse_lifetime("d").is_err());
+        assert!(parse_lifetime("2305843009213693953y").unwrap_err().contains("at most"), "no overflow");
+        let now: Timestamp = "2026-11-28T00:00:00Z".parse().unwrap();
+        assert!(validate_expiry(now, "9999-01-01T00:00:00Z".parse().unwrap()).is_err());
+        assert!(validate_expiry(now, "2027-01-01T00:00:00Z".parse().unwrap()).is_ok());
     }
 }

@@ -25,6 +25,8 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_LIST_VALUES: usize = 100;
 /// The longest accepted free-text search.
 pub const MAX_QUERY_CHARS: usize = 200;
+/// The longest accepted value in a list criterion (a name, a domain).
+pub const MAX_VALUE_CHARS: usize = 256;
 
 /// User Browser criteria as a person gives them: app names or aliases, group and site names,
 /// in any case. Also the stored form of a saved filter (then with canonical ids).
@@ -140,6 +142,36 @@ impl UserFilter {
                     field,
                     format!("{len} values"),
                     format!("at most {MAX_LIST_VALUES} values are accepted"),
+                ));
+            }
+        }
+        let singles = [("q", self.q.as_deref()), ("site", self.site.as_deref())];
+        let lists = [
+            ("apps", &self.apps),
+            ("notApps", &self.not_apps),
+            ("roles", &self.roles),
+            ("groups", &self.groups),
+            ("excludeGroups", &self.exclude_groups),
+            ("emailDomains", &self.email_domains),
+            ("statuses", &self.statuses),
+        ];
+        let values = singles
+            .into_iter()
+            .filter_map(|(field, value)| value.map(|v| (field, v)))
+            .chain(lists.into_iter().flat_map(|(field, values)| values.iter().map(move |v| (field, v.as_str()))));
+        for (field, value) in values {
+            if value.chars().any(char::is_control) {
+                problems.push(FieldProblem::new(
+                    field,
+                    value.escape_debug().to_string(),
+                    "control characters are not allowed",
+                ));
+            } else if field != "q" && value.chars().count() > MAX_VALUE_CHARS {
+                let shown: String = value.chars().take(40).collect();
+                problems.push(FieldProblem::new(
+                    field,
+                    format!("{shown}…"),
+                    format!("at most {MAX_VALUE_CHARS} characters"),
                 ));
             }
         }
@@ -444,11 +476,14 @@ pub struct SavedFilter {
 /// The longest accepted saved-filter name.
 pub const MAX_FILTER_NAME_CHARS: usize = 120;
 
-/// Checks a saved filter's name: not blank, not too long.
+/// Checks a saved filter's name: not blank, not too long, no control characters.
 pub fn validate_filter_name(name: &str) -> Result<String, FieldProblem> {
     let name = name.trim();
     if name.is_empty() {
         return Err(FieldProblem::new("name", name, "a saved filter needs a name"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldProblem::new("name", name.escape_debug().to_string(), "control characters are not allowed"));
     }
     if name.chars().count() > MAX_FILTER_NAME_CHARS {
         return Err(FieldProblem::new("name", name, format!("at most {MAX_FILTER_NAME_CHARS} characters")));
@@ -567,6 +602,17 @@ mod tests {
         assert_eq!(err.0[1].suggestions, ["engineering"]);
         assert_eq!(err.0[3].suggestions, ["active"]);
         assert!(err.0[2].suggestions.contains(&"acme".to_owned()), "{:?}", err.0[2]);
+    }
+
+    #[test]
+    fn control_characters_and_overlong_values_are_refused_before_any_lookup() {
+        let err = UserFilter { q: Some("a\0b".into()), email_domains: vec!["x\u{7}.com".into()], ..Default::default() }
+            .resolve(&catalog())
+            .unwrap_err();
+        assert_eq!(err.0.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), ["q", "emailDomains"]);
+        let err =
+            UserFilter { groups: vec!["g".repeat(10_000)], ..Default::default() }.resolve(&catalog()).unwrap_err();
+        assert!(err.0[0].input.chars().count() < 50, "the echo is short");
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum ApiError {
     Forbidden(String),
     /// 404
     NotFound(String),
+    /// 405
+    MethodNotAllowed(String),
     /// 409: conflicts with what exists.
     Conflict(String),
     /// 503: the database is unavailable; retry later.
@@ -59,6 +61,7 @@ impl ApiError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
@@ -71,7 +74,11 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::BadRequest { detail, .. } => f.write_str(detail),
-            Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) => f.write_str(d),
+            Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::MethodNotAllowed(d)
+            | Self::Conflict(d) => f.write_str(d),
             Self::Unavailable(d) => write!(f, "the database is unavailable: {d}"),
             Self::Internal(d) => write!(f, "internal error: {d}"),
         }
@@ -113,7 +120,11 @@ impl IntoResponse for ApiError {
         let request_id = crate::request::current_id();
         let (detail, errors) = match self {
             Self::BadRequest { detail, errors } => (detail, errors),
-            Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) => (d, vec![]),
+            Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::MethodNotAllowed(d)
+            | Self::Conflict(d) => (d, vec![]),
             Self::Unavailable(internal) => {
                 tracing::warn!(request_id, error = %internal, "database unavailable");
                 ("The database is unavailable; try again shortly.".to_owned(), vec![])

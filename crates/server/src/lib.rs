@@ -41,6 +41,15 @@ impl AppState {
     }
 }
 
+/// An id from a URL path. Ids never hold control characters (PostgreSQL refuses NUL in text),
+/// so such a path names nothing: 404.
+pub(crate) fn path_id(id: String, what: &str) -> Result<String, ApiError> {
+    if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+        return Err(ApiError::NotFound(format!("{what} not found")));
+    }
+    Ok(id)
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     routes::router().layer(axum::middleware::from_fn(request::track)).with_state(state)

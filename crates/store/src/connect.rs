@@ -159,21 +159,32 @@ async fn run_admin_statement(url: &str, schema: &str, verb: &str) -> Result<()> 
     Ok(())
 }
 
-/// The URL with any password replaced by `***`, safe to print.
+/// The URL with any password replaced by `***`, safe to print. The user information is
+/// everything before the last `@` (a password may hold `/`, `?`, `#` or `@`), and a
+/// `password=` query parameter is redacted too.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let rest = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => rest.to_owned(),
     };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
+    let rest = match rest.split_once('?') {
+        Some((head, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{head}?{}", query.join("&"))
+        }
+        None => rest,
     };
-    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-    if userinfo.contains(':') {
-        format!("{scheme}://{user}:***@{host}{tail}")
-    } else {
-        format!("{scheme}://{user}@{host}{tail}")
-    }
+    format!("{scheme}://{rest}")
 }
 
 #[cfg(test)]
@@ -186,5 +197,10 @@ mod tests {
         assert_eq!(redact_url("postgres://ucm@db/ucm"), "postgres://ucm@db/ucm");
         assert_eq!(redact_url("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
         assert_eq!(redact_url("postgres://u:p@ss@db/x"), "postgres://u:***@db/x");
+        assert_eq!(redact_url("postgres://u:p/w?d#x@db:5432/ucm"), "postgres://u:***@db:5432/ucm");
+        assert_eq!(
+            redact_url("postgres://db/ucm?user=u&password=hunter2&sslmode=require"),
+            "postgres://db/ucm?user=u&password=***&sslmode=require"
+        );
     }
 }

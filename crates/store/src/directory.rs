@@ -138,6 +138,20 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The stored creation time of each of these users that exists.
+    pub async fn created_at_of(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Timestamp>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let keys: Vec<String> = chunk.iter().map(|id| id.0.clone()).collect();
+            let mut q = SqlBuilder::new(self.engine, "SELECT account_id, created_at FROM users WHERE account_id IN ");
+            q.bind_list(&keys);
+            for row in q.query().fetch_all(&self.pool).await? {
+                out.insert(AccountId(row.try_get(0)?), ts(row.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// One user, with sites, groups, app access and roles.
     pub async fn user(&self, account_id: &AccountId) -> Result<User> {
         self.users_by_id(std::slice::from_ref(account_id))

@@ -21,8 +21,14 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::RowNotFound => Self::NotFound("row".to_owned()),
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Self::Conflict(db.message().to_owned()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                tracing::debug!(error = db.message(), "unique violation");
+                Self::Conflict("a name or id is already in use".to_owned())
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                tracing::debug!(error = db.message(), "foreign key violation");
+                Self::Conflict("it refers to something that does not exist".to_owned())
+            }
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut

@@ -37,12 +37,16 @@ const ANALYZE_AFTER_USERS: usize = 1_000;
 
 impl Store {
     /// Upserts everything in `batch` in one transaction and brings derived app access up to
-    /// date. `progress` is called with the number of users written so far.
+    /// date. `progress` is called with the number of users written so far. Ids must be unique
+    /// within the batch: a duplicate is refused before anything is written.
     pub async fn import_directory(
         &self,
         batch: &DirectoryImport,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
+        duplicates(batch.sites.iter().map(|s| s.site_id.as_str()), "site")?;
+        duplicates(batch.groups.iter().map(|g| g.group_id.as_str()), "group")?;
+        duplicates(batch.users.iter().map(|u| u.account_id.as_str()), "user")?;
         let mut tx = self.pool.begin().await?;
         let mut report = ImportReport {
             sites: batch.sites.len() as u64,
@@ -197,8 +201,11 @@ impl Store {
 
         refresh_app_access(&mut tx).await?;
         tx.commit().await?;
-        if batch.users.len() >= ANALYZE_AFTER_USERS {
-            self.refresh_statistics().await?;
+        if batch.users.len() >= ANALYZE_AFTER_USERS
+            && let Err(e) = self.refresh_statistics().await
+        {
+            // The import is committed; stale statistics only make some queries slower.
+            tracing::warn!(error = %e, "could not refresh planner statistics after the import");
         }
         Ok(report)
     }
@@ -213,6 +220,16 @@ impl Store {
         sqlx::query(statement).execute(&self.pool).await?;
         Ok(())
     }
+}
+
+fn duplicates<'a>(ids: impl Iterator<Item = &'a str>, what: &str) -> Result<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(crate::StoreError::Conflict(format!("{what} `{id}` appears twice in one import")));
+        }
+    }
+    Ok(())
 }
 
 /// Brings `user_app_access` in line with memberships and grants: access no group grants any

@@ -15,8 +15,8 @@ pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
 const TOP_LEVEL_KEYS: [&str; 7] = ["data_dir", "database_url", "database", "server", "log", "api_keys", "demo"];
 
-/// The effective configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The effective configuration. Its `Debug` output redacts the database password.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -60,6 +60,18 @@ pub struct ApiKeysConfig {
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     pub users: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(store::redact_url))
+            .field("database", &self.database)
+            .field("server", &self.server)
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Values given on the command line, which win over everything else.

@@ -3,7 +3,22 @@ use testkit::{TestDb, backend_tests};
 
 use crate::now;
 
-backend_tests!(a_valid_json_file_imports_and_a_bad_one_changes_nothing, csv_users_refer_to_existing_groups);
+backend_tests!(
+    a_valid_json_file_imports_and_a_bad_one_changes_nothing,
+    csv_users_refer_to_existing_groups,
+    reimporting_without_created_at_keeps_the_stored_one,
+);
+
+/// A re-import that leaves out `createdAt` must not make never-active users look new.
+async fn reimporting_without_created_at_keeps_the_stored_one(db: TestDb) {
+    import::import_text(&db.store, ORG, Format::Json, now(), &|_| {}).await.unwrap();
+    let csv = "accountId,displayName,email,groups\nu1,Ada King,ada@example.com,jsm-agents\n";
+    let later = now() + jiff::SignedDuration::from_hours(24 * 100);
+    import::import_text(&db.store, csv, Format::Csv, later, &|_| {}).await.unwrap();
+    let ada = db.store.user(&"u1".into()).await.unwrap();
+    assert_eq!(ada.display_name, "Ada King");
+    assert_eq!(ada.created_at, "2025-01-01T00:00:00Z".parse().unwrap(), "creation time kept");
+}
 
 const ORG: &str = r#"{
   "sites": [{"siteId": "s1", "name": "acme", "url": "https://acme.atlassian.net"}],

@@ -77,6 +77,11 @@ pub async fn create_api_key(
             now.checked_add(span).map_err(|e| ApiError::field("expiresIn", text, e.to_string()))?
         }
     };
+    if admin.key.principal.is_some() && input.principal != admin.key.principal {
+        return Err(ApiError::Forbidden(
+            "a key that acts for a user may only create keys for that same user (set `principal` to it)".to_owned(),
+        ));
+    }
     let (key, secret) =
         issue_api_key(&state, &input.name, input.role.unwrap_or(ApiKeyRole::Admin), input.principal, expires_at)
             .await?;
@@ -95,9 +100,7 @@ pub async fn issue_api_key(
 ) -> Result<(ApiKey, ApiKeySecret), ApiError> {
     let name = apikey::validate_name(name).map_err(|m| ApiError::field("name", name, m))?;
     let now = state.clock.now();
-    if expires_at <= now {
-        return Err(ApiError::field("expiresAt", expires_at.to_string(), "the expiry must be in the future"));
-    }
+    apikey::validate_expiry(now, expires_at).map_err(|m| ApiError::field("expiresAt", expires_at.to_string(), m))?;
     if let Some(principal) = &principal {
         state.directory.user(principal).await.map_err(|e| match e {
             directory::DirectoryError::NotFound(_) => {
@@ -120,8 +123,13 @@ pub async fn revoke_api_key(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKeyView>, ApiError> {
+    let id = ApiKeyId(crate::path_id(id, "API key")?);
+    let target = state.store.api_key(&id).await?;
+    if admin.key.principal.is_some() && target.principal != admin.key.principal {
+        return Err(ApiError::Forbidden("a key that acts for a user may only revoke that user's keys".to_owned()));
+    }
     let now = state.clock.now();
-    let key = state.store.revoke_api_key(&ApiKeyId(id), now).await?;
+    let key = state.store.revoke_api_key(&id, now).await?;
     tracing::info!(api_key_id = %key.api_key_id, name = %key.name, by = %admin.key.api_key_id, "API key revoked");
     Ok(Json(ApiKeyView { state: key.state(now), key }))
 }

@@ -33,6 +33,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/api-keys/{api_key_id}", axum::routing::delete(api_keys::revoke_api_key))
         .route("/api/v1/settings/access", get(settings::get_access_settings).put(settings::put_access_settings))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -60,7 +60,7 @@ pub async fn get_saved_filter(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SavedFilter>, ApiError> {
-    Ok(Json(state.store.saved_filter(&FilterId(id)).await?))
+    Ok(Json(state.store.saved_filter(&FilterId(crate::path_id(id, "saved filter")?)).await?))
 }
 
 /// Replace a saved filter's name and criteria.
@@ -74,7 +74,8 @@ pub async fn update_saved_filter(
     JsonBody(input): JsonBody<SavedFilterInput>,
 ) -> Result<Json<SavedFilter>, ApiError> {
     let (name, criteria) = canonical(&state, &input).await?;
-    Ok(Json(state.store.update_saved_filter(&FilterId(id), &name, &criteria, state.clock.now()).await?))
+    let id = FilterId(crate::path_id(id, "saved filter")?);
+    Ok(Json(state.store.update_saved_filter(&id, &name, &criteria, state.clock.now()).await?))
 }
 
 /// Delete a saved filter.
@@ -86,6 +87,6 @@ pub async fn delete_saved_filter(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_saved_filter(&FilterId(id)).await?;
+    state.store.delete_saved_filter(&FilterId(crate::path_id(id, "saved filter")?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

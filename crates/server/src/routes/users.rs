@@ -99,7 +99,8 @@ pub async fn user_list(state: &AppState, filter: &UserFilter, page: &PageRequest
         page: page.page,
         page_size: page.page_size,
         page_count: found.total.div_ceil(u64::from(page.page_size)),
-        user_browser_url: format!("{}/users?{}", state.public_url, query::filter_query(&display)),
+        // Ids, not names, in the link: names may hold commas and may be renamed.
+        user_browser_url: format!("{}/users?{}", state.public_url, query::filter_query(&found.filter.to_canonical())),
         filter: display,
     })
 }
@@ -125,5 +126,6 @@ pub async fn get_user(
     _caller: Caller,
     Path(account_id): Path<String>,
 ) -> Result<Json<UserListItem>, ApiError> {
-    Ok(Json(user_detail(&state, &AccountId(account_id)).await?))
+    let account_id = AccountId(crate::path_id(account_id, "user")?);
+    Ok(Json(user_detail(&state, &account_id).await?))
 }

@@ -10,7 +10,39 @@ backend_tests!(
     missing_wrong_expired_and_revoked_keys_get_401,
     read_only_keys_read_but_change_nothing,
     principals_are_admitted_by_role_and_settings,
+    keys_acting_for_a_user_cannot_mint_or_revoke_wider_keys,
 );
+
+/// A product admin admitted by the settings must not escape them: no installation key, no key
+/// for somebody else, no revoking other people's keys.
+async fn keys_acting_for_a_user_cannot_mint_or_revoke_wider_keys(db: TestDb) {
+    let app = App::start(db).await;
+    let open = json!({"productAdminsAllowed": true, "userAccessAdminsAllowed": false});
+    json_ok(
+        app.request(Method::PUT, "/api/v1/settings/access", Some(&app.admin_key)).json(&open).send().await.unwrap(),
+    )
+    .await;
+    let product_admin = app.account_with_role("productAdmin").await;
+    let org_admin = app.account_with_role("orgAdmin").await;
+    let key = app.key("pa", ApiKeyRole::Admin, Some(&product_admin), DAY).await;
+    let create = |body: serde_json::Value| app.request(Method::POST, "/api/v1/api-keys", Some(&key)).json(&body).send();
+
+    problem(create(json!({"name": "unbound"})).await.unwrap(), StatusCode::FORBIDDEN).await;
+    problem(create(json!({"name": "as org admin", "principal": org_admin})).await.unwrap(), StatusCode::FORBIDDEN)
+        .await;
+    let own = create(json!({"name": "mine", "principal": product_admin})).await.unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+
+    let keys = json_ok(app.get("/api/v1/api-keys").send().await.unwrap()).await;
+    let installation = keys.as_array().unwrap().iter().find(|k| k["name"] == "admin").unwrap()["apiKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoke =
+        app.request(Method::DELETE, &format!("/api/v1/api-keys/{installation}"), Some(&key)).send().await.unwrap();
+    problem(revoke, StatusCode::FORBIDDEN).await;
+    json_ok(app.get("/api/v1/sites").send().await.unwrap()).await;
+}
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -65,6 +97,30 @@ async fn missing_wrong_expired_and_revoked_keys_get_401(db: TestDb) {
 async fn read_only_keys_read_but_change_nothing(db: TestDb) {
     let app = App::start(db).await;
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, DAY).await;
+    let created = app
+        .request(Method::POST, "/api/v1/saved-filters", Some(&app.admin_key))
+        .json(&json!({"name": "kept", "criteria": {}}))
+        .send()
+        .await
+        .unwrap();
+    let filter_id = created.json::<serde_json::Value>().await.unwrap()["filterId"].as_str().unwrap().to_owned();
+    let keys = json_ok(app.get("/api/v1/api-keys").send().await.unwrap()).await;
+    let key_id = keys[0]["apiKeyId"].as_str().unwrap().to_owned();
+    for (method, path, body) in [
+        (Method::PUT, format!("/api/v1/saved-filters/{filter_id}"), Some(json!({"name": "x", "criteria": {}}))),
+        (Method::DELETE, format!("/api/v1/saved-filters/{filter_id}"), None),
+        (Method::POST, "/api/v1/api-keys".to_owned(), Some(json!({"name": "x"}))),
+        (Method::DELETE, format!("/api/v1/api-keys/{key_id}"), None),
+    ] {
+        let mut request = app.request(method.clone(), &path, Some(&reader));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        problem(request.send().await.unwrap(), StatusCode::FORBIDDEN).await;
+    }
+    let filters = json_ok(app.get("/api/v1/saved-filters").send().await.unwrap()).await;
+    assert_eq!(filters[0]["name"], "kept");
+    json_ok(app.get("/api/v1/users").send().await.unwrap()).await;
     json_ok(app.request(Method::GET, "/api/v1/users", Some(&reader)).send().await.unwrap()).await;
     json_ok(app.request(Method::GET, "/api/v1/saved-filters", Some(&reader)).send().await.unwrap()).await;
     let create = app
@@ -84,7 +140,7 @@ async fn read_only_keys_read_but_change_nothing(db: TestDb) {
         .await
         .unwrap();
     problem(put, StatusCode::FORBIDDEN).await;
-    assert!(json_ok(app.get("/api/v1/saved-filters").send().await.unwrap()).await.as_array().unwrap().is_empty());
+    assert_eq!(json_ok(app.get("/api/v1/saved-filters").send().await.unwrap()).await.as_array().unwrap().len(), 1);
 }
 
 async fn principals_are_admitted_by_role_and_settings(db: TestDb) {

@@ -30,6 +30,8 @@ async fn saved_filters_store_ids_and_refuse_unknown_names(db: TestDb) {
         problem(post(json!({"name": "x", "criteria": {"groups": ["suport"]}})).await.unwrap(), StatusCode::BAD_REQUEST)
             .await;
     assert_eq!(unknown["errors"][0]["suggestions"][0], "support");
+    let nul = problem(post(json!({"name": "a\u{0}", "criteria": {}})).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert_eq!(nul["errors"][0]["field"], "name");
     let typo =
         problem(post(json!({"name": "x", "criteria": {"inactivedays": 3}})).await.unwrap(), StatusCode::BAD_REQUEST)
             .await;

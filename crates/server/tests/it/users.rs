@@ -22,12 +22,23 @@ async fn users_are_filtered_paged_and_counted(db: TestDb) {
     let total = idle["total"].as_u64().unwrap();
     assert!(total > 0 && total < 60, "{total}");
     assert_eq!(idle["users"].as_array().unwrap().len() as u64, total);
+    let cutoff = crate::now() - jiff::SignedDuration::from_hours(24 * 30);
     for user in idle["users"].as_array().unwrap() {
-        assert!(user["appAccess"].as_array().unwrap().iter().any(|a| a["appType"] == "jira-servicedesk"), "{user:#}");
+        let created: jiff::Timestamp = user["createdAt"].as_str().unwrap().parse().unwrap();
+        let jsm: Vec<&serde_json::Value> =
+            user["appAccess"].as_array().unwrap().iter().filter(|a| a["appType"] == "jira-servicedesk").collect();
+        assert!(!jsm.is_empty(), "{user:#}");
+        for access in jsm {
+            let last = access["lastActive"].as_str().map_or(created, |t| t.parse().unwrap());
+            assert!(last <= cutoff, "JSM used within 30 days: {user:#}");
+        }
         assert!(user["userBrowserUrl"].as_str().unwrap().starts_with("https://ucm.example.com/users?accountId="));
     }
     assert_eq!(idle["filter"]["apps"][0], "Jira Service Management", "the filter as understood, with names");
-    assert_eq!(idle["userBrowserUrl"], "https://ucm.example.com/users?inactiveDays=30&apps=Jira+Service+Management");
+    assert_eq!(
+        idle["userBrowserUrl"], "https://ucm.example.com/users?inactiveDays=30&apps=jira-servicedesk",
+        "links carry ids, which survive renames and commas in names"
+    );
 
     // Lists: repeated keys and commas mean the same; values of a list are ORed.
     let a = json_ok(app.get("/api/v1/users?statuses=suspended&statuses=invited").send().await.unwrap()).await;
@@ -79,6 +90,8 @@ async fn bad_paging_and_unknown_parameters_are_refused(db: TestDb) {
         ("sort=age", "sort"),
         ("order=up", "order"),
         ("emailDomains=a@b", "emailDomains"),
+        ("q=%00", "q"),
+        ("groups=a%07b", "groups"),
     ] {
         let body =
             problem(app.get(&format!("/api/v1/users?{query}")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
@@ -93,6 +106,7 @@ async fn one_user_and_the_catalog(db: TestDb) {
     assert_eq!(user["accountId"], admin.as_str());
     assert!(user["roles"].as_array().unwrap().iter().any(|r| r["role"] == "orgAdmin"));
     problem(app.get("/api/v1/users/nobody").send().await.unwrap(), StatusCode::NOT_FOUND).await;
+    problem(app.get("/api/v1/users/a%00b").send().await.unwrap(), StatusCode::NOT_FOUND).await;
 
     let sites = json_ok(app.get("/api/v1/sites").send().await.unwrap()).await;
     assert_eq!(sites.as_array().unwrap().len(), 3);
@@ -108,4 +122,6 @@ async fn health_and_unknown_routes(db: TestDb) {
     let health = json_ok(app.request(reqwest::Method::GET, "/healthz", None).send().await.unwrap()).await;
     assert_eq!((health["status"].as_str(), health["database"].as_str()), (Some("ok"), Some("ok")));
     problem(app.get("/api/v1/nothing-here").send().await.unwrap(), StatusCode::NOT_FOUND).await;
+    let wrong_method = app.request(reqwest::Method::POST, "/api/v1/users", Some(&app.admin_key)).send().await.unwrap();
+    problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
 }

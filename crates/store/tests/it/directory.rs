@@ -12,7 +12,49 @@ backend_tests!(
     a_failed_import_changes_nothing,
     reimport_replaces_memberships,
     like_wildcards_in_search_text_are_literal,
+    many_pages_in_case_insensitive_order,
+    duplicate_ids_in_one_batch_are_refused,
 );
+
+async fn many_pages_in_case_insensitive_order(db: TestDb) {
+    let template = small_org().users.remove(0);
+    let names = ["bob", "Alice", "alan", "Bea", "carl", "Cid", "dora", "Dan", "eve", "Ed", "fay", "Finn"];
+    let users: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| model::directory::User {
+            account_id: format!("x{i:02}").into(),
+            display_name: (*name).to_owned(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            groups: vec![],
+            app_access: vec![],
+            sites: vec![],
+            ..template.clone()
+        })
+        .collect();
+    db.store.import_directory(&DirectoryImport { users, ..Default::default() }, &|_| {}).await.unwrap();
+    let resolved = UserFilter::default().resolve(&db.store.catalog().await.unwrap()).unwrap();
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let request = PageRequest { page, page_size: 5, ..PageRequest::default() };
+        let found = db.store.query_users(&resolved, &request, ts(NOW)).await.unwrap();
+        assert_eq!(found.total, 12);
+        assert!(found.users.len() <= 5);
+        seen.extend(found.users.into_iter().map(|u| u.display_name));
+    }
+    let mut expected: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    expected.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(seen, expected, "every user once, in case-insensitive order, across pages of 5");
+}
+
+async fn duplicate_ids_in_one_batch_are_refused(db: TestDb) {
+    let mut batch = small_org();
+    let again = batch.users[0].clone();
+    batch.users.push(again);
+    let err = db.store.import_directory(&batch, &|_| {}).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("`u1` appears twice")), "{err:?}");
+    assert_eq!(db.store.count_users().await.unwrap(), 0);
+}
 
 async fn ids(db: &TestDb, filter: UserFilter) -> Vec<String> {
     let catalog = db.store.catalog().await.unwrap();

@@ -28,8 +28,7 @@ pub async fn import(context: &Context, args: ImportArgs) -> anyhow::Result<()> {
     };
     let now = context.clock.now();
     let spinner = progress_spinner("checking the file");
-    let catalog = context.store.catalog().await?;
-    let batch = import::parse(&text, format, &catalog, now);
+    let batch = import::prepare(&context.store, &text, format, now).await;
     if let Some(spinner) = &spinner {
         spinner.finish_and_clear();
     }
