@@ -16,6 +16,15 @@ pub struct Column {
     pub primary_key: bool,
 }
 
+/// An index (primary keys and unique constraints included), by what it covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Index {
+    pub table: String,
+    /// The indexed columns, in order.
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
 fn family(declared: &str) -> String {
     let t = declared.to_ascii_lowercase();
     if t.contains("int") {
@@ -89,5 +98,60 @@ impl Store {
         }
         columns.sort();
         Ok(columns)
+    }
+
+    /// Every index of every application table, sorted (names differ per engine, so indexes are
+    /// compared by table, columns and uniqueness).
+    pub async fn describe_indexes(&self) -> Result<Vec<Index>> {
+        let mut indexes = Vec::new();
+        match self.engine {
+            Engine::Sqlite => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                     AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for table in tables {
+                    let list = sqlx::query("SELECT name, \"unique\" FROM pragma_index_list($1)")
+                        .bind(table.clone())
+                        .fetch_all(&self.pool)
+                        .await?;
+                    for row in list {
+                        let name: String = row.try_get(0)?;
+                        let unique: i64 = row.try_get(1)?;
+                        let columns: Vec<String> =
+                            sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                                .bind(name)
+                                .fetch_all(&self.pool)
+                                .await?;
+                        indexes.push(Index { table: table.clone(), columns, unique: unique == 1 });
+                    }
+                }
+            }
+            Engine::Postgres => {
+                let rows = sqlx::query(
+                    "SELECT tablename::text, indexdef::text FROM pg_indexes \
+                     WHERE schemaname = current_schema() AND tablename NOT LIKE '\\_sqlx%'",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for row in rows {
+                    let definition: String = row.try_get(1)?;
+                    let inside = definition
+                        .rsplit_once('(')
+                        .and_then(|(_, rest)| rest.split_once(')'))
+                        .map(|(columns, _)| columns)
+                        .unwrap_or_default();
+                    indexes.push(Index {
+                        table: row.try_get(0)?,
+                        columns: inside.split(',').map(|c| c.trim().trim_matches('"').to_owned()).collect(),
+                        unique: definition.starts_with("CREATE UNIQUE INDEX"),
+                    });
+                }
+            }
+        }
+        indexes.sort();
+        Ok(indexes)
     }
 }

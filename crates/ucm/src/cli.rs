@@ -102,6 +102,15 @@ Examples:
     )]
     Config(ConfigCommand),
 
+    /// Smart-value templates: render one against a JSON context, or check its syntax.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm template eval --context payload.json '{{webhookData.name.toUpperCase}}'
+  ucm template check '{{#if(exists(webhookData.processId))}}ok{{/}}'"
+    )]
+    Template(TemplateCommand),
+
     /// Measure performance and print the figures.
     #[command(
         subcommand,
@@ -367,6 +376,31 @@ pub enum ConfigCommand {
     #[command(after_help = "Example:
   ucm config example > ucm.toml")]
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Render a template and print the result (missing values are listed on standard error).
+    #[command(after_help = "Examples:
+  ucm template eval --context payload.json --now 2020-08-18T02:40:37Z '{{now.plusDays(2).jiraDate}}'
+  echo '{\"user\": {\"name\": \"Ada\"}}' | ucm template eval --context - 'Hello {{user.name}}'")]
+    Eval {
+        /// The template text.
+        template: String,
+        /// A JSON file with the values the template refers to (`-` reads standard input).
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// The instant `now` stands for (RFC 3339); default: the current time.
+        #[arg(long, value_name = "INSTANT")]
+        now: Option<String>,
+    },
+    /// Check a template's syntax; errors show the line, column and a caret.
+    #[command(after_help = "Example:
+  ucm template check 'Hello {{user.name'")]
+    Check {
+        /// The template text.
+        template: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

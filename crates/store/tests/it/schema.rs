@@ -30,7 +30,8 @@ async fn migrations_are_idempotent(db: TestDb) {
 }
 
 /// The two engines' schemas describe the same tables and columns (name, type family,
-/// nullability, primary key). Fails if either migration folder drifts.
+/// nullability, primary key) and the same indexes (columns, uniqueness). Fails if either
+/// migration folder drifts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_match() {
     let sqlite = TestDb::sqlite().await;
@@ -46,4 +47,9 @@ async fn sqlite_and_postgres_schemas_match() {
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "schemas differ\n only in SQLite: {only_sqlite:#?}\n only in PostgreSQL: {only_postgres:#?}"
     );
+    let left = sqlite.store.describe_indexes().await.unwrap();
+    let right = postgres.store.describe_indexes().await.unwrap();
+    assert!(left.iter().any(|i| i.table == "users" && i.unique), "primary keys and unique keys are listed: {left:#?}");
+    assert!(left.iter().any(|i| i.columns == ["app_type", "site_id", "account_id", "activity_at"]), "{left:#?}");
+    assert_eq!(left, right, "indexes differ between SQLite and PostgreSQL");
 }

@@ -6,6 +6,7 @@ mod filters;
 mod import;
 mod serve;
 mod settings;
+mod template;
 mod users;
 
 use tracing_subscriber::EnvFilter;
@@ -17,9 +18,14 @@ use crate::context::Context;
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides { data_dir: cli.data_dir.clone() };
-    if let Command::Config(ConfigCommand::Example) = cli.command {
-        print!("{}", crate::config::EXAMPLE);
-        return Ok(());
+    match cli.command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", crate::config::EXAMPLE);
+            return Ok(());
+        }
+        // Templates need no configuration and no database.
+        Command::Template(command) => return template::run(command),
+        _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     init_logging(&config);
@@ -41,7 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Filters(command) => filters::run(&context, command).await,
         Command::Apikey(command) => apikey::run(&context, command).await,
         Command::Settings(command) => settings::run(&context, command).await,
-        Command::Bench(_) | Command::Config(_) => Ok(()),
+        Command::Bench(_) | Command::Config(_) | Command::Template(_) => Ok(()),
     };
     context.store.close().await;
     result

@@ -219,10 +219,40 @@ fn every_command_has_help_with_examples() {
         vec!["config", "--help"],
         vec!["config", "check", "--help"],
         vec!["config", "example", "--help"],
+        vec!["template", "--help"],
+        vec!["template", "eval", "--help"],
+        vec!["template", "check", "--help"],
         vec!["bench", "--help"],
         vec!["bench", "directory", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");
     }
+}
+
+#[test]
+fn templates_render_and_check_from_the_command_line() {
+    let dir = testkit::temp_dir();
+    let context =
+        file(&dir, "ctx.json", r#"{"webhookData": {"name": "R&D key", "expiresAt": "2025-07-10T09:00:00Z"}}"#);
+    let (ok, out, err) = run(ucm(&dir, None).args([
+        "template",
+        "eval",
+        "--context",
+        context.to_str().unwrap(),
+        "--now",
+        "2020-08-18T02:40:37Z",
+        "{{webhookData.name.htmlEncode}} due {{webhookData.expiresAt.toDate.minusDays(2).jiraDate}} ({{now}}){{nope}}",
+    ]));
+    assert!(ok, "{err}");
+    assert_eq!(out, "R&amp;D key due 2025-07-08 (2020-08-18T02:40:37.0+0000)\n");
+    assert!(err.contains("missing (rendered empty): nope"), "{err}");
+
+    let (ok, _, err) = run(ucm(&dir, None).args(["template", "check", "Hello\n{{user.name"]));
+    assert!(!ok);
+    assert!(err.contains("never closed with `}}` at line 2, column 1"), "{err}");
+    let (ok, out, _) = run(ucm(&dir, None).args(["template", "check", "{{#if(a)}}x{{/}}"]));
+    assert!(ok && out.contains("valid"));
+    let (ok, _, err) = run(ucm(&dir, None).args(["template", "eval", "{{a.frobnicate()}}"]));
+    assert!(!ok && err.contains("unknown function `frobnicate`"), "{err}");
 }

@@ -1,0 +1,44 @@
+//! `ucm template`: render or check a smart-value template.
+
+use std::io::Read as _;
+
+use anyhow::Context as _;
+use smartvalues::{Limits, Template};
+
+use crate::cli::TemplateCommand;
+
+pub fn run(command: TemplateCommand) -> anyhow::Result<()> {
+    match command {
+        TemplateCommand::Check { template } => {
+            Template::parse(&template).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("The template is valid.");
+            Ok(())
+        }
+        TemplateCommand::Eval { template, context, now } => {
+            let context: serde_json::Value = match context {
+                None => serde_json::json!({}),
+                Some(path) => {
+                    let text = if path.as_os_str() == "-" {
+                        let mut text = String::new();
+                        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+                        text
+                    } else {
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
+                    };
+                    serde_json::from_str(&text).context("the context is not valid JSON")?
+                }
+            };
+            let now: jiff::Timestamp = match now {
+                Some(text) => text.parse().with_context(|| format!("--now `{text}` is not an RFC 3339 instant"))?,
+                None => jiff::Timestamp::now(),
+            };
+            let parsed = Template::parse(&template).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rendered = parsed.render(&context, now, &Limits::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", rendered.text);
+            if !rendered.missing.is_empty() {
+                eprintln!("missing (rendered empty): {}", rendered.missing.join(", "));
+            }
+            Ok(())
+        }
+    }
+}
