@@ -418,4 +418,14 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Smart-value renders per second of a Slack-style summary (10 users, conditionals, two date
+    /// formats) and parse time, against minijinja rendering the same output in the same run.
+    #[command(after_help = "Example:
+  ucm bench templates --iterations 20000")]
+    Templates {
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -35,7 +35,10 @@ struct QueryFigures {
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Directory { users, queries, json } = command;
+    let (users, queries, json) = match command {
+        BenchCommand::Directory { users, queries, json } => (users, queries, json),
+        BenchCommand::Templates { iterations, json } => return bench_templates(iterations, json),
+    };
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
     let mut results = Vec::new();
 
@@ -155,4 +158,111 @@ async fn bench_directory(store: &Store, users: usize, queries: usize) -> anyhow:
         import_users_per_second: users as f64 / import,
         queries: figures,
     })
+}
+
+const SMART_TEMPLATE: &str = "{{#if(equals(outcome, \"success\"))}}:white_check_mark:{{/}}\
+{{#if(equals(outcome, \"failure\"))}}:x:{{/}} *{{name}}* finished \
+{{finishedAt.toDate.format(\"yyyy-MM-dd HH:mm\")}} (started {{startedAt.toDate.mediumDateTime}})
+Updated {{summary.usersUpdated}} of {{summary.usersMatched}} users, {{summary.failedCount}} failed.
+{{#users}}- <{{url}}|{{displayName}}> ({{email}}){{#if(suspended)}} suspended{{/}}{{^last}}
+{{/}}{{/}}";
+
+const JINJA_TEMPLATE: &str = "{% if outcome == \"success\" %}:white_check_mark:{% endif %}\
+{% if outcome == \"failure\" %}:x:{% endif %} *{{ name }}* finished \
+{{ finishedAt|datefmt(\"%Y-%m-%d %H:%M\") }} (started {{ startedAt|datefmt(\"%b %-d, %Y %-I:%M:%S %p\") }})
+Updated {{ summary.usersUpdated }} of {{ summary.usersMatched }} users, {{ summary.failedCount }} failed.
+{% for u in users %}- <{{ u.url }}|{{ u.displayName }}> ({{ u.email }}){% if u.suspended %} suspended{% endif %}\
+{% if not loop.last %}
+{% endif %}{% endfor %}";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TemplateBench {
+    iterations: usize,
+    outputs_identical: bool,
+    smartvalues_parse_micros: f64,
+    smartvalues_renders_per_second: f64,
+    minijinja_renders_per_second: f64,
+    /// minijinja's rate divided by ours: above 1 means minijinja is faster.
+    minijinja_speed_ratio: f64,
+}
+
+fn bench_templates(iterations: usize, json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(iterations > 0, "--iterations must be at least 1");
+    let users: Vec<serde_json::Value> = (0..10)
+        .map(|i| {
+            serde_json::json!({
+                "displayName": format!("User {i} & <Co>"),
+                "email": format!("user{i}@example.com"),
+                "url": format!("http://127.0.0.1:8080/users?accountId=u{i}"),
+                "suspended": i % 3 == 0,
+            })
+        })
+        .collect();
+    let context = serde_json::json!({
+        "outcome": "success",
+        "name": "Deactivate inactive users",
+        "startedAt": "2026-11-28T05:10:00Z",
+        "finishedAt": "2026-11-28T05:10:03Z",
+        "summary": {"usersUpdated": 34, "usersMatched": 40, "failedCount": 2},
+        "users": users,
+    });
+    let now = jiff::Timestamp::now();
+    let limits = smartvalues::Limits::default();
+
+    let started = Instant::now();
+    for _ in 0..iterations.min(5_000) {
+        std::hint::black_box(smartvalues::Template::parse(SMART_TEMPLATE).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let parse_micros = started.elapsed().as_secs_f64() * 1e6 / iterations.min(5_000) as f64;
+
+    let template = smartvalues::Template::parse(SMART_TEMPLATE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ours = template.render(&context, now, &limits)?.text;
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(template.render(&context, now, &limits)?);
+    }
+    let ours_rate = iterations as f64 / started.elapsed().as_secs_f64();
+
+    let mut env = minijinja::Environment::new();
+    env.add_filter("datefmt", |value: String, format: String| -> Result<String, minijinja::Error> {
+        let at: jiff::Timestamp =
+            value.parse().map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{e}")))?;
+        Ok(at.strftime(&format).to_string())
+    });
+    env.add_template("summary", JINJA_TEMPLATE)?;
+    let jinja = env.get_template("summary")?;
+    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context));
+    let theirs = jinja.render(&jinja_context)?;
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(jinja.render(&jinja_context)?);
+    }
+    let theirs_rate = iterations as f64 / started.elapsed().as_secs_f64();
+
+    let result = TemplateBench {
+        iterations,
+        outputs_identical: ours == theirs,
+        smartvalues_parse_micros: parse_micros,
+        smartvalues_renders_per_second: ours_rate,
+        minijinja_renders_per_second: theirs_rate,
+        minijinja_speed_ratio: theirs_rate / ours_rate,
+    };
+    if json {
+        return crate::output::json(&result);
+    }
+    println!(
+        "smart values: parse {:.1} µs, {:.0} renders/s",
+        result.smartvalues_parse_micros, result.smartvalues_renders_per_second
+    );
+    println!(
+        "minijinja:    {:.0} renders/s (same output: {})",
+        result.minijinja_renders_per_second,
+        if result.outputs_identical { "yes" } else { "NO" }
+    );
+    println!("ratio:        minijinja renders {:.2}× as fast", result.minijinja_speed_ratio);
+    if !result.outputs_identical {
+        println!("\n--- smart values\n{ours}\n--- minijinja\n{theirs}");
+    }
+    Ok(())
 }

@@ -224,6 +224,7 @@ fn every_command_has_help_with_examples() {
         vec!["template", "check", "--help"],
         vec!["bench", "--help"],
         vec!["bench", "directory", "--help"],
+        vec!["bench", "templates", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");
