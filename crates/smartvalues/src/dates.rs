@@ -242,47 +242,73 @@ const MONTHS: [&str; 12] = [
 ];
 const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-/// Formats with a Java `DateTimeFormatter` pattern (US English names).
-pub(crate) fn java_format(date: &ZonedDateTime, pattern: &str) -> String {
-    let mut out = String::new();
+/// A piece of a Java date pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PatternPiece {
+    /// Text printed as it is (quoted `'text'`, `''` for a quote, or a non-letter).
+    Literal(String),
+    /// A run of one pattern letter: `yyyy` is `('y', 4)`.
+    Field(char, usize),
+}
+
+/// Splits a Java `DateTimeFormatter` pattern into literals and letter runs.
+fn pattern_pieces(pattern: &str) -> Vec<PatternPiece> {
     let chars: Vec<char> = pattern.chars().collect();
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c == '\'' {
-            // 'text' is literal; '' is a quote.
             if chars.get(i + 1) == Some(&'\'') {
-                out.push('\'');
+                literal.push('\'');
                 i += 2;
                 continue;
             }
+            // 'text' is literal; '' inside it is a quote.
             i += 1;
             while i < chars.len() {
                 if chars[i] == '\'' {
                     if chars.get(i + 1) == Some(&'\'') {
-                        out.push('\'');
+                        literal.push('\'');
                         i += 2;
                         continue;
                     }
                     break;
                 }
-                out.push(chars[i]);
+                literal.push(chars[i]);
                 i += 1;
             }
             i += 1;
-            continue;
-        }
-        if !c.is_ascii_alphabetic() {
-            out.push(c);
+        } else if c.is_ascii_alphabetic() {
+            let mut n = 1;
+            while chars.get(i + n) == Some(&c) {
+                n += 1;
+            }
+            if !literal.is_empty() {
+                pieces.push(PatternPiece::Literal(std::mem::take(&mut literal)));
+            }
+            pieces.push(PatternPiece::Field(c, n));
+            i += n;
+        } else {
+            literal.push(c);
             i += 1;
-            continue;
         }
-        let mut n = 1;
-        while chars.get(i + n) == Some(&c) {
-            n += 1;
+    }
+    if !literal.is_empty() {
+        pieces.push(PatternPiece::Literal(literal));
+    }
+    pieces
+}
+
+/// Formats with a Java `DateTimeFormatter` pattern (US English names).
+pub(crate) fn java_format(date: &ZonedDateTime, pattern: &str) -> String {
+    let mut out = String::new();
+    for piece in pattern_pieces(pattern) {
+        match piece {
+            PatternPiece::Literal(text) => out.push_str(&text),
+            PatternPiece::Field(letter, n) => field(&mut out, date, letter, n),
         }
-        i += n;
-        field(&mut out, date, c, n);
     }
     out
 }
@@ -390,34 +416,15 @@ fn field(out: &mut String, date: &ZonedDateTime, letter: char, n: usize) {
 
 /// A Java pattern as a `strptime` format, for parsing (`toDate("dd/MM/yyyy")`).
 fn java_to_strptime(pattern: &str) -> String {
-    let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' {
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                out.push(chars[i]);
-                i += 1;
+    for piece in pattern_pieces(pattern) {
+        let (c, n) = match piece {
+            PatternPiece::Literal(text) => {
+                out.push_str(&text.replace('%', "%%"));
+                continue;
             }
-            i += 1;
-            continue;
-        }
-        if !c.is_ascii_alphabetic() {
-            if c == '%' {
-                out.push_str("%%");
-            } else {
-                out.push(c);
-            }
-            i += 1;
-            continue;
-        }
-        let mut n = 1;
-        while chars.get(i + n) == Some(&c) {
-            n += 1;
-        }
-        i += n;
+            PatternPiece::Field(c, n) => (c, n),
+        };
         out.push_str(match (c, n) {
             ('y' | 'u', 2) => "%y",
             ('y' | 'u', _) => "%Y",
@@ -438,4 +445,18 @@ fn java_to_strptime(pattern: &str) -> String {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_quote_literals_and_escape_quotes() {
+        let date = utc("2026-11-28T05:04:03.25Z".parse().unwrap());
+        assert_eq!(java_format(&date, "yyyy-MM-dd'T'HH:mm:ss.SSS"), "2026-11-28T05:04:03.250");
+        assert_eq!(java_format(&date, "h 'o''clock' a, EEEE ''yy"), "5 o'clock AM, Saturday '26");
+        assert_eq!(java_format(&date, "MMM d, yyyy XXX Z"), "Nov 28, 2026 Z +0000");
+        assert_eq!(java_to_strptime("dd/MM/yyyy 'at' HH:mm 100%"), "%d/%m/%Y at %H:%M 100%%");
+    }
 }

@@ -40,17 +40,22 @@ fn family(declared: &str) -> String {
 }
 
 impl Store {
+    /// SQLite: the application's tables (SQLite's own and migration bookkeeping left out).
+    async fn sqlite_tables(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every column of every application table (migration bookkeeping excluded), sorted.
     pub async fn describe_schema(&self) -> Result<Vec<Column>> {
         let mut columns = Vec::new();
         match self.engine {
             Engine::Sqlite => {
-                let tables: Vec<String> = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                     AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
-                )
-                .fetch_all(&self.pool)
-                .await?;
+                let tables = self.sqlite_tables().await?;
                 for table in tables {
                     let rows =
                         sqlx::query("SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid")
@@ -106,12 +111,7 @@ impl Store {
         let mut indexes = Vec::new();
         match self.engine {
             Engine::Sqlite => {
-                let tables: Vec<String> = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                     AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
-                )
-                .fetch_all(&self.pool)
-                .await?;
+                let tables = self.sqlite_tables().await?;
                 for table in tables {
                     let list = sqlx::query("SELECT name, \"unique\" FROM pragma_index_list($1)")
                         .bind(table.clone())
