@@ -17,13 +17,13 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
         context.config.server.bind = bind;
     }
     let addr = context.config.bind_addr()?;
+    // Bind first: a taken port fails before any first-start work, and messages name the real port.
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
     if args.demo {
         seed_demo_on_first_start(&context).await?;
     }
-    ensure_initial_key(&context).await?;
-
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
+    ensure_initial_key(&context, local).await?;
     let public_url = if context.config.server.public_url.is_empty() {
         format!("http://{local}")
     } else {
@@ -55,7 +55,7 @@ async fn seed_demo_on_first_start(context: &Context) -> anyhow::Result<()> {
 }
 
 /// With no API key at all, creates an admin key and writes it to a file only the owner can read.
-async fn ensure_initial_key(context: &Context) -> anyhow::Result<()> {
+async fn ensure_initial_key(context: &Context, local: std::net::SocketAddr) -> anyhow::Result<()> {
     if context.store.count_api_keys().await? > 0 {
         return Ok(());
     }
@@ -74,7 +74,7 @@ async fn ensure_initial_key(context: &Context) -> anyhow::Result<()> {
         key.expires_at.strftime("%Y-%m-%d"),
         path.display(),
         path.display(),
-        context.config.server.bind,
+        local,
     );
     Ok(())
 }
