@@ -35,14 +35,14 @@ pub struct Rendered {
 impl Template {
     /// Renders against `context` (a JSON object) at instant `now`.
     pub fn render(&self, context: &serde_json::Value, now: Timestamp, limits: &Limits) -> Result<Rendered> {
-        let mut renderer = Renderer {
-            root: Value::from_json(context),
-            now,
-            scopes: Vec::new(),
-            limits: *limits,
-            steps: 0,
-            missing: Vec::new(),
-        };
+        self.render_value(&Value::from_json(context), now, limits)
+    }
+
+    /// Renders against a context already converted with [`Value::from_json`] (to render many
+    /// templates, or one many times, over the same data).
+    pub fn render_value(&self, context: &Value, now: Timestamp, limits: &Limits) -> Result<Rendered> {
+        let mut renderer =
+            Renderer { root: context.clone(), now, scopes: Vec::new(), limits: *limits, steps: 0, missing: Vec::new() };
         let mut out = String::new();
         renderer.nodes(&self.nodes, &mut out)?;
         Ok(Rendered { text: out, missing: renderer.missing })
@@ -129,7 +129,7 @@ impl Renderer {
                     match value {
                         Value::List(items) => {
                             let len = items.len();
-                            for (index, item) in items.into_iter().enumerate() {
+                            for (index, item) in items.iter().cloned().enumerate() {
                                 self.scopes.push(Scope { item, index, len });
                                 let result = self.nodes(body, out);
                                 self.scopes.pop();
@@ -260,7 +260,7 @@ impl Renderer {
                         .filter(|v| *v != Value::Missing)
                         .collect();
                     if !projected.is_empty() || !is_method(name) {
-                        return Ok(Value::List(projected));
+                        return Ok(Value::list(projected));
                     }
                 }
                 Value::Missing => return Ok(Value::Missing),
@@ -371,7 +371,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// Applies a method to a value.
 fn method(target: Value, name: &str, args: &[Value]) -> Result<Value> {
     match target {
-        Value::List(items) => list_method(items, name, args),
+        Value::List(items) => list_method(&items, name, args),
         Value::Date(date) => dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS)),
         Value::Number(n) => match number_method(n, name, args) {
             Some(result) => result,
@@ -432,7 +432,7 @@ fn number_method(n: Decimal, name: &str, args: &[Value]) -> Option<Result<Value>
     Some(result)
 }
 
-fn list_method(items: Vec<Value>, name: &str, args: &[Value]) -> Result<Value> {
+fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
     let index = |i: usize| -> Result<i64> {
         args.get(i)
             .and_then(Value::as_number)
@@ -448,8 +448,8 @@ fn list_method(items: Vec<Value>, name: &str, args: &[Value]) -> Result<Value> {
                 .collect::<Vec<_>>()
                 .join(&args.first().map(Value::render).unwrap_or_default()),
         ),
-        "first" => items.into_iter().next().unwrap_or(Value::Missing),
-        "last" => items.into_iter().last().unwrap_or(Value::Missing),
+        "first" => items.first().cloned().unwrap_or(Value::Missing),
+        "last" => items.last().cloned().unwrap_or(Value::Missing),
         "get" => {
             let i = index(0)?;
             usize::try_from(i).ok().and_then(|i| items.get(i).cloned()).unwrap_or(Value::Missing)
@@ -468,11 +468,11 @@ fn list_method(items: Vec<Value>, name: &str, args: &[Value]) -> Result<Value> {
         "distinct" => {
             let mut seen: Vec<Value> = Vec::new();
             for item in items {
-                if !seen.contains(&item) {
-                    seen.push(item);
+                if !seen.contains(item) {
+                    seen.push(item.clone());
                 }
             }
-            Value::List(seen)
+            Value::list(seen)
         }
         "max" => numbers().into_iter().max().map_or(Value::Missing, Value::Number),
         "min" => numbers().into_iter().min().map_or(Value::Missing, Value::Number),
@@ -489,15 +489,15 @@ fn list_method(items: Vec<Value>, name: &str, args: &[Value]) -> Result<Value> {
             serde_json::Value::Array(items.iter().map(|v| serde_json::Value::String(v.render())).collect()).to_string(),
         ),
         "asJsonArray" => Value::Text(format!("[{}]", items.iter().map(Value::render).collect::<Vec<_>>().join(","))),
-        "asJsonString" | "jsonStringify" => Value::Text(Value::List(items).to_json().to_string()),
+        "asJsonString" | "jsonStringify" => Value::Text(Value::list(items.to_vec()).to_json().to_string()),
         _ => {
             // Text methods apply to the list's rendering (`list.toUpperCase`).
-            return text_or_unknown(&Value::List(items).render(), name, args);
+            return text_or_unknown(&Value::list(items.to_vec()).render(), name, args);
         }
     })
 }
 
 /// Builds an object value (for results such as `diff(d)`).
 pub(crate) fn object(fields: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
-    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>())
+    Value::Object(std::sync::Arc::new(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>()))
 }

@@ -135,7 +135,7 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
             Ok(match found.len() {
                 0 => Value::Missing,
                 1 => found.into_iter().next().unwrap_or(Value::Missing),
-                _ => Value::List(found),
+                _ => Value::list(found),
             })
         }),
         "quote" => text(regex::escape(s)),
@@ -151,9 +151,9 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
         "reverse" => text(chars.iter().rev().collect::<String>()),
         "split" => arg(name, args, 0).map(|sep| {
             if sep.is_empty() {
-                Value::List(chars.iter().map(|c| Value::Text(c.to_string())).collect())
+                Value::list(chars.iter().map(|c| Value::Text(c.to_string())).collect())
             } else {
-                Value::List(
+                Value::list(
                     s.split(sep.as_str()).filter(|p| !p.is_empty()).map(|p| Value::Text(p.to_owned())).collect(),
                 )
             }

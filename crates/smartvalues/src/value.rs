@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr as _;
+use std::sync::Arc;
 
 use jiff::ZonedDateTime;
 use rust_decimal::Decimal;
@@ -14,8 +15,9 @@ pub enum Value {
     Bool(bool),
     Number(Decimal),
     Text(String),
-    List(Vec<Value>),
-    Object(BTreeMap<String, Value>),
+    /// Shared: handing a list or object along (a lookup, a section) never copies it.
+    List(Arc<Vec<Value>>),
+    Object(Arc<BTreeMap<String, Value>>),
     Date(ZonedDateTime),
 }
 
@@ -29,11 +31,16 @@ impl Value {
                 .or_else(|_| Decimal::from_scientific(&n.to_string()))
                 .map_or_else(|_| Self::Text(n.to_string()), Self::Number),
             serde_json::Value::String(s) => Self::Text(s.clone()),
-            serde_json::Value::Array(items) => Self::List(items.iter().map(Self::from_json).collect()),
+            serde_json::Value::Array(items) => Self::list(items.iter().map(Self::from_json).collect()),
             serde_json::Value::Object(map) => {
-                Self::Object(map.iter().map(|(k, v)| (k.clone(), Self::from_json(v))).collect())
+                Self::Object(Arc::new(map.iter().map(|(k, v)| (k.clone(), Self::from_json(v))).collect()))
             }
         }
+    }
+
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Self {
+        Self::List(Arc::new(items))
     }
 
     /// The value as JSON (dates as their default rendering).
