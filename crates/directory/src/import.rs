@@ -468,8 +468,24 @@ impl Checker {
             let (line, id) = (*line, value.site_id.trim());
             let record = format!("{record} ({id})");
             let mut ok = self.id_ok(line, &record, "siteId", id) && self.name_ok(line, &record, "name", &value.name);
-            if !ids.insert(id.to_owned()) {
-                self.report(line, &record, "siteId", format!("site `{id}` appears twice in the file"));
+            // Names and ids are looked up ignoring case, so ids must differ by more than case.
+            if !ids.insert(id.to_lowercase()) {
+                self.report(
+                    line,
+                    &record,
+                    "siteId",
+                    format!("site `{id}` appears twice in the file (ids ignore case)"),
+                );
+                ok = false;
+            } else if let Some(other) =
+                existing.sites.iter().find(|x| x.site_id.0 != id && x.site_id.0.eq_ignore_ascii_case(id))
+            {
+                self.report(
+                    line,
+                    &record,
+                    "siteId",
+                    format!("`{id}` differs only in case from the existing site `{}`; ids ignore case", other.site_id),
+                );
                 ok = false;
             }
             match names.get(&value.name.trim().to_lowercase()) {
@@ -514,8 +530,27 @@ impl Checker {
             let (line, id) = (*line, value.group_id.trim());
             let record = format!("{record} ({id})");
             let mut ok = self.id_ok(line, &record, "groupId", id) && self.name_ok(line, &record, "name", &value.name);
-            if !ids.insert(id.to_owned()) {
-                self.report(line, &record, "groupId", format!("group `{id}` appears twice in the file"));
+            // Names and ids are looked up ignoring case, so ids must differ by more than case.
+            if !ids.insert(id.to_lowercase()) {
+                self.report(
+                    line,
+                    &record,
+                    "groupId",
+                    format!("group `{id}` appears twice in the file (ids ignore case)"),
+                );
+                ok = false;
+            } else if let Some(other) =
+                existing.groups.iter().find(|x| x.group_id.0 != id && x.group_id.0.eq_ignore_ascii_case(id))
+            {
+                self.report(
+                    line,
+                    &record,
+                    "groupId",
+                    format!(
+                        "`{id}` differs only in case from the existing group `{}`; ids ignore case",
+                        other.group_id
+                    ),
+                );
                 ok = false;
             }
             match names.get(&value.name.trim().to_lowercase()) {
@@ -877,6 +912,15 @@ mod tests {
             found[0].message.contains("none of this user's groups grants Jira Service Management on acme"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn ids_that_differ_only_in_case_are_refused() {
+        let text = r#"{"groups": [{"groupId": "G1", "name": "other"}, {"groupId": "x", "name": "x"}, {"groupId": "X", "name": "y"}]}"#;
+        let found = problems(text, Format::Json);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].message.contains("differs only in case from the existing group `g1`"), "{found:?}");
+        assert!(found[1].message.contains("appears twice"), "{found:?}");
     }
 
     #[test]

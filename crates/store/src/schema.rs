@@ -25,6 +25,17 @@ pub struct Index {
     pub unique: bool,
 }
 
+/// A single-column foreign key and what deleting the referenced row does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ForeignKey {
+    pub table: String,
+    pub column: String,
+    pub references_table: String,
+    pub references_column: String,
+    /// `CASCADE`, `NO ACTION`, …
+    pub on_delete: String,
+}
+
 fn family(declared: &str) -> String {
     let t = declared.to_ascii_lowercase();
     if t.contains("int") {
@@ -153,5 +164,57 @@ impl Store {
         }
         indexes.sort();
         Ok(indexes)
+    }
+
+    /// Every foreign key of every application table, sorted.
+    pub async fn describe_foreign_keys(&self) -> Result<Vec<ForeignKey>> {
+        let mut keys = Vec::new();
+        match self.engine {
+            Engine::Sqlite => {
+                for table in self.sqlite_tables().await? {
+                    let rows =
+                        sqlx::query("SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list($1)")
+                            .bind(table.clone())
+                            .fetch_all(&self.pool)
+                            .await?;
+                    for row in rows {
+                        keys.push(ForeignKey {
+                            table: table.clone(),
+                            column: row.try_get(1)?,
+                            references_table: row.try_get(0)?,
+                            references_column: row.try_get(2)?,
+                            on_delete: row.try_get::<String, _>(3)?.to_ascii_uppercase(),
+                        });
+                    }
+                }
+            }
+            Engine::Postgres => {
+                let rows = sqlx::query(
+                    "SELECT tc.table_name::text, kcu.column_name::text, ccu.table_name::text, \
+                     ccu.column_name::text, rc.delete_rule::text \
+                     FROM information_schema.table_constraints tc \
+                     JOIN information_schema.key_column_usage kcu \
+                       ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
+                     JOIN information_schema.constraint_column_usage ccu \
+                       ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
+                     JOIN information_schema.referential_constraints rc \
+                       ON rc.constraint_name = tc.constraint_name AND rc.constraint_schema = tc.table_schema \
+                     WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for row in rows {
+                    keys.push(ForeignKey {
+                        table: row.try_get(0)?,
+                        column: row.try_get(1)?,
+                        references_table: row.try_get(2)?,
+                        references_column: row.try_get(3)?,
+                        on_delete: row.try_get(4)?,
+                    });
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
     }
 }

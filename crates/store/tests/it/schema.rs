@@ -30,8 +30,8 @@ async fn migrations_are_idempotent(db: TestDb) {
 }
 
 /// The two engines' schemas describe the same tables and columns (name, type family,
-/// nullability, primary key) and the same indexes (columns, uniqueness). Fails if either
-/// migration folder drifts.
+/// nullability, primary key), the same indexes (columns, uniqueness) and the same foreign keys
+/// (columns, referenced column, delete rule). Fails if either migration folder drifts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_match() {
     let sqlite = TestDb::sqlite().await;
@@ -52,4 +52,11 @@ async fn sqlite_and_postgres_schemas_match() {
     assert!(left.iter().any(|i| i.table == "users" && i.unique), "primary keys and unique keys are listed: {left:#?}");
     assert!(left.iter().any(|i| i.columns == ["app_type", "site_id", "account_id", "activity_at"]), "{left:#?}");
     assert_eq!(left, right, "indexes differ between SQLite and PostgreSQL");
+    let left = sqlite.store.describe_foreign_keys().await.unwrap();
+    let right = postgres.store.describe_foreign_keys().await.unwrap();
+    assert!(
+        left.iter().any(|k| k.table == "user_groups" && k.column == "group_id" && k.on_delete == "CASCADE"),
+        "{left:#?}"
+    );
+    assert_eq!(left, right, "foreign keys differ between SQLite and PostgreSQL");
 }
