@@ -408,6 +408,61 @@ fn parse_csv_activity(text: &str) -> ActivityRecord {
 
 // ---- checking -------------------------------------------------------------------------------
 
+/// The ids and names of one kind of record (sites or groups) seen so far, with those that exist.
+/// Lookups ignore case, so ids must differ by more than case and names must be unique.
+struct Identities {
+    kind: &'static str,
+    id_field: &'static str,
+    /// Lower-cased ids in the file so far.
+    ids: HashSet<String>,
+    /// Existing ids, by their lower-cased form.
+    existing_ids: HashMap<String, String>,
+    /// Lower-cased name → id of its owner (existing or earlier in the file).
+    names: HashMap<String, String>,
+}
+
+impl Identities {
+    fn new<'a>(kind: &'static str, id_field: &'static str, existing: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut existing_ids = HashMap::new();
+        let mut names = HashMap::new();
+        for (id, name) in existing {
+            existing_ids.insert(id.to_lowercase(), id.to_owned());
+            names.insert(name.to_lowercase(), id.to_owned());
+        }
+        Self { kind, id_field, ids: HashSet::new(), existing_ids, names }
+    }
+
+    /// Checks one record's id and name, reporting every problem; true when both are usable.
+    fn check(&mut self, checker: &mut Checker, line: u64, record: &str, id: &str, name: &str) -> bool {
+        let (kind, field) = (self.kind, self.id_field);
+        let mut ok = checker.id_ok(line, record, field, id) && checker.name_ok(line, record, "name", name);
+        let key = id.to_lowercase();
+        if !self.ids.insert(key.clone()) {
+            checker.report(line, record, field, format!("{kind} `{id}` appears twice in the file (ids ignore case)"));
+            ok = false;
+        } else if let Some(other) = self.existing_ids.get(&key).filter(|other| *other != id) {
+            checker.report(
+                line,
+                record,
+                field,
+                format!("`{id}` differs only in case from the existing {kind} `{other}`; ids ignore case"),
+            );
+            ok = false;
+        }
+        let name = name.trim();
+        match self.names.get(&name.to_lowercase()) {
+            Some(owner) if owner != id => {
+                checker.report(line, record, "name", format!("the name `{name}` is already used by {kind} `{owner}`"));
+                ok = false;
+            }
+            _ => {
+                self.names.insert(name.to_lowercase(), id.to_owned());
+            }
+        }
+        ok
+    }
+}
+
 #[derive(Debug, Default)]
 struct Checker {
     problems: Vec<ImportProblem>,
@@ -460,48 +515,13 @@ impl Checker {
     }
 
     fn check_sites(&mut self, records: &[Located<SiteRecord>], existing: &Catalog) -> Vec<Site> {
-        let mut ids = HashSet::new();
-        let mut names: HashMap<String, String> =
-            existing.sites.iter().map(|s| (s.name.to_lowercase(), s.site_id.0.clone())).collect();
+        let mut seen =
+            Identities::new("site", "siteId", existing.sites.iter().map(|s| (s.site_id.as_str(), s.name.as_str())));
         let mut out = Vec::new();
         for Located { line, record, value } in records {
             let (line, id) = (*line, value.site_id.trim());
             let record = format!("{record} ({id})");
-            let mut ok = self.id_ok(line, &record, "siteId", id) && self.name_ok(line, &record, "name", &value.name);
-            // Names and ids are looked up ignoring case, so ids must differ by more than case.
-            if !ids.insert(id.to_lowercase()) {
-                self.report(
-                    line,
-                    &record,
-                    "siteId",
-                    format!("site `{id}` appears twice in the file (ids ignore case)"),
-                );
-                ok = false;
-            } else if let Some(other) =
-                existing.sites.iter().find(|x| x.site_id.0 != id && x.site_id.0.eq_ignore_ascii_case(id))
-            {
-                self.report(
-                    line,
-                    &record,
-                    "siteId",
-                    format!("`{id}` differs only in case from the existing site `{}`; ids ignore case", other.site_id),
-                );
-                ok = false;
-            }
-            match names.get(&value.name.trim().to_lowercase()) {
-                Some(owner) if owner != id => {
-                    self.report(
-                        line,
-                        &record,
-                        "name",
-                        format!("the name `{}` is already used by site `{owner}`", value.name.trim()),
-                    );
-                    ok = false;
-                }
-                _ => {
-                    names.insert(value.name.trim().to_lowercase(), id.to_owned());
-                }
-            }
+            let mut ok = seen.check(self, line, &record, id, &value.name);
             let url = value.url.trim();
             if !(url.starts_with("https://") || url.starts_with("http://"))
                 || url.len() > 2048
@@ -522,51 +542,13 @@ impl Checker {
     }
 
     fn check_groups(&mut self, records: &[Located<GroupRecord>], existing: &Catalog, catalog: &Catalog) -> Vec<Group> {
-        let mut ids = HashSet::new();
-        let mut names: HashMap<String, String> =
-            existing.groups.iter().map(|g| (g.name.to_lowercase(), g.group_id.0.clone())).collect();
+        let mut seen =
+            Identities::new("group", "groupId", existing.groups.iter().map(|g| (g.group_id.as_str(), g.name.as_str())));
         let mut out = Vec::new();
         for Located { line, record, value } in records {
             let (line, id) = (*line, value.group_id.trim());
             let record = format!("{record} ({id})");
-            let mut ok = self.id_ok(line, &record, "groupId", id) && self.name_ok(line, &record, "name", &value.name);
-            // Names and ids are looked up ignoring case, so ids must differ by more than case.
-            if !ids.insert(id.to_lowercase()) {
-                self.report(
-                    line,
-                    &record,
-                    "groupId",
-                    format!("group `{id}` appears twice in the file (ids ignore case)"),
-                );
-                ok = false;
-            } else if let Some(other) =
-                existing.groups.iter().find(|x| x.group_id.0 != id && x.group_id.0.eq_ignore_ascii_case(id))
-            {
-                self.report(
-                    line,
-                    &record,
-                    "groupId",
-                    format!(
-                        "`{id}` differs only in case from the existing group `{}`; ids ignore case",
-                        other.group_id
-                    ),
-                );
-                ok = false;
-            }
-            match names.get(&value.name.trim().to_lowercase()) {
-                Some(owner) if owner != id => {
-                    self.report(
-                        line,
-                        &record,
-                        "name",
-                        format!("the name `{}` is already used by group `{owner}`", value.name.trim()),
-                    );
-                    ok = false;
-                }
-                _ => {
-                    names.insert(value.name.trim().to_lowercase(), id.to_owned());
-                }
-            }
+            let mut ok = seen.check(self, line, &record, id, &value.name);
             let site_id = match value.site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => None,
                 Some(site) => {
