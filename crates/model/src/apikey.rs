@@ -100,6 +100,18 @@ pub enum KeyState {
     Revoked,
 }
 
+impl KeyState {
+    /// The wire name (`expiringSoon`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::ExpiringSoon => "expiringSoon",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 impl ApiKey {
     /// Whether the key may be used at `now`.
     pub fn check(&self, now: Timestamp) -> Result<(), KeyRejection> {
@@ -281,6 +293,13 @@ mod tests {
         assert!(key("2026-11-28T00:00:01Z").check(now).is_ok());
         assert_eq!(key("2026-12-01T00:00:00Z").state(now), KeyState::ExpiringSoon);
         assert_eq!(key("2027-12-01T00:00:00Z").state(now), KeyState::Active);
+    }
+
+    #[test]
+    fn key_states_name_themselves_as_on_the_wire() {
+        for state in [KeyState::Active, KeyState::ExpiringSoon, KeyState::Expired, KeyState::Revoked] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
     }
 
     #[test]

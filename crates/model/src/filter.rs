@@ -93,17 +93,18 @@ impl FieldProblem {
 pub struct FilterError(pub Vec<FieldProblem>);
 
 fn describe_problems(problems: &[FieldProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| {
-            if p.suggestions.is_empty() {
-                format!("{}: {}", p.field, p.message)
-            } else {
-                format!("{}: {} (did you mean: {}?)", p.field, p.message, p.suggestions.join(", "))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl std::fmt::Display for FieldProblem {
+    /// `field: message`, then `(did you mean: a, b?)` when there are suggestions.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)?;
+        if !self.suggestions.is_empty() {
+            write!(f, " (did you mean: {}?)", self.suggestions.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Criteria with every name resolved to an id. Built only by [`UserFilter::resolve`].

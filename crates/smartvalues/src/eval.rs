@@ -339,7 +339,7 @@ fn unknown<T>(name: &str, known: &[&str]) -> Result<T> {
     let lower = name.to_lowercase();
     let mut scored: Vec<(usize, &str)> = all
         .iter()
-        .map(|k| (levenshtein(&lower, &k.to_lowercase()), *k))
+        .map(|k| (strsim::levenshtein(&lower, &k.to_lowercase()), *k))
         .filter(|(d, _)| *d <= 2.max(name.len() / 3))
         .collect();
     scored.sort();
@@ -353,19 +353,6 @@ fn unknown<T>(name: &str, known: &[&str]) -> Result<T> {
         )
     };
     fail(format!("unknown function `{name}`{hint}"))
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Applies a method to a value.

@@ -46,10 +46,7 @@ pub async fn run(context: &Context, command: ApikeyCommand) -> anyhow::Result<()
                         k.api_key_id.to_string(),
                         k.name.clone(),
                         k.role.to_string(),
-                        serde_json::to_value(k.state(now))
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
+                        k.state(now).as_str().to_owned(),
                         output::when(Some(k.expires_at)),
                         output::when(k.last_used_at),
                         k.principal.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string),

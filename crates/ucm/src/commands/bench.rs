@@ -45,15 +45,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
     std::fs::create_dir_all(&dir)?;
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let sqlite = Store::open(&sqlite_url, &store::StoreOptions::default()).await;
-    let outcome = match sqlite {
-        Ok(store) => {
-            let r = bench_directory(&store, users, queries).await;
-            store.close().await;
-            r
-        }
-        Err(e) => Err(e.into()),
-    };
+    let outcome = bench_scratch_store(&sqlite_url, &store::StoreOptions::default(), users, queries).await;
     let _ = std::fs::remove_dir_all(&dir);
     results.push(outcome?);
 
@@ -63,14 +55,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
             format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
         store::create_postgres_schema(&url, &schema).await?;
         let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
-        let outcome = match Store::open(&url, &options).await {
-            Ok(store) => {
-                let r = bench_directory(&store, users, queries).await;
-                store.close().await;
-                r
-            }
-            Err(e) => Err(e.into()),
-        };
+        let outcome = bench_scratch_store(&url, &options, users, queries).await;
         store::drop_postgres_schema(&url, &schema).await?;
         results.push(outcome?);
     } else {
@@ -105,6 +90,19 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         println!();
     }
     Ok(())
+}
+
+/// Opens a scratch store, measures it, and closes it whatever the outcome.
+async fn bench_scratch_store(
+    url: &str,
+    options: &store::StoreOptions,
+    users: usize,
+    queries: usize,
+) -> anyhow::Result<DirectoryBench> {
+    let store = Store::open(url, options).await?;
+    let outcome = bench_directory(&store, users, queries).await;
+    store.close().await;
+    outcome
 }
 
 async fn bench_directory(store: &Store, users: usize, queries: usize) -> anyhow::Result<DirectoryBench> {

@@ -65,17 +65,7 @@ fn init_logging(config: &Config) {
 pub(crate) fn explain(error: directory::DirectoryError) -> anyhow::Error {
     match error {
         directory::DirectoryError::Filter(e) => {
-            let lines: Vec<String> =
-                e.0.iter()
-                    .map(|p| {
-                        let hint = if p.suggestions.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (did you mean: {}?)", p.suggestions.join(", "))
-                        };
-                        format!("  {}: {}{hint}", p.field, p.message)
-                    })
-                    .collect();
+            let lines: Vec<String> = e.0.iter().map(|p| format!("  {p}")).collect();
             anyhow::anyhow!("the criteria cannot be used:\n{}", lines.join("\n"))
         }
         other => other.into(),
