@@ -302,6 +302,11 @@ impl Catalog {
         self.group_index.get(&input.trim().to_lowercase()).map(|&i| &self.groups[i])
     }
 
+    /// A group by its exact id (not its name).
+    pub fn group_by_id(&self, id: &GroupId) -> Option<&Group> {
+        self.group_index.get(&id.0.to_lowercase()).map(|&i| &self.groups[i]).filter(|g| &g.group_id == id)
+    }
+
     /// Every name a person could use for a site (for suggestions).
     pub fn site_names(&self) -> impl Iterator<Item = &str> {
         self.sites.iter().map(|s| s.name.as_str())

@@ -63,6 +63,15 @@ string_id!(
     ApiKeyId
 );
 
+string_id!(
+    /// The id of an Automated Task (a UUID we mint).
+    TaskId
+);
+string_id!(
+    /// The id of one run (process) of a task or bulk operation (a UUID we mint).
+    ProcessId
+);
+
 /// Mints a new time-ordered UUID (v7) as text. All ids ucm creates come from here.
 pub fn new_uuid() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -1,5 +1,5 @@
 //! The vocabulary of ucm: the directory (sites, app types, groups, users), User Browser
-//! filters, saved filters, API keys and access settings.
+//! filters, saved filters, API keys, access settings, Automated Tasks and their runs.
 //!
 //! This crate does no IO and has no async code. Its only contact with the outside world is
 //! [`clock::SystemClock`] (reading the time) and [`random`] (the OS random source), each in one
@@ -12,6 +12,8 @@ pub mod directory;
 pub mod filter;
 pub mod ids;
 pub mod random;
+pub mod run;
 pub mod suggest;
+pub mod task;
 
 pub use jiff::Timestamp;
