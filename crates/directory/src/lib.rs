@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use model::directory::{Catalog, User};
 use model::filter::{FilterError, PageRequest, ResolvedFilter, UserFilter};
 use model::ids::AccountId;
+use model::run::{Applied, Change};
 use store::StoreError;
 
 pub use local::LocalDirectory;
@@ -50,6 +51,13 @@ pub struct UserSearch {
     pub filter: ResolvedFilter,
 }
 
+/// What a sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Users in the directory after the sync.
+    pub users: u64,
+}
+
 /// A directory of users, groups, sites and apps.
 #[async_trait]
 pub trait Directory: Send + Sync + std::fmt::Debug {
@@ -68,6 +76,18 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// One user.
     async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError>;
+
+    /// Users by id, in the order given; ids the directory does not know are left out.
+    async fn users(&self, account_ids: &[AccountId]) -> Result<Vec<User>, DirectoryError>;
+
+    /// Applies changes in order, each checked against the user's state at that moment (a
+    /// deactivated user cannot join a group; a deleted group is a failure). One answer per
+    /// change, with a reason a person understands for each failure. An `Err` means the
+    /// directory itself could not be reached: no answer is known.
+    async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, DirectoryError>;
+
+    /// Refreshes our mirror from the backend (daily, on demand, and around every run).
+    async fn sync(&self) -> Result<SyncReport, DirectoryError>;
 
     /// The criteria with every name resolved to its id or key: how saved filters are stored,
     /// so that renaming a group or site does not break them. Unknown names are an error.

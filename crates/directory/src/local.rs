@@ -7,9 +7,10 @@ use model::clock::Clock;
 use model::directory::{Catalog, User};
 use model::filter::{PageRequest, UserFilter};
 use model::ids::AccountId;
+use model::run::{Applied, Change};
 use store::Store;
 
-use crate::{Directory, DirectoryError, UserSearch};
+use crate::{Directory, DirectoryError, SyncReport, UserSearch};
 
 /// The embedded directory, filled by import, the API or the demo generator.
 #[derive(Debug, Clone)]
@@ -49,5 +50,20 @@ impl Directory for LocalDirectory {
 
     async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError> {
         Ok(self.store.user(account_id).await?)
+    }
+
+    async fn users(&self, account_ids: &[AccountId]) -> Result<Vec<User>, DirectoryError> {
+        Ok(self.store.users_by_id(account_ids).await?)
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, DirectoryError> {
+        Ok(self.store.apply_changes(changes).await?)
+    }
+
+    /// The database is the directory: a sync re-derives app access from group memberships
+    /// and grants, so the mirror is consistent whatever wrote to it.
+    async fn sync(&self) -> Result<SyncReport, DirectoryError> {
+        self.store.refresh_derived_access().await?;
+        Ok(SyncReport { users: self.store.count_users().await? })
     }
 }

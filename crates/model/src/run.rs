@@ -345,6 +345,18 @@ impl Summary {
     }
 }
 
+/// The users a run acts on, as recorded when it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Selection {
+    /// A task's saved filter, with its criteria as they were when the run started.
+    SavedFilter { filter_id: crate::ids::FilterId, criteria: crate::filter::UserFilter },
+    /// Every user matching criteria (a bulk operation's "all N matching").
+    Criteria { criteria: crate::filter::UserFilter },
+    /// Users picked one by one.
+    AccountIds { account_ids: Vec<AccountId> },
+}
+
 /// How far a running run has come.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

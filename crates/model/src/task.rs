@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::directory::Catalog;
 use crate::filter::FieldProblem;
-use crate::ids::{AccountId, AppKey, FilterId, GroupId, SiteId, TaskId};
+use crate::ids::{AppKey, FilterId, GroupId, SiteId, TaskId};
 
 /// The longest accepted task name.
 pub const MAX_TASK_NAME_CHARS: usize = 120;
@@ -607,14 +607,6 @@ pub fn validate_task_name(name: &str) -> Result<String, FieldProblem> {
         return Err(FieldProblem::new("name", name, "control characters are not allowed"));
     }
     Ok(trimmed.to_owned())
-}
-
-/// The users a bulk operation acts on: explicit ids, or every user matching criteria.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum BulkSelection {
-    AccountIds(Vec<AccountId>),
-    Filter(crate::filter::UserFilter),
 }
 
 #[cfg(test)]

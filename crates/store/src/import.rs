@@ -234,7 +234,7 @@ fn duplicates<'a>(ids: impl Iterator<Item = &'a str>, what: &str) -> Result<()> 
 
 /// Brings `user_app_access` in line with memberships and grants: access no group grants any
 /// more goes; access a group grants that is missing comes (never used yet).
-async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+pub(crate) async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
     sqlx::query(
         "DELETE FROM user_app_access WHERE NOT EXISTS (SELECT 1 FROM user_groups ug \
          JOIN group_grants gg ON gg.group_id = ug.group_id \
@@ -257,7 +257,7 @@ async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> R
 }
 
 /// Inserts rows in multi-row statements sized under the parameter limits.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     engine: Engine,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     head: &str,

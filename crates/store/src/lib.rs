@@ -5,20 +5,24 @@
 //! never carry driver types: see [`StoreError`]. Instants are stored as Unix milliseconds.
 
 mod api_keys;
+mod changes;
 mod connect;
 pub use connect::{create_postgres_schema, drop_postgres_schema, redact_url};
 mod directory;
 mod error;
 mod import;
+mod runs;
 mod saved_filters;
 pub mod schema;
 mod settings;
 mod sql;
+mod tasks;
 
 pub use connect::{Engine, StoreOptions};
 pub use directory::UserPage;
 pub use error::StoreError;
 pub use import::{DirectoryImport, ImportReport};
+pub use runs::{NewRun, RunEnd, RunQuery, ScheduleClaim, StoredRun};
 
 /// A handle on the database. Cheap to clone (a connection pool inside).
 #[derive(Debug, Clone)]

@@ -149,6 +149,8 @@ impl Store {
                 .await?;
                 for row in rows {
                     let definition: String = row.try_get(1)?;
+                    // A partial index's predicate is not compared (SQLite does not list it).
+                    let definition = definition.split(" WHERE ").next().unwrap_or_default();
                     let inside = definition
                         .rsplit_once('(')
                         .and_then(|(_, rest)| rest.split_once(')'))

@@ -1,26 +1,48 @@
 //! Installation settings, stored as JSON values under names.
 
 use model::access::AccessSettings;
+use model::task::ExecutionLimit;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::{Result, Store};
 
 const ACCESS: &str = "access";
+const EXECUTION_LIMIT: &str = "execution_limit";
 
 impl Store {
     /// The access-control settings (defaults when never set).
     pub async fn access_settings(&self) -> Result<AccessSettings> {
+        self.setting(ACCESS).await
+    }
+
+    /// Replaces the access-control settings.
+    pub async fn set_access_settings(&self, settings: &AccessSettings) -> Result<()> {
+        self.set_setting(ACCESS, settings).await
+    }
+
+    /// The installation-wide execution limit (unbounded when never set).
+    pub async fn execution_limit(&self) -> Result<ExecutionLimit> {
+        self.setting(EXECUTION_LIMIT).await
+    }
+
+    /// Replaces the installation-wide execution limit.
+    pub async fn set_execution_limit(&self, limit: &ExecutionLimit) -> Result<()> {
+        self.set_setting(EXECUTION_LIMIT, limit).await
+    }
+
+    async fn setting<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(ACCESS)
+            .bind(name.to_owned())
             .fetch_optional(&self.pool)
             .await?;
         Ok(value.map(|v| serde_json::from_str(&v)).transpose()?.unwrap_or_default())
     }
 
-    /// Replaces the access-control settings.
-    pub async fn set_access_settings(&self, settings: &AccessSettings) -> Result<()> {
+    async fn set_setting<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-            .bind(ACCESS)
-            .bind(serde_json::to_string(settings)?)
+            .bind(name.to_owned())
+            .bind(serde_json::to_string(value)?)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -1,0 +1,211 @@
+//! Changing the local directory: group memberships and account status, in batches.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use model::directory::UserStatus;
+use model::ids::GroupId;
+use model::run::{Applied, Change, Op, check_op};
+use sqlx::Row as _;
+
+use crate::import::insert_rows;
+use crate::sql::{Param, SqlBuilder};
+use crate::{Engine, Result, Store, StoreError};
+
+/// Changes applied in one transaction at most; larger batches are split.
+const MAX_BATCH: usize = 2_000;
+
+/// One user's state while a batch is checked.
+struct Member {
+    status: UserStatus,
+    groups: HashSet<GroupId>,
+    original_status: UserStatus,
+}
+
+impl Store {
+    /// Applies `changes` in order, each checked against the user's state at that moment by the
+    /// rules of [`check_op`] (a deactivated user cannot join a group, a deleted group is a
+    /// failure, …). Returns one answer per change. Every change of a batch commits together,
+    /// with the derived app access of the users whose groups changed.
+    pub async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<Applied>> {
+        let mut answers = Vec::with_capacity(changes.len());
+        // Keep one user's changes in one batch: split only between users.
+        let mut start = 0;
+        while start < changes.len() {
+            let mut end = (start + MAX_BATCH).min(changes.len());
+            while end < changes.len() && changes[end].account_id == changes[end - 1].account_id {
+                end += 1;
+            }
+            answers.extend(self.apply_batch(&changes[start..end]).await?);
+            start = end;
+        }
+        Ok(answers)
+    }
+
+    async fn apply_batch(&self, changes: &[Change]) -> Result<Vec<Applied>> {
+        let ids: Vec<String> =
+            changes.iter().map(|c| c.account_id.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let group_ids: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match &c.op {
+                Op::AddToGroup(g) | Op::RemoveFromGroup(g) => Some(g.0.clone()),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.pool.begin().await?;
+
+        let mut members: HashMap<String, Member> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut q = SqlBuilder::new(self.engine, "SELECT account_id, status FROM users WHERE account_id IN ");
+            q.bind_list(chunk);
+            for row in q.query().fetch_all(&mut *tx).await? {
+                let id: String = row.try_get(0)?;
+                let status: String = row.try_get(1)?;
+                let status = status
+                    .parse::<UserStatus>()
+                    .map_err(|e| StoreError::Other(format!("user `{id}` has an unknown status: {e}")))?;
+                members.insert(id, Member { status, groups: HashSet::new(), original_status: status });
+            }
+            let mut q =
+                SqlBuilder::new(self.engine, "SELECT account_id, group_id FROM user_groups WHERE account_id IN ");
+            q.bind_list(chunk);
+            for row in q.query().fetch_all(&mut *tx).await? {
+                if let Some(member) = members.get_mut(&row.try_get::<String, _>(0)?) {
+                    member.groups.insert(GroupId(row.try_get(1)?));
+                }
+            }
+        }
+        let mut existing_groups: HashSet<String> = HashSet::new();
+        for chunk in group_ids.chunks(500) {
+            let mut q = SqlBuilder::new(self.engine, "SELECT group_id FROM groups WHERE group_id IN ");
+            q.bind_list(chunk);
+            for row in q.query().fetch_all(&mut *tx).await? {
+                existing_groups.insert(row.try_get(0)?);
+            }
+        }
+
+        let mut added: Vec<(String, String)> = Vec::new();
+        let mut removed: Vec<(String, String)> = Vec::new();
+        let mut answers = Vec::with_capacity(changes.len());
+        for change in changes {
+            let Some(member) = members.get_mut(change.account_id.as_str()) else {
+                answers.push(Applied::Failed("the user no longer exists in the directory".to_owned()));
+                continue;
+            };
+            let (member_of, exists, group) = match &change.op {
+                Op::AddToGroup(g) | Op::RemoveFromGroup(g) => {
+                    (member.groups.contains(g), existing_groups.contains(g.as_str()), Some(g))
+                }
+                Op::Suspend | Op::Restore => (false, true, None),
+            };
+            let answer = check_op(&change.op, member.status, member_of, exists, group);
+            if answer == Applied::Changed {
+                let key = |g: &GroupId| (change.account_id.0.clone(), g.0.clone());
+                match &change.op {
+                    Op::AddToGroup(g) => {
+                        member.groups.insert(g.clone());
+                        removed.retain(|r| r != &key(g));
+                        added.push(key(g));
+                    }
+                    Op::RemoveFromGroup(g) => {
+                        member.groups.remove(g);
+                        added.retain(|a| a != &key(g));
+                        removed.push(key(g));
+                    }
+                    Op::Suspend => member.status = UserStatus::Suspended,
+                    Op::Restore => member.status = UserStatus::Active,
+                }
+            }
+            answers.push(answer);
+        }
+
+        insert_rows(
+            self.engine,
+            &mut tx,
+            "INSERT INTO user_groups (account_id, group_id) VALUES ",
+            added.iter().map(|(a, g)| vec![Param::from(a.as_str()), Param::from(g.as_str())]),
+            " ON CONFLICT (account_id, group_id) DO NOTHING",
+        )
+        .await?;
+        delete_pairs(self.engine, &mut tx, &removed).await?;
+        for status in [UserStatus::Suspended, UserStatus::Active] {
+            let ids: Vec<String> = members
+                .iter()
+                .filter(|(_, m)| m.status == status && m.original_status != status)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for chunk in ids.chunks(500) {
+                let mut q = SqlBuilder::new(self.engine, "UPDATE users SET status = ");
+                q.bind(status.as_str()).push(" WHERE account_id IN ").bind_list(chunk);
+                q.query().execute(&mut *tx).await?;
+            }
+        }
+        let touched: Vec<String> =
+            added.iter().chain(&removed).map(|(a, _)| a.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        refresh_app_access_of(self.engine, &mut tx, &touched).await?;
+        tx.commit().await?;
+        Ok(answers)
+    }
+
+    /// Brings the derived app access of every user in line with their groups (the local
+    /// backend's sync).
+    pub async fn refresh_derived_access(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        crate::import::refresh_app_access(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Deletes `(account_id, group_id)` memberships, many per statement.
+async fn delete_pairs(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    pairs: &[(String, String)],
+) -> Result<()> {
+    for chunk in pairs.chunks(500) {
+        let mut q = SqlBuilder::new(engine, "DELETE FROM user_groups WHERE ");
+        for (i, (account, group)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push("(account_id = ").bind(account.as_str()).push(" AND group_id = ").bind(group.as_str()).push(")");
+        }
+        q.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// [`crate::import::refresh_app_access`] limited to some users: access no group grants any more
+/// goes, access a group grants that is missing comes (never used yet).
+async fn refresh_app_access_of(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_ids: &[String],
+) -> Result<()> {
+    for chunk in account_ids.chunks(500) {
+        let mut q = SqlBuilder::new(
+            engine,
+            "DELETE FROM user_app_access WHERE NOT EXISTS (SELECT 1 FROM user_groups ug \
+             JOIN group_grants gg ON gg.group_id = ug.group_id \
+             WHERE ug.account_id = user_app_access.account_id AND gg.app_type = user_app_access.app_type \
+             AND gg.site_id = user_app_access.site_id) AND account_id IN ",
+        );
+        q.bind_list(chunk);
+        q.query().execute(&mut **tx).await?;
+        let mut q = SqlBuilder::new(
+            engine,
+            "INSERT INTO user_app_access (account_id, app_type, site_id, last_active, activity_at) \
+             SELECT DISTINCT ug.account_id, gg.app_type, gg.site_id, CAST(NULL AS BIGINT), u.created_at \
+             FROM user_groups ug JOIN group_grants gg ON gg.group_id = ug.group_id \
+             JOIN users u ON u.account_id = ug.account_id WHERE ug.account_id IN ",
+        );
+        q.bind_list(chunk).push(" ON CONFLICT (account_id, app_type, site_id) DO NOTHING");
+        q.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

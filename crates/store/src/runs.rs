@@ -1,0 +1,454 @@
+//! Runs of tasks and bulk operations, their per-user results, and the claims that keep two
+//! processes from executing the same run.
+
+use jiff::Timestamp;
+use model::ids::{AccountId, ProcessId, TaskId};
+use model::run::{
+    ChangeStatus, Progress, Quarantine, RunOutcome, RunSource, RunState, RunTrigger, Selection, Summary, UserResult,
+};
+use model::task::Action;
+use serde::de::DeserializeOwned;
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::import::insert_rows;
+use crate::sql::{Param, SqlBuilder, ts};
+use crate::{Result, Store, StoreError};
+
+/// A run about to start.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub process_id: ProcessId,
+    pub source: RunSource,
+    pub task_id: Option<TaskId>,
+    pub name: String,
+    pub actions: Vec<Action>,
+    pub selection: Selection,
+    pub trigger: RunTrigger,
+    pub started_by: String,
+    pub started_at: Timestamp,
+    /// The process that executes it, and until when its claim holds.
+    pub owner: String,
+    pub lease_until: Timestamp,
+}
+
+/// How starting a task's run moves the task's schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleClaim {
+    /// The scheduler starts the run that was due at `due`; the task's next run becomes `next`.
+    /// Only one process can make this claim for one `due`.
+    Due { due: Timestamp, next: Option<Timestamp> },
+    /// Started by hand: the schedule is untouched.
+    Manual,
+}
+
+/// A stored run (without its per-user results).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    pub process_id: ProcessId,
+    pub source: RunSource,
+    pub task_id: Option<TaskId>,
+    pub name: String,
+    pub actions: Vec<Action>,
+    pub selection: Selection,
+    pub trigger: RunTrigger,
+    pub started_by: String,
+    pub state: RunState,
+    pub outcome: Option<RunOutcome>,
+    pub error: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub summary: Summary,
+    pub progress: Progress,
+    pub quarantine: Option<Quarantine>,
+    pub cancel_requested_by: Option<String>,
+    pub owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+    pub summary: Summary,
+    pub progress: Progress,
+    pub finished_at: Timestamp,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub task_id: Option<TaskId>,
+    /// Runs in which this user appears with a change or a failure.
+    pub account_id: Option<AccountId>,
+    pub outcome: Option<RunOutcome>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+}
+
+macro_rules! columns {
+    () => {
+        "process_id, source, task_id, name, actions, selection, started_via, started_by, state, outcome, error, \
+         started_at, finished_at, summary, progress_done, progress_total, quarantine, cancel_requested_by, owner, \
+         lease_until"
+    };
+}
+
+/// A wire name (`automatedTask`) back into its enum.
+fn word<T: DeserializeOwned>(text: String) -> Result<T> {
+    Ok(serde_json::from_value(serde_json::Value::String(text))?)
+}
+
+fn json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    Ok(serde_json::from_str(text)?)
+}
+
+fn stored_run(row: &AnyRow) -> Result<StoredRun> {
+    Ok(StoredRun {
+        process_id: ProcessId(row.try_get(0)?),
+        source: word(row.try_get(1)?)?,
+        task_id: row.try_get::<Option<String>, _>(2)?.map(TaskId),
+        name: row.try_get(3)?,
+        actions: json(&row.try_get::<String, _>(4)?)?,
+        selection: json(&row.try_get::<String, _>(5)?)?,
+        trigger: word(row.try_get(6)?)?,
+        started_by: row.try_get(7)?,
+        state: word(row.try_get(8)?)?,
+        outcome: row.try_get::<Option<String>, _>(9)?.map(word).transpose()?,
+        error: row.try_get(10)?,
+        started_at: ts(row.try_get(11)?),
+        finished_at: row.try_get::<Option<i64>, _>(12)?.map(ts),
+        summary: json(&row.try_get::<String, _>(13)?)?,
+        progress: Progress {
+            done: u64::try_from(row.try_get::<i64, _>(14)?).unwrap_or_default(),
+            total: u64::try_from(row.try_get::<i64, _>(15)?).unwrap_or_default(),
+        },
+        quarantine: row.try_get::<Option<String>, _>(16)?.map(|q| json(&q)).transpose()?,
+        cancel_requested_by: row.try_get(17)?,
+        owner: row.try_get(18)?,
+        lease_until: row.try_get::<Option<i64>, _>(19)?.map(ts),
+    })
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Records a run as started (state `running`, claimed by `run.owner`). For a task's run,
+    /// the task's schedule moves in the same transaction: with [`ScheduleClaim::Due`] only
+    /// one caller wins a due instant (`Ok(false)` for the others). A task with an open run
+    /// (running or quarantined) cannot start another: `Conflict`.
+    pub async fn start_run(&self, run: &NewRun, claim: ScheduleClaim) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(task_id) = &run.task_id {
+            let done = match claim {
+                ScheduleClaim::Due { due, next } => {
+                    sqlx::query(
+                        "UPDATE tasks SET next_run_at = $1, last_run_at = $2, last_process_id = $3 \
+                         WHERE task_id = $4 AND next_run_at = $5 AND active = 1",
+                    )
+                    .bind(next.map(|n| n.as_millisecond()))
+                    .bind(run.started_at.as_millisecond())
+                    .bind(run.process_id.0.clone())
+                    .bind(task_id.0.clone())
+                    .bind(due.as_millisecond())
+                    .execute(&mut *tx)
+                    .await?
+                }
+                ScheduleClaim::Manual => {
+                    sqlx::query("UPDATE tasks SET last_run_at = $1, last_process_id = $2 WHERE task_id = $3")
+                        .bind(run.started_at.as_millisecond())
+                        .bind(run.process_id.0.clone())
+                        .bind(task_id.0.clone())
+                        .execute(&mut *tx)
+                        .await?
+                }
+            };
+            if done.rows_affected() == 0 {
+                return match claim {
+                    ScheduleClaim::Due { .. } => Ok(false),
+                    ScheduleClaim::Manual => Err(StoreError::NotFound(format!("task `{task_id}`"))),
+                };
+            }
+        }
+        sqlx::query(
+            "INSERT INTO runs (process_id, source, task_id, name, actions, selection, started_via, started_by, state, \
+             outcome, error, started_at, finished_at, summary, progress_done, progress_total, quarantine, \
+             cancel_requested_by, owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', NULL, NULL, $9, NULL, $10, 0, 0, NULL, NULL, $11, $12)",
+        )
+        .bind(run.process_id.0.clone())
+        .bind(run.source.as_str())
+        .bind(run.task_id.as_ref().map(|t| t.0.clone()))
+        .bind(run.name.clone())
+        .bind(serde_json::to_string(&run.actions)?)
+        .bind(serde_json::to_string(&run.selection)?)
+        .bind(run.trigger.as_str())
+        .bind(run.started_by.clone())
+        .bind(run.started_at.as_millisecond())
+        .bind(serde_json::to_string(&Summary::default())?)
+        .bind(run.owner.clone())
+        .bind(run.lease_until.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                "`{}` already has a run in progress or waiting for approval; only one runs at a time",
+                run.name
+            )),
+            other => other,
+        })?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Notes the selection a running run resolved (the filter's criteria at run time).
+    pub async fn set_run_selection(&self, id: &ProcessId, selection: &Selection) -> Result<()> {
+        sqlx::query("UPDATE runs SET selection = $1 WHERE process_id = $2")
+            .bind(serde_json::to_string(selection)?)
+            .bind(id.0.clone())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores per-user results of a run that `owner` holds.
+    pub async fn record_run_users(&self, id: &ProcessId, results: &[UserResult]) -> Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut rows = Vec::with_capacity(results.len());
+        for r in results {
+            rows.push(vec![
+                Param::from(id.0.as_str()),
+                Param::from(r.account_id.0.as_str()),
+                Param::from(r.status().as_str()),
+                Param::from(serde_json::to_string(r)?),
+            ]);
+        }
+        insert_rows(
+            self.engine,
+            &mut tx,
+            "INSERT INTO run_users (process_id, account_id, status, result) VALUES ",
+            rows.into_iter(),
+            " ON CONFLICT (process_id, account_id) DO UPDATE SET status = excluded.status, result = excluded.result",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes progress and renews `owner`'s claim. Returns who asked to cancel the run, if
+    /// anyone; `NotFound` when `owner` no longer holds the run (it was closed meanwhile).
+    pub async fn heartbeat_run(
+        &self,
+        id: &ProcessId,
+        owner: &str,
+        progress: Progress,
+        summary: &Summary,
+        lease_until: Timestamp,
+    ) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "UPDATE runs SET progress_done = $1, progress_total = $2, summary = $3, lease_until = $4 \
+             WHERE process_id = $5 AND owner = $6 AND state = 'running' RETURNING cancel_requested_by",
+        )
+        .bind(count(progress.done))
+        .bind(count(progress.total))
+        .bind(serde_json::to_string(summary)?)
+        .bind(lease_until.as_millisecond())
+        .bind(id.0.clone())
+        .bind(owner.to_owned())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("run `{id}` held by this process")))?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Closes a run `owner` holds with its outcome. Returns false when the run was no longer
+    /// held by `owner` (already closed).
+    pub async fn finish_run(&self, id: &ProcessId, owner: &str, end: &RunEnd) -> Result<bool> {
+        let RunEnd { outcome, error, summary, progress, finished_at: now } = end;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'finished', outcome = $1, error = $2, summary = $3, progress_done = $4, \
+             progress_total = $5, finished_at = $6, owner = NULL, lease_until = NULL \
+             WHERE process_id = $7 AND owner = $8 AND state = 'running'",
+        )
+        .bind(outcome.as_str())
+        .bind(error.clone())
+        .bind(serde_json::to_string(summary)?)
+        .bind(count(progress.done))
+        .bind(count(progress.total))
+        .bind(now.as_millisecond())
+        .bind(id.0.clone())
+        .bind(owner.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Parks a run `owner` holds before it changed anything: over the execution limit.
+    pub async fn quarantine_run(
+        &self,
+        id: &ProcessId,
+        owner: &str,
+        quarantine: Quarantine,
+        summary: &Summary,
+        progress: Progress,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'quarantined', outcome = 'quarantined', quarantine = $1, summary = $2, \
+             progress_done = $3, progress_total = $4, owner = NULL, lease_until = NULL \
+             WHERE process_id = $5 AND owner = $6 AND state = 'running'",
+        )
+        .bind(serde_json::to_string(&quarantine)?)
+        .bind(serde_json::to_string(summary)?)
+        .bind(count(progress.done))
+        .bind(count(progress.total))
+        .bind(id.0.clone())
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Lets a quarantined run proceed under `owner`'s claim. False when it is not quarantined.
+    pub async fn approve_run(&self, id: &ProcessId, owner: &str, lease_until: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'running', outcome = NULL, owner = $1, lease_until = $2, progress_done = 0, \
+             summary = $3 WHERE process_id = $4 AND state = 'quarantined'",
+        )
+        .bind(owner.to_owned())
+        .bind(lease_until.as_millisecond())
+        .bind(serde_json::to_string(&Summary::default())?)
+        .bind(id.0.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Closes a quarantined run without changing anything. False when it is not quarantined.
+    pub async fn reject_run(&self, id: &ProcessId, reason: &str, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'finished', outcome = 'rejected', error = $1, finished_at = $2 \
+             WHERE process_id = $3 AND state = 'quarantined'",
+        )
+        .bind(reason.to_owned())
+        .bind(now.as_millisecond())
+        .bind(id.0.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Asks a running run to stop after the users in hand. False when it is not running.
+    pub async fn request_run_cancel(&self, id: &ProcessId, by: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET cancel_requested_by = $1 WHERE process_id = $2 AND state = 'running' \
+             AND cancel_requested_by IS NULL",
+        )
+        .bind(by.to_owned())
+        .bind(id.0.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Closes as `failure` ("interrupted") every running run whose claim lapsed before `now`:
+    /// its process died. Returns the runs closed.
+    pub async fn close_interrupted_runs(&self, now: Timestamp) -> Result<Vec<ProcessId>> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE runs SET state = 'finished', outcome = 'failure', \
+             error = 'interrupted: the process running it stopped before it finished', \
+             finished_at = $1, owner = NULL, lease_until = NULL \
+             WHERE state = 'running' AND lease_until < $1 RETURNING process_id",
+        )
+        .bind(now.as_millisecond())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter().map(|r| Ok(ProcessId(r.try_get(0)?))).collect()
+    }
+
+    /// One run.
+    pub async fn run(&self, id: &ProcessId) -> Result<StoredRun> {
+        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM runs WHERE process_id = $1"))
+            .bind(id.0.clone())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("run `{id}`")))?;
+        stored_run(&row)
+    }
+
+    /// Runs matching `query`, newest first.
+    pub async fn runs(&self, query: &RunQuery) -> Result<Vec<StoredRun>> {
+        let mut q = SqlBuilder::new(self.engine, concat!("SELECT ", columns!(), " FROM runs r WHERE 1 = 1"));
+        if let Some(task) = &query.task_id {
+            q.push(" AND r.task_id = ").bind(task.0.as_str());
+        }
+        if let Some(account) = &query.account_id {
+            q.push(" AND r.process_id IN (SELECT process_id FROM run_users WHERE account_id = ")
+                .bind(account.0.as_str())
+                .push(" AND status IN ('updated', 'partial', 'failed'))");
+        }
+        if let Some(outcome) = query.outcome {
+            q.push(" AND r.outcome = ").bind(outcome.as_str());
+        }
+        if let Some(since) = query.since {
+            q.push(" AND r.started_at >= ").bind(since);
+        }
+        if let Some(until) = query.until {
+            q.push(" AND r.started_at < ").bind(until);
+        }
+        q.push(" ORDER BY r.started_at DESC, r.process_id DESC LIMIT ").bind(i64::from(query.limit));
+        q.query().fetch_all(&self.pool).await?.iter().map(stored_run).collect()
+    }
+
+    /// Per-user results of a run by account id, after `after`; with `changes_only`, only users
+    /// with a change or a failure (the `userChanges` of PRODUCT §5).
+    pub async fn run_users(
+        &self,
+        id: &ProcessId,
+        after: Option<&str>,
+        limit: u32,
+        changes_only: bool,
+    ) -> Result<Vec<UserResult>> {
+        let mut q = SqlBuilder::new(self.engine, "SELECT result FROM run_users WHERE process_id = ");
+        q.bind(id.0.as_str());
+        if let Some(after) = after {
+            q.push(" AND account_id > ").bind(after);
+        }
+        if changes_only {
+            let statuses: Vec<&str> = [ChangeStatus::Updated, ChangeStatus::Partial, ChangeStatus::Failed]
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            q.push(" AND status IN ").bind_list(&statuses);
+        }
+        q.push(" ORDER BY account_id LIMIT ").bind(i64::from(limit));
+        q.query().fetch_all(&self.pool).await?.iter().map(|r| json(&r.try_get::<String, _>(0)?)).collect()
+    }
+
+    /// Takes or renews the lease `name` for `owner` until `until`, if nobody else holds it at
+    /// `now`. True when `owner` holds it afterwards.
+    pub async fn try_lease(&self, name: &str, owner: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+             WHERE leases.owner = excluded.owner OR leases.expires_at < $4",
+        )
+        .bind(name.to_owned())
+        .bind(owner.to_owned())
+        .bind(until.as_millisecond())
+        .bind(now.as_millisecond())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

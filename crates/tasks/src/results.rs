@@ -1,0 +1,157 @@
+//! Reading run results: the PRODUCT §5 record (paged `userChanges`), the full export, and
+//! lists of runs.
+
+use jiff::Timestamp;
+use model::ids::{AccountId, ProcessId, TaskId};
+use model::run::{Progress, RunOutcome, RunRecord, RunSource, RunState, RunTrigger, Summary, UserChange, UserResult};
+use model::task::{ActionType, action_types};
+use serde::{Deserialize, Serialize};
+use store::{RunQuery, StoredRun};
+use utoipa::ToSchema;
+
+use crate::{TaskError, TaskService};
+
+/// The most `userChanges` one page holds.
+pub const MAX_PAGE: u32 = 1_000;
+/// The most runs one list holds.
+pub const MAX_RUNS: u32 = 500;
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub task_id: Option<TaskId>,
+    /// Runs that changed (or failed to change) this user.
+    pub account_id: Option<AccountId>,
+    pub outcome: Option<RunOutcome>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: Option<u32>,
+}
+
+/// A run in a list: the record without `userChanges`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedRun {
+    pub process_id: ProcessId,
+    pub source: RunSource,
+    pub task_id: Option<TaskId>,
+    pub name: String,
+    pub action_types: Vec<ActionType>,
+    pub outcome: Option<RunOutcome>,
+    pub error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+    pub summary: Summary,
+    pub deep_link: String,
+    pub state: RunState,
+    pub trigger: RunTrigger,
+    pub started_by: String,
+    pub progress: Progress,
+}
+
+impl TaskService {
+    /// The link that opens a run's result in the web UI.
+    pub fn deep_link(&self, task_id: Option<&TaskId>, process_id: &ProcessId) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if let Some(task) = task_id {
+            pairs.push(("taskId", task.as_str()));
+        }
+        pairs.push(("processId", process_id.as_str()));
+        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        format!("{}/tasks?{query}", self.inner.settings.public_url)
+    }
+
+    /// One run's record with one page of `userChanges` (after `cursor`, at most `limit`).
+    pub async fn run_record(&self, id: &ProcessId, cursor: Option<&str>, limit: u32) -> Result<RunRecord, TaskError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let stored = self.inner.store.run(id).await?;
+        // One more than asked tells whether there is a next page.
+        let mut results = self.inner.store.run_users(id, cursor, limit + 1, true).await?;
+        let next_cursor = if results.len() > limit as usize {
+            results.truncate(limit as usize);
+            results.last().map(|r| r.account_id.0.clone())
+        } else {
+            None
+        };
+        Ok(self.record(stored, &results, next_cursor))
+    }
+
+    /// One run's whole record, every `userChanges` entry included (the JSON export).
+    pub async fn export_record(&self, id: &ProcessId) -> Result<RunRecord, TaskError> {
+        let stored = self.inner.store.run(id).await?;
+        let mut all: Vec<UserResult> = Vec::new();
+        loop {
+            let after = all.last().map(|r| r.account_id.0.clone());
+            let page = self.inner.store.run_users(id, after.as_deref(), MAX_PAGE, true).await?;
+            let last = page.len() < MAX_PAGE as usize;
+            all.extend(page);
+            if last {
+                break;
+            }
+        }
+        Ok(self.record(stored, &all, None))
+    }
+
+    /// Runs matching `filter`, newest first.
+    pub async fn runs(&self, filter: &RunFilter) -> Result<Vec<ListedRun>, TaskError> {
+        let query = RunQuery {
+            task_id: filter.task_id.clone(),
+            account_id: filter.account_id.clone(),
+            outcome: filter.outcome,
+            since: filter.since,
+            until: filter.until,
+            limit: filter.limit.unwrap_or(50).clamp(1, MAX_RUNS),
+        };
+        Ok(self
+            .inner
+            .store
+            .runs(&query)
+            .await?
+            .into_iter()
+            .map(|run| ListedRun {
+                deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
+                action_types: action_types(&run.actions),
+                process_id: run.process_id,
+                source: run.source,
+                task_id: run.task_id,
+                name: run.name,
+                outcome: run.outcome,
+                error: run.error,
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                summary: run.summary,
+                state: run.state,
+                trigger: run.trigger,
+                started_by: run.started_by,
+                progress: run.progress,
+            })
+            .collect())
+    }
+
+    fn record(&self, run: StoredRun, results: &[UserResult], next_cursor: Option<String>) -> RunRecord {
+        let user_changes: Vec<UserChange> =
+            results.iter().map(|r| r.change(self.user_browser_url(&r.account_id))).collect();
+        RunRecord {
+            deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
+            action_types: action_types(&run.actions),
+            process_id: run.process_id,
+            source: run.source,
+            task_id: run.task_id,
+            name: run.name,
+            outcome: run.outcome,
+            error: run.error,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            summary: run.summary,
+            user_changes,
+            state: run.state,
+            trigger: run.trigger,
+            started_by: run.started_by,
+            progress: run.progress,
+            quarantine: run.quarantine,
+            next_cursor,
+        }
+    }
+}

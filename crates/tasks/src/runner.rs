@@ -1,0 +1,540 @@
+//! Starting and executing runs, previews, the execution limit, approval and cancellation.
+
+use std::collections::BTreeSet;
+
+use directory::DirectoryError;
+use model::filter::{FieldProblem, UserFilter};
+use model::ids::{AccountId, ProcessId, TaskId, new_uuid};
+use model::run::{
+    Change, Progress, Quarantine, RunOutcome, RunSource, RunState, RunTrigger, Selection, Summary, UserChange,
+    UserResult, plan_user,
+};
+use model::task::{Action, ExecutionLimit, effective_limit, resolve_actions, validate_task_name};
+use serde::{Deserialize, Serialize};
+use store::{NewRun, RunEnd, ScheduleClaim};
+use utoipa::ToSchema;
+
+use crate::{TaskError, TaskService};
+
+/// The most account ids one bulk operation may list; larger selections use a filter.
+pub const MAX_BULK_ACCOUNT_IDS: usize = 10_000;
+
+/// How a person starts a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunStart {
+    /// Who starts it (an API key's name, or `cli`).
+    pub started_by: String,
+    /// Run even above the execution limit.
+    pub confirm: bool,
+}
+
+/// A bulk operation: the actions of a task on users picked in the User Browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkInput {
+    /// Shown in the results; defaults to the action types.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub actions: Vec<Action>,
+    /// Users picked one by one…
+    #[serde(default)]
+    pub account_ids: Option<Vec<AccountId>>,
+    /// …or every user matching these criteria ("all N matching").
+    #[serde(default)]
+    pub filter: Option<UserFilter>,
+    /// Run even above the execution limit.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// A run that has been recorded as started and is ready to execute.
+#[derive(Debug, Clone)]
+pub struct StartedRun {
+    pub process_id: ProcessId,
+    pub name: String,
+    pub task_id: Option<TaskId>,
+    actions: Vec<Action>,
+    selection: Selection,
+    /// Scheduled runs check the execution limit and are quarantined above it.
+    enforce_limit: bool,
+    task_limit: Option<ExecutionLimit>,
+}
+
+/// What a run would do, without doing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The counters the run would produce if every change went through.
+    pub summary: Summary,
+    /// Users the run would change.
+    pub would_change: u64,
+    /// The most users a run may change without confirmation (`null`: no limit).
+    pub limit: Option<u64>,
+    pub over_limit: bool,
+    /// The first users with a change or a failure, by account id.
+    pub user_changes: Vec<UserChange>,
+}
+
+/// Why a run stopped before its end.
+struct Stopped {
+    error: String,
+    summary: Summary,
+    progress: Progress,
+}
+
+enum Ended {
+    Done(Summary, Progress),
+    Quarantined,
+}
+
+impl TaskService {
+    /// Starts a task's run by hand. Above the execution limit it needs `confirm`.
+    pub async fn start_task_run(&self, id: &TaskId, start: &RunStart) -> Result<StartedRun, TaskError> {
+        let task = self.inner.store.task(id).await?;
+        let filter = self.find_saved_filter(&task.filter_id).await?.ok_or_else(|| {
+            TaskError::Conflict(format!(
+                "the task's saved filter `{}` no longer exists; choose another filter first",
+                task.filter_id
+            ))
+        })?;
+        let selection = Selection::SavedFilter { filter_id: filter.filter_id.clone(), criteria: filter.criteria };
+        if !start.confirm {
+            self.check_limit(&selection, &task.actions, task.execution_limit).await?;
+        }
+        self.start(
+            RunSource::AutomatedTask,
+            Some(task.task_id.clone()),
+            task.name.clone(),
+            task.actions.clone(),
+            selection,
+            RunTrigger::Manual,
+            &start.started_by,
+            ScheduleClaim::Manual,
+            task.execution_limit,
+            false,
+        )
+        .await?
+        .ok_or_else(|| TaskError::Conflict("the task changed while the run was starting; try again".to_owned()))
+    }
+
+    /// Starts a bulk operation. Above the execution limit it needs `confirm`.
+    pub async fn start_bulk(&self, input: &BulkInput, started_by: &str) -> Result<StartedRun, TaskError> {
+        let (name, actions, selection) = self.check_bulk(input).await?;
+        if !input.confirm {
+            self.check_limit(&selection, &actions, None).await?;
+        }
+        self.start(
+            RunSource::BulkOperation,
+            None,
+            name,
+            actions,
+            selection,
+            RunTrigger::Manual,
+            started_by,
+            ScheduleClaim::Manual,
+            None,
+            false,
+        )
+        .await?
+        .ok_or_else(|| TaskError::Conflict("the bulk operation could not start".to_owned()))
+    }
+
+    /// What a bulk operation would do.
+    pub async fn preview_bulk(&self, input: &BulkInput, sample: usize) -> Result<Preview, TaskError> {
+        let (_, actions, selection) = self.check_bulk(input).await?;
+        self.preview(&selection, &actions, None, sample).await
+    }
+
+    /// What a task's run would do now.
+    pub async fn preview_task(&self, id: &TaskId, sample: usize) -> Result<Preview, TaskError> {
+        let task = self.inner.store.task(id).await?;
+        let filter = self.find_saved_filter(&task.filter_id).await?.ok_or_else(|| {
+            TaskError::Conflict(format!("the task's saved filter `{}` no longer exists", task.filter_id))
+        })?;
+        let selection = Selection::SavedFilter { filter_id: filter.filter_id, criteria: filter.criteria };
+        self.preview(&selection, &task.actions, task.execution_limit, sample).await
+    }
+
+    /// Starts the run the scheduler found due (`None` when another process claimed it first).
+    pub(crate) async fn start_scheduled(
+        &self,
+        task: &model::task::Task,
+        due: jiff::Timestamp,
+        next: Option<jiff::Timestamp>,
+    ) -> Result<Option<StartedRun>, TaskError> {
+        let criteria = match self.inner.store.saved_filter(&task.filter_id).await {
+            Ok(f) => f.criteria,
+            // Recorded as is: the run fails with the reason when it resolves its users.
+            Err(store::StoreError::NotFound(_)) => UserFilter::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let selection = Selection::SavedFilter { filter_id: task.filter_id.clone(), criteria };
+        self.start(
+            RunSource::AutomatedTask,
+            Some(task.task_id.clone()),
+            task.name.clone(),
+            task.actions.clone(),
+            selection,
+            RunTrigger::Schedule,
+            "scheduler",
+            ScheduleClaim::Due { due, next },
+            task.execution_limit,
+            true,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one private constructor behind three public doors")]
+    async fn start(
+        &self,
+        source: RunSource,
+        task_id: Option<TaskId>,
+        name: String,
+        actions: Vec<Action>,
+        selection: Selection,
+        trigger: RunTrigger,
+        started_by: &str,
+        claim: ScheduleClaim,
+        task_limit: Option<ExecutionLimit>,
+        enforce_limit: bool,
+    ) -> Result<Option<StartedRun>, TaskError> {
+        let run = NewRun {
+            process_id: ProcessId(new_uuid()),
+            source,
+            task_id: task_id.clone(),
+            name: name.clone(),
+            actions: actions.clone(),
+            selection: selection.clone(),
+            trigger,
+            started_by: started_by.to_owned(),
+            started_at: self.now(),
+            owner: self.inner.owner.clone(),
+            lease_until: self.lease_until(),
+        };
+        if !self.inner.store.start_run(&run, claim).await? {
+            return Ok(None);
+        }
+        tracing::info!(process_id = %run.process_id, name, source = source.as_str(), "run started");
+        Ok(Some(StartedRun {
+            process_id: run.process_id,
+            name,
+            task_id,
+            actions,
+            selection,
+            enforce_limit,
+            task_limit,
+        }))
+    }
+
+    /// Lets a quarantined run proceed; execute the returned run to carry it out.
+    pub async fn approve(&self, id: &ProcessId, by: &str) -> Result<StartedRun, TaskError> {
+        let stored = self.inner.store.run(id).await?;
+        if !self.inner.store.approve_run(id, &self.inner.owner, self.lease_until()).await? {
+            return Err(TaskError::Conflict(format!("run `{id}` is not waiting for approval")));
+        }
+        tracing::info!(process_id = %id, by, "quarantined run approved");
+        Ok(StartedRun {
+            process_id: stored.process_id,
+            name: stored.name,
+            task_id: stored.task_id,
+            actions: stored.actions,
+            selection: stored.selection,
+            enforce_limit: false,
+            task_limit: None,
+        })
+    }
+
+    /// Closes a quarantined run without changing anything.
+    pub async fn reject(&self, id: &ProcessId, by: &str) -> Result<(), TaskError> {
+        self.inner.store.run(id).await?;
+        let reason = format!("rejected by {by}: the run was over the execution limit and changed nothing");
+        if !self.inner.store.reject_run(id, &reason, self.now()).await? {
+            return Err(TaskError::Conflict(format!("run `{id}` is not waiting for approval")));
+        }
+        Ok(())
+    }
+
+    /// Asks a running run to stop after the users in hand.
+    pub async fn cancel(&self, id: &ProcessId, by: &str) -> Result<(), TaskError> {
+        self.inner.store.run(id).await?;
+        if !self.inner.store.request_run_cancel(id, by).await? {
+            return Err(TaskError::Conflict(format!("run `{id}` is not running (or a cancel is already asked for)")));
+        }
+        Ok(())
+    }
+
+    /// Executes `run` in the background.
+    pub fn spawn(&self, run: StartedRun) -> tokio::task::JoinHandle<RunOutcome> {
+        let service = self.clone();
+        tokio::spawn(async move { service.execute(&run, &|_| {}).await })
+    }
+
+    /// Executes a started run to its end and records the outcome. `progress` hears how far it
+    /// has come after every chunk of users.
+    pub async fn execute(&self, run: &StartedRun, progress: &(dyn Fn(Progress) + Sync)) -> RunOutcome {
+        let owner = self.inner.owner.clone();
+        let ended = self.execute_steps(run, progress).await;
+        let (outcome, error, summary, done) = match ended {
+            Ok(Ended::Quarantined) => return RunOutcome::Quarantined,
+            Ok(Ended::Done(summary, done)) => (RunOutcome::Success, None, summary, done),
+            Err(stopped) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
+        };
+        let end = RunEnd { outcome, error: error.clone(), summary, progress: done, finished_at: self.now() };
+        match self.inner.store.finish_run(&run.process_id, &owner, &end).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(process_id = %run.process_id, "the run was closed by another process"),
+            Err(e) => tracing::error!(process_id = %run.process_id, error = %e, "could not record the run's outcome"),
+        }
+        tracing::info!(process_id = %run.process_id, outcome = outcome.as_str(), error, "run finished");
+        // Post-sync: the outcome is decided; a failure here is only worth a warning.
+        if let Err(e) = self.inner.directory.sync().await {
+            tracing::warn!(process_id = %run.process_id, error = %e, "post-run directory sync failed");
+        }
+        outcome
+    }
+
+    async fn execute_steps(&self, run: &StartedRun, on_progress: &(dyn Fn(Progress) + Sync)) -> Result<Ended, Stopped> {
+        let store = &self.inner.store;
+        let directory = &self.inner.directory;
+        let stop = |error: String| Stopped { error, summary: Summary::default(), progress: Progress::default() };
+
+        directory.sync().await.map_err(|e| stop(format!("the directory could not be synced before the run: {e}")))?;
+        let (ids, selection) = self.resolve_selection(&run.selection).await.map_err(stop)?;
+        if selection != run.selection
+            && let Err(e) = store.set_run_selection(&run.process_id, &selection).await
+        {
+            tracing::warn!(error = %e, "could not record the run's selection");
+        }
+        let catalog = directory.catalog().await.map_err(|e| stop(format!("the directory could not be read: {e}")))?;
+        let mut progress = Progress { done: 0, total: ids.len() as u64 };
+        let mut summary = Summary::default();
+
+        if run.enforce_limit {
+            let total_users = store.count_users().await.map_err(|e| stop(e.to_string()))?;
+            let installation = store.execution_limit().await.map_err(|e| stop(e.to_string()))?;
+            let limits: Vec<ExecutionLimit> = std::iter::once(installation).chain(run.task_limit).collect();
+            if let Some(limit) = effective_limit(&limits, total_users) {
+                let predicted = self.predict(&ids, &run.actions, 0).await.map_err(|e| stop(e.to_string()))?;
+                if predicted.would_change > limit {
+                    let quarantine = Quarantine { would_change: predicted.would_change, limit };
+                    let counted = Summary { users_matched: progress.total, ..Summary::default() };
+                    store
+                        .quarantine_run(&run.process_id, &self.inner.owner, quarantine, &counted, progress)
+                        .await
+                        .map_err(|e| stop(e.to_string()))?;
+                    tracing::warn!(process_id = %run.process_id, would_change = predicted.would_change, limit,
+                        "run quarantined: over the execution limit");
+                    return Ok(Ended::Quarantined);
+                }
+            }
+        }
+
+        store
+            .heartbeat_run(&run.process_id, &self.inner.owner, progress, &summary, self.lease_until())
+            .await
+            .map_err(|e| stop(e.to_string()))?;
+        on_progress(progress);
+        for chunk in ids.chunks(self.inner.settings.chunk_size.max(1)) {
+            let stopped = |error: String, summary: Summary, progress: Progress| Stopped { error, summary, progress };
+            let users = directory.users(chunk).await.map_err(|e| {
+                stopped(format!("the directory could not be read during the run: {e}"), summary, progress)
+            })?;
+            let plans: Vec<_> = users.iter().map(|u| plan_user(u, &run.actions, &catalog)).collect();
+            let changes: Vec<Change> = plans
+                .iter()
+                .flat_map(|p| p.ops.iter().map(|op| Change { account_id: p.account_id.clone(), op: op.clone() }))
+                .collect();
+            let answers = if changes.is_empty() {
+                Vec::new()
+            } else {
+                directory.apply(&changes).await.map_err(|e| {
+                    stopped(format!("the directory could not be reached during the run: {e}"), summary, progress)
+                })?
+            };
+            let mut offset = 0;
+            let results: Vec<UserResult> = plans
+                .iter()
+                .map(|plan| {
+                    let end = (offset + plan.ops.len()).min(answers.len());
+                    let result = plan.finish(&answers[offset.min(end)..end]);
+                    offset += plan.ops.len();
+                    result
+                })
+                .collect();
+            store
+                .record_run_users(&run.process_id, &results)
+                .await
+                .map_err(|e| stopped(format!("the results could not be stored: {e}"), summary, progress))?;
+            for result in &results {
+                summary.add(result);
+            }
+            progress.done += chunk.len() as u64;
+            let cancel = store
+                .heartbeat_run(&run.process_id, &self.inner.owner, progress, &summary, self.lease_until())
+                .await
+                .map_err(|e| stopped(format!("the run lost its claim: {e}"), summary, progress))?;
+            on_progress(progress);
+            if let Some(by) = cancel {
+                return Err(stopped(
+                    format!("cancelled by {by} after {} of {} users", progress.done, progress.total),
+                    summary,
+                    progress,
+                ));
+            }
+        }
+        Ok(Ended::Done(summary, progress))
+    }
+
+    /// The account ids a selection stands for now, and the selection as resolved (a saved
+    /// filter's criteria at run time). `Err` is the run's top-level failure reason.
+    async fn resolve_selection(&self, selection: &Selection) -> Result<(Vec<AccountId>, Selection), String> {
+        let directory = &self.inner.directory;
+        match selection {
+            Selection::SavedFilter { filter_id, .. } => {
+                let filter = match self.inner.store.saved_filter(filter_id).await {
+                    Ok(f) => f,
+                    Err(store::StoreError::NotFound(_)) => {
+                        return Err(format!("the task's saved filter `{filter_id}` no longer exists"));
+                    }
+                    Err(e) => return Err(format!("the saved filter could not be read: {e}")),
+                };
+                let ids = directory.matching_account_ids(&filter.criteria).await.map_err(|e| match e {
+                    DirectoryError::Filter(f) => {
+                        format!("the saved filter `{}` no longer matches the directory: {f}", filter.name)
+                    }
+                    other => format!("the directory could not be searched: {other}"),
+                })?;
+                Ok((ids, Selection::SavedFilter { filter_id: filter.filter_id, criteria: filter.criteria }))
+            }
+            Selection::Criteria { criteria } => {
+                let ids = directory.matching_account_ids(criteria).await.map_err(|e| match e {
+                    DirectoryError::Filter(f) => format!("the criteria no longer match the directory: {f}"),
+                    other => format!("the directory could not be searched: {other}"),
+                })?;
+                Ok((ids, selection.clone()))
+            }
+            Selection::AccountIds { account_ids } => {
+                let ids: Vec<AccountId> = account_ids.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+                Ok((ids, selection.clone()))
+            }
+        }
+    }
+
+    /// Fails with [`TaskError::OverLimit`] when a run by hand would change more users than the
+    /// stricter of the installation's and the task's limit.
+    async fn check_limit(
+        &self,
+        selection: &Selection,
+        actions: &[Action],
+        task_limit: Option<ExecutionLimit>,
+    ) -> Result<(), TaskError> {
+        let preview = self.preview(selection, actions, task_limit, 0).await?;
+        match preview.limit {
+            Some(limit) if preview.over_limit => {
+                Err(TaskError::OverLimit { would_change: preview.would_change, limit })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn preview(
+        &self,
+        selection: &Selection,
+        actions: &[Action],
+        task_limit: Option<ExecutionLimit>,
+        sample: usize,
+    ) -> Result<Preview, TaskError> {
+        let (ids, _) = self.resolve_selection(selection).await.map_err(TaskError::Conflict)?;
+        let mut preview = self.predict(&ids, actions, sample).await?;
+        let total_users = self.inner.store.count_users().await?;
+        let installation = self.inner.store.execution_limit().await?;
+        let limits: Vec<ExecutionLimit> = std::iter::once(installation).chain(task_limit).collect();
+        preview.limit = effective_limit(&limits, total_users);
+        preview.over_limit = preview.limit.is_some_and(|l| preview.would_change > l);
+        Ok(preview)
+    }
+
+    /// Plans every user without applying anything.
+    async fn predict(&self, ids: &[AccountId], actions: &[Action], sample: usize) -> Result<Preview, TaskError> {
+        let catalog = self.inner.directory.catalog().await?;
+        let mut preview = Preview {
+            summary: Summary::default(),
+            would_change: 0,
+            limit: None,
+            over_limit: false,
+            user_changes: vec![],
+        };
+        for chunk in ids.chunks(self.inner.settings.chunk_size.max(1)) {
+            for user in self.inner.directory.users(chunk).await? {
+                let plan = plan_user(&user, actions, &catalog);
+                preview.would_change += u64::from(plan.would_change());
+                let result = plan.predicted();
+                preview.summary.add(&result);
+                if preview.user_changes.len() < sample && result.status().is_change() {
+                    preview.user_changes.push(result.change(self.user_browser_url(&result.account_id)));
+                }
+            }
+        }
+        Ok(preview)
+    }
+
+    async fn check_bulk(&self, input: &BulkInput) -> Result<(String, Vec<Action>, Selection), TaskError> {
+        let mut problems = Vec::new();
+        let catalog = self.inner.directory.catalog().await?;
+        let actions = resolve_actions(&input.actions, &catalog).map_err(|mut p| problems.append(&mut p)).ok();
+        let selection = match (&input.account_ids, &input.filter) {
+            (Some(ids), None) if ids.is_empty() => {
+                problems.push(FieldProblem::new("accountIds", "[]", "pick at least one user"));
+                None
+            }
+            (Some(ids), None) if ids.len() > MAX_BULK_ACCOUNT_IDS => {
+                problems.push(FieldProblem::new(
+                    "accountIds",
+                    ids.len().to_string(),
+                    format!("at most {MAX_BULK_ACCOUNT_IDS} users by id; use `filter` for more"),
+                ));
+                None
+            }
+            (Some(ids), None) => Some(Selection::AccountIds { account_ids: ids.clone() }),
+            (None, Some(filter)) => match self.inner.directory.canonical_filter(filter).await {
+                Ok(criteria) => Some(Selection::Criteria { criteria }),
+                Err(DirectoryError::Filter(e)) => {
+                    problems
+                        .extend(e.0.into_iter().map(|p| FieldProblem { field: format!("filter.{}", p.field), ..p }));
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            },
+            _ => {
+                problems.push(FieldProblem::new(
+                    "accountIds",
+                    "",
+                    "give either `accountIds` (users picked one by one) or `filter` (every user matching), not both",
+                ));
+                None
+            }
+        };
+        let name = match &input.name {
+            Some(name) => validate_task_name(name).map_err(|p| problems.push(p)).ok(),
+            None => actions.as_ref().map(|a| {
+                let types: Vec<&str> = model::task::action_types(a).iter().map(|t| t.as_str()).collect();
+                format!("Bulk operation: {}", types.join(", "))
+            }),
+        };
+        match (name, actions, selection) {
+            (Some(name), Some(actions), Some(selection)) if problems.is_empty() => Ok((name, actions, selection)),
+            _ => Err(TaskError::Invalid(problems)),
+        }
+    }
+
+    /// The User Browser link for one user.
+    pub fn user_browser_url(&self, account_id: &AccountId) -> String {
+        let query = serde_urlencoded::to_string([("accountId", account_id.as_str())]).unwrap_or_default();
+        format!("{}/users?{query}", self.inner.settings.public_url)
+    }
+
+    /// The state a run is in now.
+    pub async fn run_state(&self, id: &ProcessId) -> Result<RunState, TaskError> {
+        Ok(self.inner.store.run(id).await?.state)
+    }
+}

@@ -1,0 +1,144 @@
+//! The scheduler: one loop that closes interrupted runs, runs the daily directory sync in its
+//! slot, and starts due tasks.
+//!
+//! Due tasks are claimed in the database (the task's `next_run_at` moves in the same
+//! transaction that records the run), so two processes on one PostgreSQL database never start
+//! the same run twice. A task missed during downtime runs once, and its next run is the first
+//! one after now. Nothing starts inside the daily sync slot; what falls due then starts when
+//! the slot ends.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use model::ids::ProcessId;
+
+use crate::service::next_run;
+use crate::{StartedRun, TaskError, TaskService};
+
+/// The daily one-hour window in which the directory is synced and no task starts.
+#[derive(Debug, Clone)]
+pub struct SyncSlot {
+    start: Time,
+    time_zone: TimeZone,
+}
+
+impl SyncSlot {
+    /// A slot starting at local `start` (`03:00`) in the IANA zone `time_zone`.
+    pub fn new(start: &str, time_zone: &str) -> Result<Self, String> {
+        let start = start.parse::<Time>().map_err(|_| format!("`{start}` is not a local time such as `03:00`"))?;
+        let time_zone = TimeZone::get(time_zone).map_err(|_| format!("`{time_zone}` is not a known IANA time zone"))?;
+        Ok(Self { start, time_zone })
+    }
+
+    /// The local date of the slot that contains `now`, if `now` is inside a slot.
+    pub fn slot_containing(&self, now: Timestamp) -> Option<Date> {
+        let local = now.to_zoned_datetime(self.time_zone.clone());
+        // The slot may have started on the previous local day (a slot at 23:30).
+        for date in [local.date(), local.date().yesterday().ok()?] {
+            let begin = self.time_zone.to_ambiguous_timestamp(date.to_datetime(self.start)).compatible().ok()?;
+            let end = begin.checked_add(SignedDuration::from_hours(1)).ok()?;
+            if begin <= now && now < end {
+                return Some(date);
+            }
+        }
+        None
+    }
+}
+
+/// What one scheduler pass did.
+#[derive(Debug, Default)]
+pub struct TickReport {
+    /// Runs found interrupted (their process died) and closed as `failure`.
+    pub closed_interrupted: Vec<ProcessId>,
+    /// Whether this pass ran the daily sync.
+    pub synced: bool,
+    /// Whether the sync slot was open (no task started).
+    pub in_sync_slot: bool,
+    /// Runs started by this pass; execute them (the loop spawns them).
+    pub started: Vec<StartedRun>,
+}
+
+/// The scheduler of one process.
+#[derive(Debug)]
+pub struct Scheduler {
+    service: TaskService,
+    slot: Option<SyncSlot>,
+    last_sync: Mutex<Option<Date>>,
+}
+
+impl Scheduler {
+    pub fn new(service: TaskService, slot: Option<SyncSlot>) -> Self {
+        Self { service, slot, last_sync: Mutex::new(None) }
+    }
+
+    /// One pass: close interrupted runs, sync in the slot, start what is due (outside it).
+    pub async fn tick(&self) -> Result<TickReport, TaskError> {
+        let store = self.service.store();
+        let now = self.service.now();
+        let mut report =
+            TickReport { closed_interrupted: store.close_interrupted_runs(now).await?, ..Default::default() };
+        for id in &report.closed_interrupted {
+            tracing::warn!(process_id = %id, "closed an interrupted run as failure");
+        }
+        if let Some(slot) = &self.slot
+            && let Some(date) = slot.slot_containing(now)
+        {
+            report.in_sync_slot = true;
+            report.synced = self.daily_sync(date, now).await?;
+            return Ok(report);
+        }
+        for task in store.due_tasks(now).await? {
+            let Some(due) = task.next_run_at else { continue };
+            // One run for however many ticks were missed: the next is the first after now.
+            let next = next_run(&task, now);
+            match self.service.start_scheduled(&task, due, next).await {
+                Ok(Some(run)) => report.started.push(run),
+                Ok(None) => tracing::debug!(task_id = %task.task_id, "another process started this run"),
+                Err(TaskError::Conflict(reason)) => tracing::debug!(task_id = %task.task_id, reason, "not started"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn daily_sync(&self, date: Date, now: Timestamp) -> Result<bool, TaskError> {
+        if *self.last_sync.lock().unwrap_or_else(std::sync::PoisonError::into_inner) == Some(date) {
+            return Ok(false);
+        }
+        let until = now.checked_add(SignedDuration::from_hours(48)).unwrap_or(Timestamp::MAX);
+        let lease = format!("daily-sync:{date}");
+        if !self.service.store().try_lease(&lease, &self.service.inner.owner, now, until).await? {
+            *self.last_sync.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(date);
+            return Ok(false);
+        }
+        let report = self.service.inner.directory.sync().await?;
+        *self.last_sync.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(date);
+        tracing::info!(%date, users = report.users, "daily directory sync done");
+        Ok(true)
+    }
+
+    /// Ticks every `every` until `shutdown` completes, executing the runs it starts in the
+    /// background. Errors are logged and the loop goes on.
+    pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = interval.tick() => {}
+            }
+            match self.tick().await {
+                Ok(report) => {
+                    for run in report.started {
+                        self.service.spawn(run);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick"),
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Tasks, runs, the scheduler and bulk operations, each on SQLite and PostgreSQL, over a
+//! small organization whose every user exercises a different rule.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod runs;
+mod scheduler;
+
+use std::sync::Arc;
+
+use directory::{Directory, LocalDirectory};
+use jiff::Timestamp;
+use model::clock::ManualClock;
+use model::directory::{AppGrant, Group, Role, RoleAssignment, Site, User, UserStatus};
+use model::filter::UserFilter;
+use model::ids::{AccountId, FilterId};
+use model::task::{Action, AppTarget, Schedule};
+use store::{DirectoryImport, Store, StoreOptions};
+use tasks::{TaskInput, TaskService, TaskSettings};
+use testkit::TestDb;
+
+pub fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+pub const PUBLIC_URL: &str = "http://ucm.test:8080";
+
+/// The organization: one site, three groups, five users.
+/// - `ada`: active, in `confluence-users` and `jira-users`
+/// - `bob`: suspended, in `confluence-users`
+/// - `cid`: deactivated, in no group
+/// - `dee`: active organization admin, in `confluence-users`
+/// - `eve`: closed
+pub fn organization() -> DirectoryImport {
+    let site = Site { site_id: "site-1".into(), name: "acme".into(), url: "https://acme.example".into() };
+    let grant = |app: &str| AppGrant { app_type: app.into(), site_id: "site-1".into() };
+    let groups = vec![
+        Group {
+            group_id: "g-conf".into(),
+            name: "confluence-users".into(),
+            site_id: None,
+            grants: vec![grant("confluence")],
+        },
+        Group {
+            group_id: "g-jira".into(),
+            name: "jira-users".into(),
+            site_id: None,
+            grants: vec![grant("jira-software")],
+        },
+        Group { group_id: "g-contractors".into(), name: "Contractors".into(), site_id: None, grants: vec![] },
+    ];
+    let user = |id: &str, name: &str, status: UserStatus, groups: &[&str]| User {
+        account_id: id.into(),
+        display_name: name.into(),
+        email: format!("{id}@acme.com"),
+        status,
+        sites: vec!["site-1".into()],
+        groups: groups.iter().map(|g| (*g).into()).collect(),
+        app_access: vec![],
+        roles: vec![],
+        last_active: None,
+        created_at: at("2026-01-01T00:00:00Z"),
+    };
+    let mut dee = user("dee", "Dee Admin", UserStatus::Active, &["g-conf"]);
+    dee.roles.push(RoleAssignment::plain(Role::OrgAdmin));
+    DirectoryImport {
+        sites: vec![site],
+        groups,
+        users: vec![
+            user("ada", "Ada Lovelace", UserStatus::Active, &["g-conf", "g-jira"]),
+            user("bob", "Bob", UserStatus::Suspended, &["g-conf"]),
+            user("cid", "Cid", UserStatus::Deactivated, &[]),
+            dee,
+            user("eve", "Eve", UserStatus::Closed, &[]),
+        ],
+    }
+}
+
+/// A service over a test database holding [`organization`], with a saved filter `everyone`.
+#[allow(missing_debug_implementations, reason = "test fixture")]
+pub struct Fixture {
+    pub db: TestDb,
+    pub clock: ManualClock,
+    pub directory: Arc<dyn Directory>,
+    pub service: TaskService,
+    pub everyone: FilterId,
+}
+
+impl Fixture {
+    pub async fn new(db: TestDb) -> Self {
+        Self::with_settings(db, TaskSettings { public_url: PUBLIC_URL.to_owned(), ..TaskSettings::default() }).await
+    }
+
+    pub async fn with_settings(db: TestDb, settings: TaskSettings) -> Self {
+        let clock = ManualClock::new(at("2026-11-28T12:00:00Z"));
+        db.store.import_directory(&organization(), &|_| {}).await.unwrap();
+        let everyone =
+            db.store.create_saved_filter("everyone", &UserFilter::default(), clock.now_ts()).await.unwrap().filter_id;
+        let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new(db.store.clone(), Arc::new(clock.clone())));
+        let service = TaskService::new(db.store.clone(), directory.clone(), Arc::new(clock.clone()), settings);
+        Self { db, clock, directory, service, everyone }
+    }
+
+    /// Another process's service over the same database (its own pool and claims).
+    pub async fn second_process(&self) -> TaskService {
+        let options = StoreOptions { postgres_schema: self.db.schema.clone(), ..StoreOptions::default() };
+        let store = Store::open(&self.db.url, &options).await.unwrap();
+        let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new(store.clone(), Arc::new(self.clock.clone())));
+        TaskService::new(store, directory, Arc::new(self.clock.clone()), self.service.settings().clone())
+    }
+
+    pub fn input(&self, name: &str, actions: Vec<Action>, schedule: Schedule) -> TaskInput {
+        TaskInput {
+            name: name.to_owned(),
+            filter_id: self.everyone.clone(),
+            actions,
+            schedule,
+            active: true,
+            execution_limit: None,
+        }
+    }
+
+    pub async fn user(&self, id: &str) -> User {
+        self.directory.user(&AccountId::from(id)).await.unwrap()
+    }
+}
+
+trait NowTs {
+    fn now_ts(&self) -> Timestamp;
+}
+impl NowTs for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        model::clock::Clock::now(self)
+    }
+}
+
+/// Add to Contractors, remove Confluence access, suspend.
+pub fn three_actions() -> Vec<Action> {
+    vec![
+        Action::AddToGroups { group_ids: vec!["Contractors".into()] },
+        Action::RemoveAppAccess { apps: vec![AppTarget { app_type: "Confluence".into(), site_id: None }], all: false },
+        Action::SuspendUsers,
+    ]
+}

@@ -1,0 +1,352 @@
+use std::collections::BTreeSet;
+
+use model::directory::UserStatus;
+use model::ids::{AccountId, ProcessId};
+use model::run::{RunOutcome, RunSource, RunState, Summary};
+use model::task::{Action, ExecutionLimit, Schedule, ScheduleKind};
+use tasks::{BulkInput, RunFilter, RunStart, TaskError, TaskSettings};
+use testkit::{TestDb, backend_tests};
+
+use crate::{Fixture, PUBLIC_URL, three_actions};
+
+backend_tests!(
+    every_action_outcome_and_the_exact_record,
+    restore_and_remove_from_groups,
+    a_gone_filter_is_a_top_level_failure,
+    never_two_runs_of_one_task,
+    preview_changes_nothing,
+    over_the_limit_by_hand_needs_confirmation,
+    bulk_operations_by_id_and_by_filter,
+    user_changes_page_with_a_cursor,
+    a_run_can_be_cancelled,
+    validation_lists_every_problem,
+);
+
+fn by_hand() -> RunStart {
+    RunStart { started_by: "test".to_owned(), confirm: false }
+}
+
+async fn every_action_outcome_and_the_exact_record(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("Offboard", three_actions(), Schedule::default()), "test").await.unwrap();
+    // Names were resolved to ids when saved.
+    assert_eq!(
+        task.actions[0],
+        Action::AddToGroups { group_ids: vec!["g-contractors".into()] },
+        "group names are stored as ids"
+    );
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Success);
+
+    let record = f.service.run_record(&run.process_id, None, 100).await.unwrap();
+    assert_eq!(record.outcome, Some(RunOutcome::Success), "failed items do not fail the run");
+    assert_eq!(record.state, RunState::Finished);
+    assert_eq!(
+        record.summary,
+        Summary {
+            users_matched: 5,
+            users_skipped: 1,
+            users_unchanged: 0,
+            users_updated: 2,
+            failed_count: 2,
+            total_user_changes: 4,
+            groups_added: 2,
+            groups_removed: 0,
+            app_access_removed: 2,
+            users_suspended: 1,
+            users_restored: 0,
+        }
+    );
+    let ids: Vec<&str> = record.user_changes.iter().map(|c| c.account_id.as_str()).collect();
+    assert_eq!(ids, vec!["ada", "bob", "cid", "eve"], "the org admin is skipped, not listed");
+
+    let ada = &record.user_changes[0];
+    assert_eq!(ada.groups_added[0].name, "Contractors");
+    assert_eq!(ada.app_access_removed[0].app_name, "Confluence");
+    assert_eq!(ada.app_access_removed[0].site_name, "acme");
+    assert!(ada.suspended);
+    assert_eq!(ada.user_browser_url, format!("{PUBLIC_URL}/users?accountId=ada"));
+    let bob = &record.user_changes[1];
+    assert!(!bob.suspended, "already suspended: unchanged");
+    let cid = &record.user_changes[2];
+    let reasons: Vec<&str> = cid.failures.iter().map(|f| f.reason.as_str()).collect();
+    assert!(reasons[0].contains("deactivated user cannot be added to a group"), "{reasons:?}");
+    assert!(reasons[1].contains("only an active user can be suspended"), "{reasons:?}");
+    assert_eq!(cid.failures[0].target.as_deref(), Some("Contractors"));
+
+    // The directory changed as recorded; the org admin did not.
+    let ada = f.user("ada").await;
+    assert_eq!(ada.status, UserStatus::Suspended);
+    let mut groups: Vec<&str> = ada.groups.iter().map(|g| g.as_str()).collect();
+    groups.sort_unstable();
+    assert_eq!(groups, vec!["g-contractors", "g-jira"]);
+    let apps: Vec<&str> = ada.app_access.iter().map(|a| a.app_type.as_str()).collect();
+    assert_eq!(apps, vec!["jira-software"], "derived app access follows the groups");
+    let dee = f.user("dee").await;
+    assert_eq!((dee.status, dee.groups.len()), (UserStatus::Active, 1));
+
+    // The exact shape (PRODUCT §5), field by field.
+    let json = serde_json::to_value(&record).unwrap();
+    let keys: BTreeSet<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "processId",
+            "source",
+            "taskId",
+            "name",
+            "actionTypes",
+            "outcome",
+            "error",
+            "startedAt",
+            "finishedAt",
+            "summary",
+            "userChanges",
+            "deepLink",
+            "state",
+            "trigger",
+            "startedBy",
+            "progress",
+            "nextCursor"
+        ])
+    );
+    assert_eq!(json["source"], "automatedTask");
+    assert_eq!(json["actionTypes"], serde_json::json!(["addToGroups", "removeAppAccess", "suspendUsers"]));
+    assert_eq!(
+        json["deepLink"],
+        format!("{PUBLIC_URL}/tasks?taskId={}&processId={}", task.task_id, run.process_id).as_str()
+    );
+    let summary_keys: BTreeSet<&str> = json["summary"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        summary_keys,
+        BTreeSet::from([
+            "usersMatched",
+            "usersSkipped",
+            "usersUnchanged",
+            "usersUpdated",
+            "failedCount",
+            "totalUserChanges",
+            "groupsAdded",
+            "groupsRemoved",
+            "appAccessRemoved",
+            "usersSuspended",
+            "usersRestored"
+        ])
+    );
+    assert_eq!(
+        json["userChanges"][0],
+        serde_json::json!({
+            "accountId": "ada", "displayName": "Ada Lovelace", "email": "ada@acme.com", "status": "updated",
+            "groupsAdded": [{"groupId": "g-contractors", "name": "Contractors"}], "groupsRemoved": [],
+            "appAccessRemoved": [{"appType": "confluence", "appName": "Confluence", "siteId": "site-1", "siteName": "acme"}],
+            "suspended": true, "restored": false, "failures": [],
+            "userBrowserUrl": format!("{PUBLIC_URL}/users?accountId=ada"),
+        })
+    );
+    assert!(json["startedAt"].as_str().unwrap().ends_with('Z'));
+
+    // The run is found by the users it touched, not by those it skipped.
+    let touched =
+        f.service.runs(&RunFilter { account_id: Some(AccountId::from("ada")), ..RunFilter::default() }).await.unwrap();
+    assert_eq!(touched.len(), 1);
+    let skipped =
+        f.service.runs(&RunFilter { account_id: Some(AccountId::from("dee")), ..RunFilter::default() }).await.unwrap();
+    assert!(skipped.is_empty());
+    let task = f.service.task(&task.task_id).await.unwrap();
+    assert_eq!(task.last_process_id, Some(run.process_id.clone()));
+}
+
+async fn restore_and_remove_from_groups(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let actions = vec![
+        Action::RestoreUsers,
+        Action::RemoveFromGroups { group_ids: vec!["confluence-users".into(), "g-jira".into()] },
+    ];
+    let task = f.service.create_task(&f.input("Restore", actions, Schedule::default()), "test").await.unwrap();
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    f.service.execute(&run, &|_| {}).await;
+    let record = f.service.run_record(&run.process_id, None, 100).await.unwrap();
+    let bob = record.user_changes.iter().find(|c| c.account_id.as_str() == "bob").unwrap();
+    assert!(bob.restored);
+    assert_eq!(bob.groups_removed.len(), 1);
+    assert_eq!(record.summary.users_restored, 1);
+    assert_eq!(record.summary.groups_removed, 3, "ada leaves two groups, bob one");
+    assert_eq!(f.user("bob").await.status, UserStatus::Active);
+    assert!(f.user("ada").await.app_access.is_empty());
+}
+
+async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    f.db.store.delete_saved_filter(&f.everyone).await.unwrap();
+    assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Failure);
+    let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
+    assert_eq!(record.outcome, Some(RunOutcome::Failure));
+    assert!(record.error.as_deref().unwrap().contains("no longer exists"), "{:?}", record.error);
+    assert_eq!(f.user("ada").await.status, UserStatus::Active, "nothing changed");
+    // Starting another now is refused with the reason.
+    let again = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap_err();
+    assert!(matches!(again, TaskError::Conflict(ref m) if m.contains("no longer exists")), "{again}");
+}
+
+async fn never_two_runs_of_one_task(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let first = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let second = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap_err();
+    assert!(matches!(second, TaskError::Conflict(ref m) if m.contains("only one runs at a time")), "{second}");
+    // Another process is refused by the database too.
+    let other = f.second_process().await;
+    assert!(matches!(other.start_task_run(&task.task_id, &by_hand()).await, Err(TaskError::Conflict(_))));
+    f.service.execute(&first, &|_| {}).await;
+    f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+}
+
+async fn preview_changes_nothing(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let preview = f.service.preview_task(&task.task_id, 10).await.unwrap();
+    assert_eq!(preview.would_change, 2);
+    assert_eq!(preview.summary.users_suspended, 1);
+    assert_eq!(preview.user_changes.len(), 4);
+    assert_eq!(preview.limit, None);
+    assert_eq!(f.user("ada").await.status, UserStatus::Active);
+    assert!(f.service.runs(&RunFilter::default()).await.unwrap().is_empty(), "a preview is not a run");
+}
+
+async fn over_the_limit_by_hand_needs_confirmation(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let mut input = f.input("T", three_actions(), Schedule::default());
+    input.execution_limit = Some(ExecutionLimit { max_users: Some(1), max_percent: None });
+    let task = f.service.create_task(&input, "test").await.unwrap();
+    let refused = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap_err();
+    assert!(matches!(refused, TaskError::OverLimit { would_change: 2, limit: 1 }), "{refused}");
+    assert!(f.service.runs(&RunFilter::default()).await.unwrap().is_empty());
+    let run =
+        f.service.start_task_run(&task.task_id, &RunStart { started_by: "test".into(), confirm: true }).await.unwrap();
+    assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Success);
+    // The installation-wide limit applies too (as a share: 20 % of 5 users is 1).
+    f.db.store.set_execution_limit(&ExecutionLimit { max_users: None, max_percent: Some(20.0) }).await.unwrap();
+    let bulk = BulkInput {
+        name: None,
+        // Ada and Bob joined Contractors above: two users would change.
+        actions: vec![Action::RemoveFromGroups { group_ids: vec!["g-contractors".into()] }],
+        account_ids: None,
+        filter: Some(Default::default()),
+        confirm: false,
+    };
+    assert!(matches!(f.service.start_bulk(&bulk, "test").await, Err(TaskError::OverLimit { limit: 1, .. })));
+}
+
+async fn bulk_operations_by_id_and_by_filter(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let input = BulkInput {
+        name: None,
+        actions: vec![Action::SuspendUsers],
+        account_ids: Some(vec!["ada".into(), "dee".into(), "ada".into()]),
+        filter: None,
+        confirm: false,
+    };
+    let run = f.service.start_bulk(&input, "test").await.unwrap();
+    assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Success);
+    let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
+    assert_eq!(record.source, RunSource::BulkOperation);
+    assert_eq!(record.task_id, None);
+    assert_eq!(record.name, "Bulk operation: suspendUsers");
+    assert_eq!((record.summary.users_matched, record.summary.users_skipped, record.summary.users_suspended), (2, 1, 1));
+    assert_eq!(f.user("dee").await.status, UserStatus::Active, "org admins are protected in bulk too");
+    assert_eq!(record.deep_link, format!("{PUBLIC_URL}/tasks?processId={}", run.process_id));
+
+    let by_filter = BulkInput {
+        name: Some("Join Jira".into()),
+        actions: vec![Action::AddToGroups { group_ids: vec!["jira-users".into()] }],
+        account_ids: None,
+        filter: Some(model::filter::UserFilter { statuses: vec!["suspended".into()], ..Default::default() }),
+        confirm: false,
+    };
+    let run = f.service.start_bulk(&by_filter, "test").await.unwrap();
+    f.service.execute(&run, &|_| {}).await;
+    let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
+    let ids: Vec<&str> = record.user_changes.iter().map(|c| c.account_id.as_str()).collect();
+    // Ada (suspended above) matches too, but is in the group already: unchanged.
+    assert_eq!(ids, vec!["bob"]);
+    assert_eq!((record.summary.users_matched, record.summary.users_unchanged), (2, 1));
+
+    let bad = BulkInput {
+        filter: Some(model::filter::UserFilter { groups: vec!["Contractrs".into()], ..Default::default() }),
+        ..by_filter.clone()
+    };
+    let TaskError::Invalid(problems) = f.service.start_bulk(&bad, "test").await.unwrap_err() else { panic!() };
+    assert_eq!(problems[0].field, "filter.groups");
+    assert_eq!(problems[0].suggestions, vec!["Contractors"]);
+    let both = BulkInput { account_ids: Some(vec!["ada".into()]), ..by_filter };
+    assert!(matches!(f.service.start_bulk(&both, "test").await, Err(TaskError::Invalid(_))));
+}
+
+async fn user_changes_page_with_a_cursor(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    f.service.execute(&run, &|_| {}).await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = f.service.run_record(&run.process_id, cursor.as_deref(), 3).await.unwrap();
+        assert_eq!(page.summary.total_user_changes, 4, "the summary stays whole on every page");
+        seen.extend(page.user_changes.iter().map(|c| c.account_id.0.clone()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["ada", "bob", "cid", "eve"]);
+    let export = f.service.export_record(&run.process_id).await.unwrap();
+    assert_eq!(export.user_changes.len(), 4);
+    assert_eq!(export.next_cursor, None);
+    let missing = f.service.run_record(&ProcessId::from("nope"), None, 10).await.unwrap_err();
+    assert!(matches!(missing, TaskError::NotFound(_)));
+}
+
+async fn a_run_can_be_cancelled(db: TestDb) {
+    let settings = TaskSettings { public_url: PUBLIC_URL.into(), chunk_size: 1, ..TaskSettings::default() };
+    let f = Fixture::with_settings(db, settings).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    f.service.cancel(&run.process_id, "ops@acme.com").await.unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    assert_eq!(f.service.execute(&run, &|p| seen.lock().unwrap().push(p.done)).await, RunOutcome::Failure);
+    let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
+    assert_eq!(record.error.as_deref(), Some("cancelled by ops@acme.com after 1 of 5 users"));
+    assert_eq!(record.progress.done, 1);
+    assert_eq!(record.summary.users_matched, 1, "what was done before the cancel is recorded");
+    assert_eq!(*seen.lock().unwrap(), vec![0, 1]);
+    assert!(matches!(f.service.cancel(&run.process_id, "x").await, Err(TaskError::Conflict(_))));
+}
+
+async fn validation_lists_every_problem(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let mut input = f.input(
+        "  ",
+        vec![],
+        Schedule { kind: ScheduleKind::Cron { expr: "99 * * * *".into() }, time_zone: "Europe/Berln".into() },
+    );
+    input.filter_id = "everyon".into();
+    let TaskError::Invalid(problems) = f.service.create_task(&input, "test").await.unwrap_err() else { panic!() };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, vec!["name", "filterId", "actions", "schedule.timeZone"]);
+    assert_eq!(problems[1].suggestions, vec!["everyone"]);
+
+    let input = f.input(
+        "T",
+        vec![
+            Action::AddToGroups { group_ids: vec!["contractor".into()] },
+            Action::RemoveAppAccess { apps: vec![], all: false },
+        ],
+        Schedule { kind: ScheduleKind::Cron { expr: "99 * * * *".into() }, time_zone: "UTC".into() },
+    );
+    let TaskError::Invalid(problems) = f.service.create_task(&input, "test").await.unwrap_err() else { panic!() };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, vec!["actions[0].groupIds[0]", "actions[1].apps", "schedule.expr"]);
+    assert_eq!(problems[0].suggestions, vec!["Contractors"]);
+}
