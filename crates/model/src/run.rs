@@ -108,18 +108,12 @@ pub enum ItemOutcome {
 
 /// What an item acted on, with names as they were at run time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Target {
-    Group {
-        group_id: GroupId,
-        name: String,
-    },
-    App {
-        app_type: AppKey,
-        app_name: String,
-        site_id: SiteId,
-        site_name: String,
-    },
+    #[serde(rename_all = "camelCase")]
+    Group { group_id: GroupId, name: String },
+    #[serde(rename_all = "camelCase")]
+    App { app_type: AppKey, app_name: String, site_id: SiteId, site_name: String },
     /// `removeAppAccess` with `all: true` for a user with no app access at all.
     AllApps,
 }
@@ -347,13 +341,16 @@ impl Summary {
 
 /// The users a run acts on, as recorded when it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Selection {
     /// A task's saved filter, with its criteria as they were when the run started.
+    #[serde(rename_all = "camelCase")]
     SavedFilter { filter_id: crate::ids::FilterId, criteria: crate::filter::UserFilter },
     /// Every user matching criteria (a bulk operation's "all N matching").
+    #[serde(rename_all = "camelCase")]
     Criteria { criteria: crate::filter::UserFilter },
     /// Users picked one by one.
+    #[serde(rename_all = "camelCase")]
     AccountIds { account_ids: Vec<AccountId> },
 }
 

@@ -65,14 +65,17 @@ pub struct AppTarget {
 
 /// One step of a task, applied to each matched user in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Action {
     /// Add the user to each group.
+    #[serde(rename_all = "camelCase")]
     AddToGroups { group_ids: Vec<GroupId> },
     /// Remove the user from each group.
+    #[serde(rename_all = "camelCase")]
     RemoveFromGroups { group_ids: Vec<GroupId> },
     /// Leave every group that grants these apps (or any app, with `all`); the account and other
     /// groups stay.
+    #[serde(rename_all = "camelCase")]
     RemoveAppAccess {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         apps: Vec<AppTarget>,

@@ -184,3 +184,39 @@ where
         })
     }
 }
+
+/// An optional JSON body: a request without `Content-Type` has none.
+impl<S, T> axum::extract::OptionalFromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if !request.headers().contains_key(header::CONTENT_TYPE) {
+            return Ok(None);
+        }
+        <Self as axum::extract::FromRequest<S>>::from_request(request, state).await.map(Some)
+    }
+}
+
+impl From<tasks::TaskError> for ApiError {
+    fn from(error: tasks::TaskError) -> Self {
+        use tasks::TaskError;
+        match error {
+            TaskError::Invalid(errors) => Self::BadRequest {
+                detail: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                errors,
+            },
+            TaskError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            TaskError::Conflict(what) => Self::Conflict(what),
+            TaskError::OverLimit { would_change, limit } => Self::Conflict(format!(
+                "this run would change {would_change} users, more than the execution limit of {limit}; \
+                 send {{\"confirm\": true}} to run it anyway"
+            )),
+            TaskError::Directory(e) => e.into(),
+            TaskError::Store(e) => e.into(),
+        }
+    }
+}

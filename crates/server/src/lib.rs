@@ -22,6 +22,7 @@ pub use error::{ApiError, Problem};
 pub use openapi::openapi_document;
 pub use routes::api_keys::{ApiKeyView, issue_api_key};
 pub use routes::saved_filters::SavedFilterInput;
+pub use routes::tasks::{RunRequest, RunStarted};
 pub use routes::users::{UserList, UserListItem, user_detail, user_list};
 
 /// What every handler can reach.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The address people use to reach this installation (deep links), without a trailing `/`.
     pub public_url: String,
+    /// Tasks, runs and bulk operations.
+    pub tasks: tasks::TaskService,
 }
 
 impl AppState {

@@ -5,13 +5,14 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, catalog, health, saved_filters, settings, users};
+use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "ucm API",
-        description = "User Manager: the directory, saved filters, API keys and access settings. \
+        description = "User Manager: the directory, saved filters, Automated Tasks, runs and their results, \
+                       Bulk Operations, API keys and settings. \
                        Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problem details."
     ),
     paths(
@@ -31,6 +32,25 @@ use crate::routes::{api_keys, catalog, health, saved_filters, settings, users};
         api_keys::revoke_api_key,
         settings::get_access_settings,
         settings::put_access_settings,
+        tasks::get_execution_limit,
+        tasks::put_execution_limit,
+        tasks::list_tasks,
+        tasks::create_task,
+        tasks::get_task,
+        tasks::update_task,
+        tasks::delete_task,
+        tasks::pause_task,
+        tasks::resume_task,
+        tasks::preview_task,
+        tasks::run_task,
+        tasks::list_runs,
+        tasks::get_run,
+        tasks::export_run,
+        tasks::cancel_run,
+        tasks::approve_run,
+        tasks::reject_run,
+        tasks::create_bulk_operation,
+        tasks::preview_bulk_operation,
     ),
     modifiers(&BearerAuth)
 )]

@@ -74,6 +74,28 @@ pub(crate) fn user_query(raw: Option<&str>) -> Result<(UserFilter, PageRequest),
     if problems.is_empty() { Ok((filter, page)) } else { Err(FilterError(problems).into()) }
 }
 
+/// Parses a query string of single-valued parameters, refusing unknown and repeated ones.
+pub(crate) fn simple_query(
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|e| ApiError::field("query", raw.unwrap_or_default(), format!("unreadable query string: {e}")))?;
+    let mut values = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (key, value) in pairs {
+        if !allowed.contains(&key.as_str()) {
+            problems.push(FieldProblem {
+                suggestions: model::suggest::closest(&key, allowed.iter().copied(), 3),
+                ..FieldProblem::new(&key, "", "unknown query parameter")
+            });
+        } else if values.insert(key.clone(), value.clone()).is_some() {
+            problems.push(FieldProblem::new(&key, value, "given more than once"));
+        }
+    }
+    if problems.is_empty() { Ok(values) } else { Err(FilterError(problems).into()) }
+}
+
 fn number(field: &str, value: &str, problems: &mut Vec<FieldProblem>) -> Option<u32> {
     match value.trim().parse::<u32>() {
         Ok(n) => Some(n),

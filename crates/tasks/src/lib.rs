@@ -7,6 +7,7 @@
 //! with a lease that the runner renews as it goes; a run whose lease lapses was interrupted
 //! and is closed as `failure` by whichever process notices first.
 
+pub mod demo;
 mod results;
 mod runner;
 pub mod scheduler;
@@ -20,8 +21,8 @@ use model::clock::Clock;
 use model::filter::FieldProblem;
 use store::{Store, StoreError};
 
-pub use results::{ListedRun, RunFilter};
-pub use runner::{BulkInput, Preview, RunStart, StartedRun};
+pub use results::{ListedRun, MAX_PAGE, MAX_RUNS, RunFilter};
+pub use runner::{BulkInput, MAX_BULK_ACCOUNT_IDS, Preview, RunStart, StartedRun};
 pub use scheduler::{Scheduler, SyncSlot, TickReport};
 pub use service::TaskInput;
 

@@ -6,8 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// User Manager: audit-aware user-management automation.
 ///
-/// Keep a directory of users, groups and app access; search it like the User Browser; manage
-/// the API keys that reach it. Everything runs on an embedded SQLite file by default.
+/// Keep a directory of users, groups and app access; search it like the User Browser; automate
+/// changes with tasks and bulk operations; manage the API keys that reach it. Everything runs on
+/// an embedded SQLite file by default.
 #[derive(Debug, Parser)]
 #[command(name = "ucm", version, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
@@ -26,6 +27,8 @@ pub struct Cli {
 const EXAMPLES: &str = "Examples:
   ucm serve --demo                      start with a demo organization on 127.0.0.1:8080
   ucm users list --apps JSM --inactive-days 30
+  ucm tasks list
+  ucm tasks run 0190f2c4-…              run a task now and show its result
   ucm import users.csv
   ucm apikey create --name ci --expires-in 30d --role read-only
   ucm config check";
@@ -84,6 +87,38 @@ Examples:
   ucm apikey revoke 0190f2c4-…"
     )]
     Apikey(ApikeyCommand),
+
+    /// Automated Tasks: a saved filter, ordered actions and a schedule.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm tasks create --name \"Offboard contractors\" --filter Contractors \\
+      --action remove-app-access=all --action suspend --schedule weekly:mon@05:00 --time-zone Europe/Berlin
+  ucm tasks preview 0190f2c4-…
+  ucm tasks run 0190f2c4-…
+  ucm runs show 0190f2c5-… --json"
+    )]
+    Tasks(TasksCommand),
+
+    /// Run results: list, show, export; approve or reject quarantined runs; cancel.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm runs list --task 0190f2c4-…
+  ucm runs list --account 712020:5b1f… --outcome success
+  ucm runs show 0190f2c5-… --json
+  ucm runs export 0190f2c5-… --output run.json"
+    )]
+    Runs(RunsCommand),
+
+    /// Bulk Operations: a task's actions on users picked by id or by filter (no webhooks).
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm bulk run --action suspend --account-id 712020:5b1f…,712020:9c2e…
+  ucm bulk preview --action add-to-groups=Contractors --email-domains partners.example.com"
+    )]
+    Bulk(BulkCommand),
 
     /// Installation settings.
     #[command(
@@ -361,6 +396,214 @@ pub enum SettingsCommand {
         /// Admit user access admins.
         #[arg(long, value_name = "BOOL")]
         user_access_admins: Option<bool>,
+    },
+    /// Show or change the installation-wide execution limit: scheduled runs that would change
+    /// more users wait for approval; runs by hand ask for confirmation.
+    #[command(
+        name = "execution-limit",
+        after_help = "Examples:
+  ucm settings execution-limit
+  ucm settings execution-limit --max-users 100 --max-percent 5
+  ucm settings execution-limit --clear"
+    )]
+    ExecutionLimit {
+        #[arg(long, value_name = "N")]
+        max_users: Option<u64>,
+        #[arg(long, value_name = "PERCENT")]
+        max_percent: Option<f64>,
+        /// Remove the limit.
+        #[arg(long, conflicts_with_all = ["max_users", "max_percent"])]
+        clear: bool,
+    },
+}
+
+/// Actions, in the order given.
+pub const ACTION_HELP: &str = "An action, in the order they run (repeat the flag): \
+add-to-groups=G1,G2 · remove-from-groups=G1,G2 · remove-app-access=APP[@SITE],… or remove-app-access=all · \
+suspend · restore. Group, app and site names or ids.";
+
+/// A task's definition as flags, or as a JSON file in the API's shape.
+#[derive(Debug, Clone, Args)]
+pub struct TaskArgs {
+    /// The task's name.
+    #[arg(long, required_unless_present = "file")]
+    pub name: Option<String>,
+    /// The saved filter (name or id) whose users the actions apply to.
+    #[arg(long, value_name = "FILTER", required_unless_present = "file")]
+    pub filter: Option<String>,
+    #[arg(long = "action", value_name = "ACTION", help = ACTION_HELP, required_unless_present = "file")]
+    pub actions: Vec<String>,
+    /// manual (default) · daily:HH:MM · weekly:mon,fri@HH:MM · interval:6h · cron:MIN HOUR DOM MON DOW ·
+    /// once:YYYY-MM-DDTHH:MM.
+    #[arg(long, value_name = "SCHEDULE", default_value = "manual")]
+    pub schedule: String,
+    /// The schedule's IANA time zone.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub time_zone: String,
+    /// Save the task paused.
+    #[arg(long)]
+    pub paused: bool,
+    /// This task's execution limit: at most this many users changed per run.
+    #[arg(long, value_name = "N")]
+    pub max_users: Option<u64>,
+    /// This task's execution limit: at most this share of all users, in percent.
+    #[arg(long, value_name = "PERCENT")]
+    pub max_percent: Option<f64>,
+    /// The whole task as JSON (the API's shape), instead of the flags above.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "filter", "actions", "paused", "max_users", "max_percent"])]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
+pub enum TasksCommand {
+    /// List tasks with their schedule, last and next run.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one task.
+    Show {
+        task_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a new task (names are checked and stored as ids; every problem is listed).
+    #[command(after_help = "Examples:
+  ucm tasks create --name \"Onboard contractors\" --filter \"Contractors without Jira\" \\
+      --action add-to-groups=contractors,jira-users-acme
+  ucm tasks create --name Nightly --filter Idle --action remove-app-access=JSM@acme \\
+      --schedule daily:02:30 --time-zone Europe/Berlin
+  ucm tasks create --file task.json")]
+    Create(TaskArgs),
+    /// Replace a task's definition.
+    Update {
+        task_id: String,
+        #[command(flatten)]
+        task: TaskArgs,
+    },
+    /// Delete a task (its runs stay readable).
+    Delete { task_id: String },
+    /// Pause a task: the scheduler stops starting it.
+    Pause { task_id: String },
+    /// Resume a task: its next run is the first one after now.
+    Resume { task_id: String },
+    /// Show what a run would change now, per user, without changing anything.
+    Preview {
+        task_id: String,
+        /// Users to list.
+        #[arg(long, default_value_t = 20)]
+        sample: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a task now and wait for its result (Ctrl-C cancels after the users in hand).
+    #[command(after_help = "Above the execution limit the run asks for confirmation; --yes gives it.
+
+Examples:
+  ucm tasks run 0190f2c4-…
+  ucm tasks run 0190f2c4-… --yes --json > result.json")]
+    Run {
+        task_id: String,
+        /// Run even above the execution limit, without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Print the whole result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first, with their summaries.
+    List {
+        /// Runs of this task.
+        #[arg(long, value_name = "TASK_ID")]
+        task: Option<String>,
+        /// Runs that changed (or failed to change) this user.
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+        /// success, failure, quarantined or rejected.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Started at or after (RFC 3339).
+        #[arg(long, value_name = "INSTANT")]
+        since: Option<String>,
+        /// Started before (RFC 3339).
+        #[arg(long, value_name = "INSTANT")]
+        until: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's record: summary and per-user changes.
+    Show {
+        process_id: String,
+        /// Print the record (PRODUCT §5 shape) as JSON: every user change, unless --limit.
+        #[arg(long)]
+        json: bool,
+        /// Start after this account id (the record's `nextCursor`).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// User changes per page.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Write a run's whole record to a JSON file.
+    Export {
+        process_id: String,
+        /// The file to write; default run-<processId>.json.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Let a quarantined run proceed, and wait for its result.
+    Approve { process_id: String },
+    /// Close a quarantined run without changing anything.
+    Reject { process_id: String },
+    /// Ask a running run to stop after the users in hand.
+    Cancel { process_id: String },
+}
+
+/// The users and actions of a bulk operation.
+#[derive(Debug, Clone, Args)]
+pub struct BulkArgs {
+    #[arg(long = "action", value_name = "ACTION", help = ACTION_HELP, required = true)]
+    pub actions: Vec<String>,
+    /// Users picked one by one (repeat or separate with commas).
+    #[arg(long = "account-id", value_delimiter = ',', value_name = "ACCOUNT_ID")]
+    pub account_ids: Vec<String>,
+    /// With no criteria and no account ids: every user in the directory.
+    #[arg(long, conflicts_with = "account_ids")]
+    pub everyone: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// A name for the results (default: the action types).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkCommand {
+    /// Run the actions now and wait for the result.
+    Run {
+        #[command(flatten)]
+        bulk: BulkArgs,
+        /// Run even above the execution limit, without asking.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the actions would change, without changing anything.
+    Preview {
+        #[command(flatten)]
+        bulk: BulkArgs,
+        #[arg(long, default_value_t = 20)]
+        sample: usize,
+        #[arg(long)]
+        json: bool,
     },
 }
 

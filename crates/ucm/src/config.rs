@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
-const TOP_LEVEL_KEYS: [&str; 7] = ["data_dir", "database_url", "database", "server", "log", "api_keys", "demo"];
+const TOP_LEVEL_KEYS: [&str; 9] =
+    ["data_dir", "database_url", "database", "server", "tasks", "directory", "log", "api_keys", "demo"];
 
 /// The effective configuration. Its `Debug` output redacts the database password.
 #[derive(Clone, Serialize, Deserialize)]
@@ -24,6 +25,8 @@ pub struct Config {
     pub database_url: Option<String>,
     pub database: DatabaseConfig,
     pub server: ServerConfig,
+    pub tasks: TasksConfig,
+    pub directory: DirectoryConfig,
     pub log: LogConfig,
     pub api_keys: ApiKeysConfig,
     pub demo: DemoConfig,
@@ -41,6 +44,21 @@ pub struct DatabaseConfig {
 pub struct ServerConfig {
     pub bind: String,
     pub public_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TasksConfig {
+    pub scheduler_interval: String,
+    pub run_lease: String,
+    pub chunk_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    pub sync_slot_start: String,
+    pub sync_time_zone: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +87,8 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url.as_deref().map(store::redact_url))
             .field("database", &self.database)
             .field("server", &self.server)
+            .field("tasks", &self.tasks)
+            .field("directory", &self.directory)
             .field("log", &self.log)
             .finish_non_exhaustive()
     }
@@ -128,7 +148,38 @@ impl Config {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");
         }
+        self.scheduler_interval()?;
+        self.run_lease()?;
+        if !(1..=10_000).contains(&self.tasks.chunk_size) {
+            bail!("tasks.chunk_size must be from 1 to 10000 (it is {})", self.tasks.chunk_size);
+        }
+        self.sync_slot()?;
         Ok(())
+    }
+
+    /// How often the scheduler looks for work.
+    pub fn scheduler_interval(&self) -> anyhow::Result<std::time::Duration> {
+        duration("tasks.scheduler_interval", &self.tasks.scheduler_interval, 1, 3600)
+    }
+
+    /// How long a run's claim holds without being renewed.
+    pub fn run_lease(&self) -> anyhow::Result<std::time::Duration> {
+        duration("tasks.run_lease", &self.tasks.run_lease, 2, 86_400)
+    }
+
+    /// The daily sync slot.
+    pub fn sync_slot(&self) -> anyhow::Result<tasks::SyncSlot> {
+        tasks::SyncSlot::new(&self.directory.sync_slot_start, &self.directory.sync_time_zone)
+            .map_err(|e| anyhow::anyhow!("directory.sync_slot_start / sync_time_zone: {e}"))
+    }
+
+    /// How tasks run, with deep links built from `public_url`.
+    pub fn task_settings(&self, public_url: &str) -> anyhow::Result<tasks::TaskSettings> {
+        Ok(tasks::TaskSettings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            run_lease: jiff::SignedDuration::try_from(self.run_lease()?)?,
+            chunk_size: self.tasks.chunk_size,
+        })
     }
 
     /// The address to listen on.
@@ -161,6 +212,19 @@ impl Config {
         shown.database_url = shown.database_url.as_deref().map(store::redact_url);
         Ok(toml::to_string_pretty(&shown)?)
     }
+}
+
+/// A duration such as `15s`, `2m` or `1h`, within `[min, max]` seconds.
+fn duration(key: &str, text: &str, min: u64, max: u64) -> anyhow::Result<std::time::Duration> {
+    let parsed: jiff::SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{key} must be a duration such as 15s, 2m or 1h (it is `{text}`)"))?;
+    let seconds = u64::try_from(parsed.as_secs()).unwrap_or(0);
+    if !(min..=max).contains(&seconds) {
+        bail!("{key} must be from {min} to {max} seconds (it is `{text}`)");
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[cfg(test)]

@@ -34,13 +34,24 @@ impl Context {
     }
 
     /// The state the server's handlers (and the CLI's JSON output, which shares their shapes) use.
-    pub fn app_state(&self, public_url: String) -> server::AppState {
-        server::AppState {
+    pub fn app_state(&self, public_url: &str) -> anyhow::Result<server::AppState> {
+        Ok(server::AppState {
             store: self.store.clone(),
             directory: self.directory.clone(),
             clock: self.clock.clone(),
             public_url: public_url.trim_end_matches('/').to_owned(),
-        }
+            tasks: self.task_service(public_url)?,
+        })
+    }
+
+    /// Tasks, runs and bulk operations, with deep links built from `public_url`.
+    pub fn task_service(&self, public_url: &str) -> anyhow::Result<tasks::TaskService> {
+        Ok(tasks::TaskService::new(
+            self.store.clone(),
+            self.directory.clone(),
+            self.clock.clone(),
+            self.config.task_settings(public_url)?,
+        ))
     }
 
     /// The configured public URL, or one made from the bind address.

@@ -5,10 +5,11 @@ pub(crate) mod catalog;
 pub(crate) mod health;
 pub mod saved_filters;
 pub(crate) mod settings;
+pub mod tasks;
 pub mod users;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -32,6 +33,21 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
         .route("/api/v1/api-keys/{api_key_id}", axum::routing::delete(api_keys::revoke_api_key))
         .route("/api/v1/settings/access", get(settings::get_access_settings).put(settings::put_access_settings))
+        .route("/api/v1/settings/execution-limit", get(tasks::get_execution_limit).put(tasks::put_execution_limit))
+        .route("/api/v1/tasks", get(tasks::list_tasks).post(tasks::create_task))
+        .route("/api/v1/tasks/{task_id}", get(tasks::get_task).put(tasks::update_task).delete(tasks::delete_task))
+        .route("/api/v1/tasks/{task_id}/pause", post(tasks::pause_task))
+        .route("/api/v1/tasks/{task_id}/resume", post(tasks::resume_task))
+        .route("/api/v1/tasks/{task_id}/preview", post(tasks::preview_task))
+        .route("/api/v1/tasks/{task_id}/run", post(tasks::run_task))
+        .route("/api/v1/runs", get(tasks::list_runs))
+        .route("/api/v1/runs/{process_id}", get(tasks::get_run))
+        .route("/api/v1/runs/{process_id}/export", get(tasks::export_run))
+        .route("/api/v1/runs/{process_id}/cancel", post(tasks::cancel_run))
+        .route("/api/v1/runs/{process_id}/approve", post(tasks::approve_run))
+        .route("/api/v1/runs/{process_id}/reject", post(tasks::reject_run))
+        .route("/api/v1/bulk-operations", post(tasks::create_bulk_operation))
+        .route("/api/v1/bulk-operations/preview", post(tasks::preview_bulk_operation))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -6,6 +6,7 @@ mod access;
 mod api_keys;
 mod openapi;
 mod saved_filters;
+mod tasks;
 mod users;
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::AppState;
 use testkit::TestDb;
+
+pub const PUBLIC_URL: &str = "https://ucm.example.com";
 
 pub fn now() -> Timestamp {
     "2026-11-28T12:00:00Z".parse().unwrap()
@@ -40,11 +43,15 @@ impl App {
         let clock = ManualClock::new(now());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let directory: Arc<dyn directory::Directory> =
+            Arc::new(directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone())));
+        let settings = ::tasks::TaskSettings { public_url: PUBLIC_URL.to_owned(), ..::tasks::TaskSettings::default() };
         let state = AppState {
             store: db.store.clone(),
-            directory: Arc::new(directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone()))),
+            directory: directory.clone(),
             clock: Arc::new(clock.clone()),
-            public_url: "https://ucm.example.com".to_owned(),
+            public_url: PUBLIC_URL.to_owned(),
+            tasks: ::tasks::TaskService::new(db.store.clone(), directory, Arc::new(clock.clone()), settings),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

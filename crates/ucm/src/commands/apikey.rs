@@ -18,7 +18,7 @@ pub async fn run(context: &Context, command: ApikeyCommand) -> anyhow::Result<()
                 RoleArg::Admin => ApiKeyRole::Admin,
                 RoleArg::ReadOnly => ApiKeyRole::ReadOnly,
             };
-            let state = context.app_state(context.public_url());
+            let state = context.app_state(&context.public_url())?;
             let (key, secret) =
                 server::issue_api_key(&state, &name, role, principal.map(AccountId), now.checked_add(lifetime)?)
                     .await?;

@@ -6,6 +6,7 @@ mod filters;
 mod import;
 mod serve;
 mod settings;
+mod tasks;
 mod template;
 mod users;
 
@@ -47,6 +48,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Filters(command) => filters::run(&context, command).await,
         Command::Apikey(command) => apikey::run(&context, command).await,
         Command::Settings(command) => settings::run(&context, command).await,
+        Command::Tasks(command) => tasks::run(&context, command).await,
+        Command::Runs(command) => tasks::runs(&context, command).await,
+        Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Bench(_) | Command::Config(_) | Command::Template(_) => Ok(()),
     };
     context.store.close().await;

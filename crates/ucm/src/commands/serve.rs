@@ -1,4 +1,5 @@
-//! `ucm serve`: first-start chores (demo data, the initial admin key), then the HTTP server.
+//! `ucm serve`: first-start chores (demo data, the initial admin key), then the HTTP server and
+//! the scheduler.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -20,25 +21,40 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     // Bind first: a taken port fails before any first-start work, and messages name the real port.
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    if args.demo {
-        seed_demo_on_first_start(&context).await?;
-    }
-    ensure_initial_key(&context, local).await?;
     let public_url = if context.config.server.public_url.is_empty() {
         format!("http://{local}")
     } else {
         context.config.server.public_url.clone()
     };
-    let state = context.app_state(public_url.clone());
+    let state = context.app_state(&public_url)?;
+    if args.demo {
+        seed_demo_on_first_start(&context, &state.tasks).await?;
+    }
+    ensure_initial_key(&context, local).await?;
+
+    // One signal stops both the HTTP server and the scheduler.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tasks::Scheduler::new(state.tasks.clone(), Some(context.config.sync_slot()?));
+    let every = context.config.scheduler_interval()?;
+    let mut scheduler_stopped = stopped.clone();
+    let scheduler = tokio::spawn(scheduler.run(every, async move {
+        let _ = scheduler_stopped.wait_for(|stop| *stop).await;
+    }));
+
     tracing::info!(%local, public_url, engine = context.store.engine().name(), "listening");
     println!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
     std::io::stdout().flush()?;
-    server::serve(listener, state, shutdown_signal()).await?;
+    server::serve(listener, state, async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await?;
+    let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn seed_demo_on_first_start(context: &Context) -> anyhow::Result<()> {
+async fn seed_demo_on_first_start(context: &Context, tasks: &tasks::TaskService) -> anyhow::Result<()> {
     let existing = context.store.count_users().await?;
     if existing > 0 {
         tracing::info!(users = existing, "the directory already holds users; no demo data added");
@@ -51,6 +67,10 @@ async fn seed_demo_on_first_start(context: &Context) -> anyhow::Result<()> {
         "Created a demo organization: {} sites, {} groups, {} users.",
         report.sites, report.groups, report.users_created
     );
+    if context.store.tasks().await?.is_empty() {
+        let names = tasks::demo::create_demo_tasks(tasks).await?;
+        eprintln!("Created example tasks (run by hand only): {}.", names.join(", "));
+    }
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! `ucm settings`: installation settings.
 
+use model::task::ExecutionLimit;
+
 use crate::cli::SettingsCommand;
 use crate::context::Context;
 
@@ -16,6 +18,37 @@ pub async fn run(context: &Context, command: SettingsCommand) -> anyhow::Result<
             println!("organization admins: always allowed");
             println!("product admins:      {}", yes_no(settings.product_admins_allowed));
             println!("user access admins:  {}", yes_no(settings.user_access_admins_allowed));
+            Ok(())
+        }
+        SettingsCommand::ExecutionLimit { max_users, max_percent, clear } => {
+            let mut limit = context.store.execution_limit().await?;
+            if clear {
+                limit = ExecutionLimit::default();
+            }
+            limit.max_users = max_users.or(limit.max_users);
+            limit.max_percent = max_percent.or(limit.max_percent);
+            if clear || max_users.is_some() || max_percent.is_some() {
+                limit.validate("--max-percent").map_err(|p| anyhow::anyhow!("{}", p.message))?;
+                context.store.set_execution_limit(&limit).await?;
+            }
+            let total = context.store.count_users().await?;
+            match limit.max_changed(total) {
+                None => println!("No execution limit: runs may change any number of users."),
+                Some(n) => {
+                    let parts: Vec<String> = [
+                        limit.max_users.map(|u| format!("{u} users")),
+                        limit.max_percent.map(|p| format!("{p} % of all users")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    println!(
+                        "Execution limit: {} (with {total} users now: at most {n} changed per run).",
+                        parts.join(" and ")
+                    );
+                    println!("Scheduled runs over it wait for approval; runs by hand ask for confirmation.");
+                }
+            }
             Ok(())
         }
     }

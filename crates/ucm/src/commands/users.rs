@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::output;
 
 pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()> {
-    let state = context.app_state(context.public_url());
+    let state = context.app_state(&context.public_url())?;
     match command {
         UsersCommand::List(args) => list(&state, args).await,
         UsersCommand::Show { account_id, json } => {

@@ -1,0 +1,548 @@
+//! `ucm tasks`, `ucm runs` and `ucm bulk`: Automated Tasks, their results, Bulk Operations.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use model::filter::UserFilter;
+use model::ids::{AccountId, FilterId, ProcessId, TaskId};
+use model::run::{Progress, RunOutcome, RunRecord, Summary};
+use model::task::{Action, AppTarget, ExecutionLimit, Schedule, ScheduleKind, Task, Weekday};
+use tasks::{BulkInput, Preview, RunFilter, RunStart, StartedRun, TaskError, TaskInput, TaskService};
+
+use crate::cli::{BulkArgs, BulkCommand, RunsCommand, TaskArgs, TasksCommand};
+use crate::context::Context;
+use crate::output;
+
+/// Who the CLI says changed things.
+const CLI: &str = "cli";
+
+fn service(context: &Context) -> anyhow::Result<TaskService> {
+    context.task_service(&context.public_url())
+}
+
+pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()> {
+    let service = service(context)?;
+    match command {
+        TasksCommand::List { json } => {
+            let tasks = service.tasks().await.map_err(explain)?;
+            if json {
+                return output::json(&tasks);
+            }
+            if tasks.is_empty() {
+                println!("No tasks yet. Create one with `ucm tasks create` (see --help).");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = tasks
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.task_id.to_string(),
+                        t.name.clone(),
+                        describe_schedule(&t.schedule),
+                        if t.active { "active".into() } else { "paused".into() },
+                        output::when(t.last_run_at),
+                        if t.active { output::when(t.next_run_at) } else { "-".into() },
+                    ]
+                })
+                .collect();
+            output::table(&["ID", "NAME", "SCHEDULE", "STATE", "LAST RUN", "NEXT RUN"], &rows);
+            Ok(())
+        }
+        TasksCommand::Show { task_id, json } => {
+            let task = service.task(&TaskId(task_id)).await.map_err(explain)?;
+            if json {
+                return output::json(&task);
+            }
+            print_task(&task);
+            Ok(())
+        }
+        TasksCommand::Create(args) => {
+            let input = task_input(&args)?;
+            let task = service.create_task(&input, CLI).await.map_err(explain)?;
+            println!("Saved task `{}` ({}).", task.name, task.task_id);
+            println!(
+                "Preview it with `ucm tasks preview {}`, run it with `ucm tasks run {}`.",
+                task.task_id, task.task_id
+            );
+            Ok(())
+        }
+        TasksCommand::Update { task_id, task } => {
+            let input = task_input(&task)?;
+            let task = service.update_task(&TaskId(task_id), &input, CLI).await.map_err(explain)?;
+            println!("Updated task `{}` ({}); next run: {}.", task.name, task.task_id, output::when(task.next_run_at));
+            Ok(())
+        }
+        TasksCommand::Delete { task_id } => {
+            service.delete_task(&TaskId(task_id.clone())).await.map_err(explain)?;
+            println!("Deleted task {task_id}; its runs stay readable with `ucm runs list --task {task_id}`.");
+            Ok(())
+        }
+        TasksCommand::Pause { task_id } => {
+            let task = service.set_active(&TaskId(task_id), false, CLI).await.map_err(explain)?;
+            println!("Paused `{}`: the scheduler will not start it until it is resumed.", task.name);
+            Ok(())
+        }
+        TasksCommand::Resume { task_id } => {
+            let task = service.set_active(&TaskId(task_id), true, CLI).await.map_err(explain)?;
+            println!("Resumed `{}`; next run: {}.", task.name, output::when(task.next_run_at));
+            Ok(())
+        }
+        TasksCommand::Preview { task_id, sample, json } => {
+            let preview = service.preview_task(&TaskId(task_id), sample).await.map_err(explain)?;
+            if json {
+                return output::json(&preview);
+            }
+            print_preview(&preview);
+            Ok(())
+        }
+        TasksCommand::Run { task_id, yes, json } => {
+            let id = TaskId(task_id);
+            let mut start = RunStart { started_by: CLI.to_owned(), confirm: yes };
+            let run = match service.start_task_run(&id, &start).await {
+                Err(TaskError::OverLimit { would_change, limit }) => {
+                    confirm_over_limit(would_change, limit)?;
+                    start.confirm = true;
+                    service.start_task_run(&id, &start).await.map_err(explain)?
+                }
+                other => other.map_err(explain)?,
+            };
+            execute_and_report(&service, run, json).await
+        }
+    }
+}
+
+pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()> {
+    let service = service(context)?;
+    match command {
+        RunsCommand::List { task, account, outcome, since, until, limit, json } => {
+            let instant = |flag: &str, v: Option<String>| -> anyhow::Result<Option<jiff::Timestamp>> {
+                v.map(|v| v.parse().map_err(|_| anyhow::anyhow!("--{flag}: `{v}` is not an RFC 3339 instant")))
+                    .transpose()
+            };
+            let outcome = outcome
+                .map(|o| {
+                    serde_json::from_value::<RunOutcome>(serde_json::Value::String(o.clone())).map_err(|_| {
+                        anyhow::anyhow!("--outcome: `{o}` is not one of success, failure, quarantined, rejected")
+                    })
+                })
+                .transpose()?;
+            let filter = RunFilter {
+                task_id: task.map(TaskId),
+                account_id: account.map(AccountId),
+                outcome,
+                since: instant("since", since)?,
+                until: instant("until", until)?,
+                limit: Some(limit),
+            };
+            let runs = service.runs(&filter).await.map_err(explain)?;
+            if json {
+                return output::json(&runs);
+            }
+            if runs.is_empty() {
+                println!("No runs match.");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.process_id.to_string(),
+                        r.name.clone(),
+                        output::when(Some(r.started_at)),
+                        r.outcome.map_or_else(|| r.state.as_str().to_owned(), |o| o.as_str().to_owned()),
+                        counts(&r.summary),
+                    ]
+                })
+                .collect();
+            output::table(&["PROCESS ID", "NAME", "STARTED", "OUTCOME", "USERS"], &rows);
+            Ok(())
+        }
+        RunsCommand::Show { process_id, json, cursor, limit } => {
+            let id = ProcessId(process_id);
+            let record = match (json, limit, &cursor) {
+                (true, None, None) => service.export_record(&id).await,
+                _ => service.run_record(&id, cursor.as_deref(), limit.unwrap_or(50)).await,
+            }
+            .map_err(explain)?;
+            if json {
+                return output::json(&record);
+            }
+            print_record(&record);
+            Ok(())
+        }
+        RunsCommand::Export { process_id, output: file } => {
+            let id = ProcessId(process_id);
+            let record = service.export_record(&id).await.map_err(explain)?;
+            let path = file.unwrap_or_else(|| PathBuf::from(format!("run-{}.json", id.as_str().replace('/', "_"))));
+            std::fs::write(&path, serde_json::to_vec_pretty(&record)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("Wrote {} ({} user changes) to {}.", id, record.user_changes.len(), path.display());
+            Ok(())
+        }
+        RunsCommand::Approve { process_id } => {
+            let run = service.approve(&ProcessId(process_id), CLI).await.map_err(explain)?;
+            execute_and_report(&service, run, false).await
+        }
+        RunsCommand::Reject { process_id } => {
+            service.reject(&ProcessId(process_id.clone()), CLI).await.map_err(explain)?;
+            println!("Rejected run {process_id}: nothing was changed.");
+            Ok(())
+        }
+        RunsCommand::Cancel { process_id } => {
+            service.cancel(&ProcessId(process_id.clone()), CLI).await.map_err(explain)?;
+            println!("Asked run {process_id} to stop after the users in hand.");
+            Ok(())
+        }
+    }
+}
+
+pub async fn bulk(context: &Context, command: BulkCommand) -> anyhow::Result<()> {
+    let service = service(context)?;
+    match command {
+        BulkCommand::Run { bulk, yes, json } => {
+            let mut input = bulk_input(&bulk, yes)?;
+            let run = match service.start_bulk(&input, CLI).await {
+                Err(TaskError::OverLimit { would_change, limit }) => {
+                    confirm_over_limit(would_change, limit)?;
+                    input.confirm = true;
+                    service.start_bulk(&input, CLI).await.map_err(explain)?
+                }
+                other => other.map_err(explain)?,
+            };
+            execute_and_report(&service, run, json).await
+        }
+        BulkCommand::Preview { bulk, sample, json } => {
+            let preview = service.preview_bulk(&bulk_input(&bulk, false)?, sample).await.map_err(explain)?;
+            if json {
+                return output::json(&preview);
+            }
+            print_preview(&preview);
+            Ok(())
+        }
+    }
+}
+
+/// Asks on a terminal; elsewhere says how to confirm.
+fn confirm_over_limit(would_change: u64, limit: u64) -> anyhow::Result<()> {
+    let question = format!("This run would change {would_change} users, more than the execution limit of {limit}.");
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} Nothing was changed; add --yes to run it anyway.");
+    }
+    eprint!("{question} Run it anyway? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        bail!("not run: nothing was changed")
+    }
+}
+
+/// Executes a started run with a progress bar on a terminal (Ctrl-C asks it to stop), then
+/// prints its result.
+async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) -> anyhow::Result<()> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} users ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(format!("running `{}`", run.name));
+        bar
+    });
+    let progress = |p: Progress| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        }
+    };
+    let process_id = run.process_id.clone();
+    let execution = service.execute(&run, &progress);
+    tokio::pin!(execution);
+    let outcome = tokio::select! {
+        outcome = &mut execution => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\nCancelling: the run stops after the users in hand…");
+            if let Err(e) = service.cancel(&process_id, "cli (Ctrl-C)").await {
+                eprintln!("could not ask the run to stop: {e}");
+            }
+            execution.await
+        }
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let record =
+        if json { service.export_record(&process_id).await } else { service.run_record(&process_id, None, 20).await }
+            .map_err(explain)?;
+    if json {
+        output::json(&record)?;
+    } else {
+        print_record(&record);
+    }
+    match outcome {
+        RunOutcome::Failure => bail!("the run failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
+        _ => Ok(()),
+    }
+}
+
+fn counts(s: &Summary) -> String {
+    format!(
+        "{} matched · {} updated · {} failed · {} unchanged · {} skipped",
+        s.users_matched, s.users_updated, s.failed_count, s.users_unchanged, s.users_skipped
+    )
+}
+
+fn print_record(r: &RunRecord) {
+    let outcome = r.outcome.map_or_else(|| r.state.as_str().to_owned(), |o| o.as_str().to_owned());
+    println!("Run {} · {} ({}, started by {})", r.process_id, r.name, r.source.as_str(), r.started_by);
+    println!("Outcome:  {outcome}{}", r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+    println!("Started:  {}   finished: {}", output::when(Some(r.started_at)), output::when(r.finished_at));
+    if r.finished_at.is_none() && r.progress.total > 0 {
+        println!("Progress: {} of {} users", r.progress.done, r.progress.total);
+    }
+    if let Some(q) = &r.quarantine {
+        println!(
+            "Waiting for approval: would change {} users, more than the limit of {}. \
+             `ucm runs approve {}` or `ucm runs reject {}`.",
+            q.would_change, q.limit, r.process_id, r.process_id
+        );
+    }
+    let s = &r.summary;
+    println!("Users:    {}", counts(s));
+    println!(
+        "Items:    {} groups added · {} groups removed · {} app accesses removed · {} suspended · {} restored",
+        s.groups_added, s.groups_removed, s.app_access_removed, s.users_suspended, s.users_restored
+    );
+    println!("Open:     {}", r.deep_link);
+    if r.user_changes.is_empty() {
+        return;
+    }
+    println!();
+    let rows: Vec<Vec<String>> = r
+        .user_changes
+        .iter()
+        .map(|c| {
+            let mut changes = Vec::new();
+            if !c.groups_added.is_empty() {
+                changes
+                    .push(format!("+{}", c.groups_added.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(",")));
+            }
+            if !c.groups_removed.is_empty() {
+                changes.push(format!(
+                    "-{}",
+                    c.groups_removed.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(",")
+                ));
+            }
+            for a in &c.app_access_removed {
+                changes.push(format!("-{}@{}", a.app_name, a.site_name));
+            }
+            if c.suspended {
+                changes.push("suspended".into());
+            }
+            if c.restored {
+                changes.push("restored".into());
+            }
+            let failures: Vec<String> = c.failures.iter().map(|f| f.reason.clone()).collect();
+            vec![
+                c.display_name.clone(),
+                c.email.clone(),
+                c.status.as_str().to_owned(),
+                if changes.is_empty() { "-".into() } else { changes.join(" ") },
+                if failures.is_empty() { "-".into() } else { failures.join("; ") },
+            ]
+        })
+        .collect();
+    output::table(&["USER", "EMAIL", "STATUS", "CHANGES", "FAILURES"], &rows);
+    if let Some(cursor) = &r.next_cursor {
+        println!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.process_id, cursor);
+    }
+}
+
+fn print_preview(p: &Preview) {
+    println!("Would change {} users ({} matched). Nothing was changed.", p.would_change, p.summary.users_matched);
+    match p.limit {
+        Some(limit) if p.over_limit => {
+            println!("That is more than the execution limit of {limit}: running it needs confirmation.");
+        }
+        Some(limit) => println!("Execution limit: {limit} users."),
+        None => {}
+    }
+    let s = &p.summary;
+    println!(
+        "Would be: {} updated · {} failed · {} unchanged · {} skipped (organization admins)",
+        s.users_updated, s.failed_count, s.users_unchanged, s.users_skipped
+    );
+    let rows: Vec<Vec<String>> = p
+        .user_changes
+        .iter()
+        .map(|c| {
+            let failures: Vec<&str> = c.failures.iter().map(|f| f.reason.as_str()).collect();
+            vec![
+                c.display_name.clone(),
+                c.email.clone(),
+                c.status.as_str().to_owned(),
+                if failures.is_empty() { "-".into() } else { failures.join("; ") },
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        println!();
+        output::table(&["USER", "EMAIL", "WOULD BE", "WOULD FAIL"], &rows);
+    }
+}
+
+fn print_task(t: &Task) {
+    println!("Task {} · {}", t.task_id, t.name);
+    println!("Filter:    {}", t.filter_id);
+    for (i, action) in t.actions.iter().enumerate() {
+        println!("Action {}:  {}", i + 1, serde_json::to_string(action).unwrap_or_default());
+    }
+    println!("Schedule:  {}", describe_schedule(&t.schedule));
+    println!("State:     {}", if t.active { "active" } else { "paused" });
+    println!("Last run:  {}", output::when(t.last_run_at));
+    println!("Next run:  {}", if t.active { output::when(t.next_run_at) } else { "-".into() });
+    println!("Changed:   {} by {}", output::when(Some(t.updated_at)), t.updated_by);
+}
+
+fn describe_schedule(s: &Schedule) -> String {
+    let zone = &s.time_zone;
+    match &s.kind {
+        ScheduleKind::Manual => "manual".into(),
+        ScheduleKind::Once { at } => format!("once at {at} {zone}"),
+        ScheduleKind::Daily { time } => format!("daily at {time} {zone}"),
+        ScheduleKind::Weekly { days, time } => {
+            let days: Vec<String> = days
+                .iter()
+                .map(|d| serde_json::to_value(d).unwrap_or_default().as_str().unwrap_or_default().to_owned())
+                .collect();
+            format!("weekly {} at {time} {zone}", days.join(","))
+        }
+        ScheduleKind::Interval { every } => format!("every {every}"),
+        ScheduleKind::Cron { expr } => format!("cron `{expr}` {zone}"),
+    }
+}
+
+/// `--action` values in order.
+fn actions(values: &[String]) -> anyhow::Result<Vec<Action>> {
+    values.iter().map(|v| parse_action(v)).collect()
+}
+
+fn parse_action(text: &str) -> anyhow::Result<Action> {
+    let (kind, arg) = text.split_once('=').map_or((text, None), |(k, a)| (k, Some(a)));
+    let list = |arg: Option<&str>| -> anyhow::Result<Vec<String>> {
+        let items: Vec<String> =
+            arg.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        if items.is_empty() {
+            bail!("--action {kind} needs a list: {kind}=A,B");
+        }
+        Ok(items)
+    };
+    Ok(match kind.trim() {
+        "add-to-groups" => Action::AddToGroups { group_ids: list(arg)?.into_iter().map(Into::into).collect() },
+        "remove-from-groups" => {
+            Action::RemoveFromGroups { group_ids: list(arg)?.into_iter().map(Into::into).collect() }
+        }
+        "remove-app-access" if arg.is_some_and(|a| a.trim() == "all") => {
+            Action::RemoveAppAccess { apps: vec![], all: true }
+        }
+        "remove-app-access" => Action::RemoveAppAccess {
+            apps: list(arg)?
+                .into_iter()
+                .map(|item| match item.split_once('@') {
+                    Some((app, site)) => AppTarget { app_type: app.into(), site_id: Some(site.into()) },
+                    None => AppTarget { app_type: item.as_str().into(), site_id: None },
+                })
+                .collect(),
+            all: false,
+        },
+        "suspend" | "suspend-users" if arg.is_none() => Action::SuspendUsers,
+        "restore" | "restore-users" if arg.is_none() => Action::RestoreUsers,
+        other => {
+            let known = ["add-to-groups", "remove-from-groups", "remove-app-access", "suspend", "restore"];
+            let hint = model::suggest::closest(other, known, 1);
+            bail!(
+                "--action `{text}` is not an action{}; expected one of: add-to-groups=G,… remove-from-groups=G,… \
+                 remove-app-access=APP[@SITE],… (or =all), suspend, restore",
+                hint.first().map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default()
+            )
+        }
+    })
+}
+
+fn parse_schedule(text: &str, time_zone: &str) -> anyhow::Result<Schedule> {
+    let (kind, arg) = text.split_once(':').map_or((text, ""), |(k, a)| (k, a));
+    let kind = match kind.trim() {
+        "manual" => ScheduleKind::Manual,
+        "once" => ScheduleKind::Once { at: arg.to_owned() },
+        "daily" => ScheduleKind::Daily { time: arg.to_owned() },
+        "weekly" => {
+            let (days, time) = arg
+                .split_once('@')
+                .ok_or_else(|| anyhow::anyhow!("--schedule weekly needs days and a time: weekly:mon,fri@05:00"))?;
+            let days = days
+                .split(',')
+                .map(|d| {
+                    serde_json::from_value::<Weekday>(serde_json::Value::String(d.trim().to_ascii_lowercase())).map_err(
+                        |_| anyhow::anyhow!("--schedule: `{d}` is not a day (mon, tue, wed, thu, fri, sat, sun)"),
+                    )
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            ScheduleKind::Weekly { days, time: time.to_owned() }
+        }
+        "interval" => ScheduleKind::Interval { every: arg.to_owned() },
+        "cron" => ScheduleKind::Cron { expr: arg.trim().to_owned() },
+        other => bail!(
+            "--schedule `{other}` is not a schedule; expected manual, daily:HH:MM, weekly:mon,fri@HH:MM, \
+             interval:6h, cron:EXPR or once:YYYY-MM-DDTHH:MM"
+        ),
+    };
+    Ok(Schedule { kind, time_zone: time_zone.to_owned() })
+}
+
+fn task_input(args: &TaskArgs) -> anyhow::Result<TaskInput> {
+    if let Some(file) = &args.file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        return serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| anyhow::anyhow!("{}: {} (at `{}`)", file.display(), e.inner(), e.path()));
+    }
+    let limit = ExecutionLimit { max_users: args.max_users, max_percent: args.max_percent };
+    Ok(TaskInput {
+        name: args.name.clone().unwrap_or_default(),
+        filter_id: FilterId(args.filter.clone().unwrap_or_default()),
+        actions: actions(&args.actions)?,
+        schedule: parse_schedule(&args.schedule, &args.time_zone)?,
+        active: !args.paused,
+        execution_limit: (!limit.is_unbounded()).then_some(limit),
+    })
+}
+
+fn bulk_input(args: &BulkArgs, confirm: bool) -> anyhow::Result<BulkInput> {
+    let filter: UserFilter = args.filter.to_filter();
+    let has_criteria = filter != UserFilter::default();
+    let (account_ids, filter) = match (args.account_ids.is_empty(), has_criteria, args.everyone) {
+        (false, false, _) => (Some(args.account_ids.iter().map(|a| AccountId(a.clone())).collect()), None),
+        (false, true, _) => bail!("give either --account-id or filter flags, not both"),
+        (true, true, _) | (true, false, true) => (None, Some(filter)),
+        (true, false, false) => {
+            bail!("say whom: --account-id ID,… or filter flags (see --help); --everyone for every user")
+        }
+    };
+    Ok(BulkInput { name: args.name.clone(), actions: actions(&args.actions)?, account_ids, filter, confirm })
+}
+
+/// A task error for people: every field problem on its own line.
+fn explain(error: TaskError) -> anyhow::Error {
+    match error {
+        TaskError::Invalid(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+            anyhow::anyhow!("this cannot be used:\n{}", lines.join("\n"))
+        }
+        other => other.into(),
+    }
+}
