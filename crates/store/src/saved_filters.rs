@@ -100,15 +100,26 @@ impl Store {
         self.saved_filter(id).await
     }
 
-    /// Deletes a saved filter.
+    /// Deletes a saved filter. Refused while a task uses it (the task would fail at its next
+    /// run).
     pub async fn delete_saved_filter(&self, id: &FilterId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM saved_filters WHERE filter_id = $1")
+        let mut tx = self.pool.begin().await?;
+        let users: Vec<String> = sqlx::query_scalar("SELECT name FROM tasks WHERE filter_id = $1 ORDER BY name_key")
             .bind(id.0.clone())
-            .execute(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+        if !users.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "saved filter `{id}` is used by the task(s) {}; give them another filter or delete them first",
+                users.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let done =
+            sqlx::query("DELETE FROM saved_filters WHERE filter_id = $1").bind(id.0.clone()).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("saved filter `{id}`")));
         }
+        tx.commit().await?;
         Ok(())
     }
 }

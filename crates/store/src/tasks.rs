@@ -161,12 +161,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// The names of the tasks that use a saved filter.
-    pub async fn tasks_using_filter(&self, filter_id: &FilterId) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT name FROM tasks WHERE filter_id = $1 ORDER BY name_key")
-            .bind(filter_id.0.clone())
-            .fetch_all(&self.pool)
-            .await?)
-    }
 }

@@ -458,11 +458,16 @@ pub struct TaskArgs {
 #[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 pub enum TasksCommand {
     /// List tasks with their schedule, last and next run.
+    #[command(after_help = "Examples:
+  ucm tasks list
+  ucm tasks list --json")]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Show one task.
+    #[command(after_help = "Example:
+  ucm tasks show 0190f2c4-… --json")]
     Show {
         task_id: String,
         #[arg(long)]
@@ -477,18 +482,29 @@ pub enum TasksCommand {
   ucm tasks create --file task.json")]
     Create(TaskArgs),
     /// Replace a task's definition.
+    #[command(after_help = "Example:
+  ucm tasks update 0190f2c4-… --name Nightly --filter Idle --action suspend --schedule daily:02:30")]
     Update {
         task_id: String,
         #[command(flatten)]
         task: TaskArgs,
     },
     /// Delete a task (its runs stay readable).
+    #[command(after_help = "Example:
+  ucm tasks delete 0190f2c4-…")]
     Delete { task_id: String },
     /// Pause a task: the scheduler stops starting it.
+    #[command(after_help = "Example:
+  ucm tasks pause 0190f2c4-…")]
     Pause { task_id: String },
     /// Resume a task: its next run is the first one after now.
+    #[command(after_help = "Example:
+  ucm tasks resume 0190f2c4-…")]
     Resume { task_id: String },
     /// Show what a run would change now, per user, without changing anything.
+    #[command(after_help = "Examples:
+  ucm tasks preview 0190f2c4-…
+  ucm tasks preview 0190f2c4-… --sample 200 --json")]
     Preview {
         task_id: String,
         /// Users to list.
@@ -517,6 +533,9 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// List runs, newest first, with their summaries.
+    #[command(after_help = "Examples:
+  ucm runs list --task 0190f2c4-…
+  ucm runs list --account 712020:5b1f… --since 2026-11-01T00:00:00Z")]
     List {
         /// Runs of this task.
         #[arg(long, value_name = "TASK_ID")]
@@ -539,6 +558,9 @@ pub enum RunsCommand {
         json: bool,
     },
     /// Show a run's record: summary and per-user changes.
+    #[command(after_help = "Examples:
+  ucm runs show 0190f2c5-…
+  ucm runs show 0190f2c5-… --json > result.json")]
     Show {
         process_id: String,
         /// Print the record (PRODUCT §5 shape) as JSON: every user change, unless --limit.
@@ -552,6 +574,8 @@ pub enum RunsCommand {
         limit: Option<u32>,
     },
     /// Write a run's whole record to a JSON file.
+    #[command(after_help = "Example:
+  ucm runs export 0190f2c5-… --output result.json")]
     Export {
         process_id: String,
         /// The file to write; default run-<processId>.json.
@@ -559,10 +583,16 @@ pub enum RunsCommand {
         output: Option<PathBuf>,
     },
     /// Let a quarantined run proceed, and wait for its result.
+    #[command(after_help = "Example:
+  ucm runs approve 0190f2c5-…")]
     Approve { process_id: String },
     /// Close a quarantined run without changing anything.
+    #[command(after_help = "Example:
+  ucm runs reject 0190f2c5-…")]
     Reject { process_id: String },
     /// Ask a running run to stop after the users in hand.
+    #[command(after_help = "Example:
+  ucm runs cancel 0190f2c5-…")]
     Cancel { process_id: String },
 }
 
@@ -587,6 +617,9 @@ pub struct BulkArgs {
 #[derive(Debug, Subcommand)]
 pub enum BulkCommand {
     /// Run the actions now and wait for the result.
+    #[command(after_help = "Examples:
+  ucm bulk run --action suspend --account-id 712020:5b1f…
+  ucm bulk run --action remove-app-access=JSM --apps JSM --inactive-days 90 --yes")]
     Run {
         #[command(flatten)]
         bulk: BulkArgs,
@@ -597,6 +630,8 @@ pub enum BulkCommand {
         json: bool,
     },
     /// Show what the actions would change, without changing anything.
+    #[command(after_help = "Example:
+  ucm bulk preview --action add-to-groups=Contractors --email-domains partners.example.com")]
     Preview {
         #[command(flatten)]
         bulk: BulkArgs,

@@ -8,7 +8,7 @@ mod scheduler;
 
 use std::sync::Arc;
 
-use directory::{Directory, LocalDirectory};
+use directory::{Directory, DirectoryError, LocalDirectory};
 use jiff::Timestamp;
 use model::clock::ManualClock;
 use model::directory::{AppGrant, Group, Role, RoleAssignment, Site, User, UserStatus};
@@ -122,6 +122,48 @@ impl Fixture {
 
     pub async fn user(&self, id: &str) -> User {
         self.directory.user(&AccountId::from(id)).await.unwrap()
+    }
+}
+
+/// A directory whose `apply` fails as if the backend were down, when `down` is set.
+#[derive(Debug)]
+pub struct FlakyDirectory {
+    pub inner: Arc<dyn Directory>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Directory for FlakyDirectory {
+    fn backend(&self) -> &'static str {
+        "flaky"
+    }
+    async fn catalog(&self) -> Result<model::directory::Catalog, DirectoryError> {
+        self.inner.catalog().await
+    }
+    async fn search_users(
+        &self,
+        filter: &UserFilter,
+        page: &model::filter::PageRequest,
+    ) -> Result<directory::UserSearch, DirectoryError> {
+        self.inner.search_users(filter, page).await
+    }
+    async fn matching_account_ids(&self, filter: &UserFilter) -> Result<Vec<AccountId>, DirectoryError> {
+        self.inner.matching_account_ids(filter).await
+    }
+    async fn user(&self, id: &AccountId) -> Result<User, DirectoryError> {
+        self.inner.user(id).await
+    }
+    async fn users(&self, ids: &[AccountId]) -> Result<Vec<User>, DirectoryError> {
+        self.inner.users(ids).await
+    }
+    async fn apply(&self, changes: &[model::run::Change]) -> Result<Vec<model::run::Applied>, DirectoryError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(DirectoryError::Store(store::StoreError::Unavailable("connection refused".into())));
+        }
+        self.inner.apply(changes).await
+    }
+    async fn sync(&self) -> Result<directory::SyncReport, DirectoryError> {
+        self.inner.sync().await
     }
 }
 

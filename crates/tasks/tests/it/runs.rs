@@ -13,6 +13,7 @@ backend_tests!(
     every_action_outcome_and_the_exact_record,
     restore_and_remove_from_groups,
     a_gone_filter_is_a_top_level_failure,
+    an_unreachable_directory_is_a_top_level_failure,
     never_two_runs_of_one_task,
     preview_changes_nothing,
     over_the_limit_by_hand_needs_confirmation,
@@ -178,7 +179,14 @@ async fn restore_and_remove_from_groups(db: TestDb) {
 async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
     let f = Fixture::new(db).await;
     let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    // A filter in use cannot be deleted…
+    let refused = f.db.store.delete_saved_filter(&f.everyone).await.unwrap_err();
+    assert!(refused.to_string().contains("used by the task(s) `T`"), "{refused}");
+    // …but a run can still find it gone (say the task was pointed at one that went since).
     let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let mut pointed = f.service.task(&task.task_id).await.unwrap();
+    pointed.filter_id = "deleted-meanwhile".into();
+    f.db.store.update_task(&pointed).await.unwrap();
     f.db.store.delete_saved_filter(&f.everyone).await.unwrap();
     assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
@@ -188,6 +196,27 @@ async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
     // Starting another now is refused with the reason.
     let again = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap_err();
     assert!(matches!(again, TaskError::Conflict(ref m) if m.contains("no longer exists")), "{again}");
+}
+
+async fn an_unreachable_directory_is_a_top_level_failure(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let flaky = std::sync::Arc::new(crate::FlakyDirectory { inner: f.directory.clone(), down: true.into() });
+    let service = tasks::TaskService::new(
+        f.db.store.clone(),
+        flaky,
+        std::sync::Arc::new(f.clock.clone()),
+        TaskSettings { public_url: PUBLIC_URL.into(), ..TaskSettings::default() },
+    );
+    let task = service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    assert_eq!(service.execute(&run, &|_| {}).await, RunOutcome::Failure);
+    let record = service.run_record(&run.process_id, None, 10).await.unwrap();
+    assert_eq!(
+        record.error.as_deref(),
+        Some("the directory could not be reached during the run: the database is unavailable: connection refused")
+    );
+    assert!(record.user_changes.is_empty(), "no answer, no result");
+    assert_eq!(f.user("ada").await.status, UserStatus::Active);
 }
 
 async fn never_two_runs_of_one_task(db: TestDb) {

@@ -5,6 +5,7 @@
 
 mod cli;
 mod serve;
+mod tasks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

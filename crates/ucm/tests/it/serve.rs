@@ -65,6 +65,39 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
     assert!(total > 0 && total < 500, "{total} of the 500 demo users");
     let wrong = http.get(format!("{}/api/v1/users", server.base)).bearer_auth("ucm_wrong").send().await.unwrap();
     assert_eq!(wrong.status(), 401);
+
+    // The demo's example tasks are manual: nothing changed until one is run.
+    let tasks: serde_json::Value =
+        http.get(format!("{}/api/v1/tasks", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = tasks.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Deactivate inactive users", "Onboard contractors", "Reclaim idle JSM seats"]);
+    assert!(tasks.as_array().unwrap().iter().all(|t| t["schedule"]["type"] == "manual" && t["lastRunAt"].is_null()));
+    let onboard = tasks[1]["taskId"].as_str().unwrap();
+    let started =
+        http.post(format!("{}/api/v1/tasks/{onboard}/run", server.base)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(started.status(), 202);
+    let started: serde_json::Value = started.json().await.unwrap();
+    let mut record = serde_json::Value::Null;
+    for _ in 0..200 {
+        record = http
+            .get(format!("{}{}", server.base, started["run"].as_str().unwrap()))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if record["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(record["outcome"], "success", "{record}");
+    assert!(record["summary"]["groupsAdded"].as_u64().unwrap() > 0, "{record}");
+    assert!(
+        record["deepLink"].as_str().unwrap().starts_with(&format!("{}/tasks?taskId={onboard}&processId=", server.base))
+    );
     drop(server);
 
     // A second start keeps the data and the key: no new demo organization, no new key.
@@ -72,6 +105,9 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
     let again = http.get(format!("{}/api/v1/users", server.base)).bearer_auth(&key).send().await.unwrap();
     let body: serde_json::Value = again.json().await.unwrap();
     assert_eq!(body["total"], 500);
+    let tasks: serde_json::Value =
+        http.get(format!("{}/api/v1/tasks", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(tasks.as_array().unwrap().len(), 3, "the example tasks are not created twice");
     drop(server);
     let (_, out, _) = run(ucm(db.dir(), Some(&db)).args(["apikey", "list", "--json"]));
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len(), 1);

@@ -1,0 +1,118 @@
+use serde_json::Value;
+use testkit::{TestDb, backend_tests};
+
+use crate::{run, ucm};
+
+backend_tests!(a_task_from_the_cli_created_previewed_run_and_read);
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// The README's walk-through: save a filter, create a task, preview it, run it (the execution
+/// limit asks for --yes), read the result as JSON, export it.
+async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
+    let dir = db.dir().to_owned();
+    let cli = || ucm(&dir, Some(&db));
+    let (ok, _, err) = run(cli().args(["seed-demo", "--users", "80"]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(cli().args(["filters", "create", "--name", "Engineers", "--groups", "engineering"]));
+    assert!(ok, "{err}");
+
+    // Bad input names every problem and saves nothing.
+    let (ok, _, err) = run(cli().args([
+        "tasks",
+        "create",
+        "--name",
+        "Lock",
+        "--filter",
+        "Enginers",
+        "--action",
+        "add-to-groups=securty",
+        "--schedule",
+        "cron:61 * * * *",
+    ]));
+    assert!(!ok);
+    assert!(err.contains("filterId: there is no saved filter `Enginers` (did you mean: Engineers?)"), "{err}");
+    assert!(err.contains("actions[0].groupIds[0]: there is no group `securty` (did you mean: security?)"), "{err}");
+    assert!(err.contains("schedule.expr: not a valid cron expression"), "{err}");
+    let (ok, _, err) =
+        run(cli().args(["tasks", "create", "--name", "x", "--filter", "Engineers", "--action", "suspnd"]));
+    assert!(!ok && err.contains("did you mean `suspend`?"), "{err}");
+
+    let (ok, out, err) = run(cli().args([
+        "tasks",
+        "create",
+        "--name",
+        "Lock engineering",
+        "--filter",
+        "Engineers",
+        "--action",
+        "add-to-groups=security",
+        "--action",
+        "suspend",
+        "--schedule",
+        "weekly:mon,fri@05:00",
+        "--time-zone",
+        "Europe/Berlin",
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Saved task `Lock engineering`"), "{out}");
+    let (_, out, _) = run(cli().args(["tasks", "list", "--json"]));
+    let tasks = json(&out);
+    let task_id = tasks[0]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(tasks[0]["schedule"]["type"], "weekly");
+    let (ok, out, _) = run(cli().args(["tasks", "list"]));
+    assert!(ok && out.contains("weekly mon,fri at 05:00 Europe/Berlin"), "{out}");
+
+    let (ok, out, err) = run(cli().args(["tasks", "preview", &task_id, "--json"]));
+    assert!(ok, "{err}");
+    let would_change = json(&out)["wouldChange"].as_u64().unwrap();
+    assert!(would_change > 1, "{out}");
+    let (_, out, _) = run(cli().args(["tasks", "preview", &task_id]));
+    assert!(out.starts_with(&format!("Would change {would_change} users")), "{out}");
+
+    // Above the execution limit, without a terminal to ask on: nothing runs.
+    let (ok, _, err) = run(cli().args(["settings", "execution-limit", "--max-users", "1"]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(cli().args(["tasks", "run", &task_id]));
+    assert!(!ok);
+    assert!(err.contains(&format!("would change {would_change} users, more than the execution limit of 1")), "{err}");
+    assert!(err.contains("add --yes"), "{err}");
+    let (_, out, _) = run(cli().args(["runs", "list", "--json"]));
+    assert_eq!(json(&out).as_array().unwrap().len(), 0);
+
+    let (ok, out, err) = run(cli().args(["tasks", "run", &task_id, "--yes", "--json"]));
+    assert!(ok, "{err}");
+    let record = json(&out);
+    assert_eq!(record["outcome"], "success");
+    assert_eq!(record["startedBy"], "cli");
+    assert_eq!(record["summary"]["usersUpdated"].as_u64().unwrap(), would_change);
+    assert_eq!(
+        record["userChanges"].as_array().unwrap().len() as u64,
+        record["summary"]["totalUserChanges"].as_u64().unwrap()
+    );
+    assert!(record["deepLink"].as_str().unwrap().starts_with("http://127.0.0.1:8080/tasks?taskId="));
+    let process_id = record["processId"].as_str().unwrap().to_owned();
+
+    let (_, out, _) = run(cli().args(["runs", "show", &process_id, "--json"]));
+    assert_eq!(json(&out), record, "the CLI's JSON is the record");
+    let (ok, out, _) = run(cli().args(["runs", "show", &process_id]));
+    assert!(ok && out.contains("Outcome:  success"), "{out}");
+    let (ok, out, err) = run(cli().args(["runs", "export", &process_id, "--output", "result.json"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("result.json"), "{out}");
+    assert_eq!(json(&std::fs::read_to_string(dir.join("result.json")).unwrap()), record);
+    let (_, out, _) = run(cli().args(["runs", "list", "--task", &task_id, "--json"]));
+    assert_eq!(json(&out)[0]["processId"], process_id.as_str());
+    let account = record["userChanges"][0]["accountId"].as_str().unwrap().to_owned();
+    let (_, out, _) = run(cli().args(["runs", "list", "--account", &account]));
+    assert!(out.contains(&process_id), "{out}");
+    let (_, out, _) = run(cli().args(["users", "show", &account, "--json"]));
+    assert_eq!(json(&out)["status"], "suspended");
+
+    let (ok, out, _) = run(cli().args(["tasks", "pause", &task_id]));
+    assert!(ok && out.contains("Paused"), "{out}");
+    let (ok, _, err) = run(cli().args(["runs", "show", "nope"]));
+    assert!(!ok && err.contains("not found"), "{err}");
+}
