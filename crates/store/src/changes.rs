@@ -150,15 +150,6 @@ impl Store {
         tx.commit().await?;
         Ok(answers)
     }
-
-    /// Brings the derived app access of every user in line with their groups (the local
-    /// backend's sync).
-    pub async fn refresh_derived_access(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        crate::import::refresh_app_access(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 /// Deletes `(account_id, group_id)` memberships, many per statement.

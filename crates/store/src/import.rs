@@ -234,7 +234,7 @@ fn duplicates<'a>(ids: impl Iterator<Item = &'a str>, what: &str) -> Result<()> 
 
 /// Brings `user_app_access` in line with memberships and grants: access no group grants any
 /// more goes; access a group grants that is missing comes (never used yet).
-pub(crate) async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+async fn refresh_app_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
     sqlx::query(
         "DELETE FROM user_app_access WHERE NOT EXISTS (SELECT 1 FROM user_groups ug \
          JOIN group_grants gg ON gg.group_id = ug.group_id \

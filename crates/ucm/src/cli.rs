@@ -696,6 +696,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A task with three actions over every user of a demo organization: item outcomes per
+    /// second, run time against a preview of the same task, peak memory, and reading the
+    /// result (summary + first page) p50/p99. SQLite and (with UCM_DATABASE_URL) PostgreSQL;
+    /// scratch databases only.
+    #[command(after_help = "Example:
+  ucm bench tasks --users 100000")]
+    Tasks {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Reads of the result to time.
+        #[arg(long, default_value_t = 200)]
+        reads: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Smart-value renders per second of a Slack-style summary (10 users, conditionals, two date
     /// formats) and parse time, against minijinja rendering the same output in the same run.
     #[command(after_help = "Example:

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_keys;
+mod changes;
 mod directory;
 mod saved_filters;
 mod schema;

@@ -38,28 +38,14 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let (users, queries, json) = match command {
         BenchCommand::Directory { users, queries, json } => (users, queries, json),
         BenchCommand::Templates { iterations, json } => return bench_templates(iterations, json),
+        BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
     };
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
     let mut results = Vec::new();
-
-    let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let outcome = bench_scratch_store(&sqlite_url, &store::StoreOptions::default(), users, queries).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    results.push(outcome?);
-
-    let url = config.database_url();
-    if Engine::from_url(&url)? == Engine::Postgres {
-        let schema =
-            format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
-        store::create_postgres_schema(&url, &schema).await?;
-        let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
-        let outcome = bench_scratch_store(&url, &options, users, queries).await;
-        store::drop_postgres_schema(&url, &schema).await?;
+    for scratch in Scratch::all(config).await? {
+        let outcome = bench_directory(&scratch.store, users, queries).await;
+        scratch.remove().await?;
         results.push(outcome?);
-    } else {
-        eprintln!("(PostgreSQL skipped: set UCM_DATABASE_URL=postgres://… to measure it too)");
     }
 
     if json {
@@ -92,17 +78,53 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a scratch store, measures it, and closes it whatever the outcome.
-async fn bench_scratch_store(
-    url: &str,
-    options: &store::StoreOptions,
-    users: usize,
-    queries: usize,
-) -> anyhow::Result<DirectoryBench> {
-    let store = Store::open(url, options).await?;
-    let outcome = bench_directory(&store, users, queries).await;
-    store.close().await;
-    outcome
+/// A database made for one benchmark and removed after it: a SQLite file in a temporary
+/// directory, or a schema of its own on the configured PostgreSQL server.
+pub(crate) struct Scratch {
+    pub store: Store,
+    place: Place,
+}
+
+enum Place {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Scratch {
+    /// SQLite always; PostgreSQL too when the configuration points at it.
+    pub async fn all(config: &Config) -> anyhow::Result<Vec<Scratch>> {
+        let mut out = Vec::new();
+        let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
+        std::fs::create_dir_all(&dir)?;
+        let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+        out.push(Scratch {
+            store: Store::open(&sqlite_url, &store::StoreOptions::default()).await?,
+            place: Place::Sqlite(dir),
+        });
+        let url = config.database_url();
+        if Engine::from_url(&url)? == Engine::Postgres {
+            let schema =
+                format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
+            store::create_postgres_schema(&url, &schema).await?;
+            let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
+            out.push(Scratch { store: Store::open(&url, &options).await?, place: Place::Postgres { url, schema } });
+        } else {
+            eprintln!("(PostgreSQL skipped: set UCM_DATABASE_URL=postgres://… to measure it too)");
+        }
+        Ok(out)
+    }
+
+    /// Closes the store and removes the database.
+    pub async fn remove(self) -> anyhow::Result<()> {
+        self.store.close().await;
+        match self.place {
+            Place::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Place::Postgres { url, schema } => store::drop_postgres_schema(&url, &schema).await?,
+        }
+        Ok(())
+    }
 }
 
 async fn bench_directory(store: &Store, users: usize, queries: usize) -> anyhow::Result<DirectoryBench> {

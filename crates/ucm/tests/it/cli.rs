@@ -246,6 +246,7 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "--help"],
         vec!["bench", "directory", "--help"],
         vec!["bench", "templates", "--help"],
+        vec!["bench", "tasks", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");
