@@ -72,6 +72,15 @@ string_id!(
     ProcessId
 );
 
+/// The longest id ucm accepts from outside (Atlassian ids are far shorter).
+pub const MAX_ID_CHARS: usize = 256;
+
+/// Whether text could be an id at all: not empty, at most [`MAX_ID_CHARS`], no control
+/// characters (PostgreSQL refuses NUL in text, so such input must stop before any query).
+pub fn plausible_id(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= MAX_ID_CHARS && !text.chars().any(char::is_control)
+}
+
 /// Mints a new time-ordered UUID (v7) as text. All ids ucm creates come from here.
 pub fn new_uuid() -> String {
     uuid::Uuid::now_v7().to_string()

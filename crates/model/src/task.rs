@@ -289,13 +289,29 @@ impl Weekday {
 /// When a task runs (ours). Local times are read in `timeZone` (IANA, default `UTC`); a local
 /// time that a DST change skips runs at the first instant after the gap, and one that occurs
 /// twice runs at its first occurrence, so a daily task runs once every local day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
     #[serde(flatten)]
     pub kind: ScheduleKind,
     #[serde(default = "utc")]
     pub time_zone: String,
+}
+
+/// Read by hand so that an unknown field (`tz` for `timeZone`) is an error, which `flatten`
+/// would silently ignore.
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::deserialize(deserializer)?;
+        let time_zone = match map.remove("timeZone") {
+            None => utc(),
+            Some(serde_json::Value::String(zone)) => zone,
+            Some(_) => return Err(D::Error::custom("timeZone must be text such as `Europe/Berlin`")),
+        };
+        let kind = ScheduleKind::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(Self { kind, time_zone })
+    }
 }
 
 fn utc() -> String {
@@ -310,7 +326,7 @@ impl Default for Schedule {
 
 /// The schedule's kind and its parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ScheduleKind {
     /// Once, at a local date and time (`2026-12-01T09:00`).
     Once { at: String },
@@ -704,6 +720,12 @@ mod tests {
         assert_eq!(s.kind, ScheduleKind::Weekly { days: vec![Weekday::Mon], time: "05:00".into() });
         let manual: Schedule = serde_json::from_str(r#"{"type":"manual"}"#).unwrap();
         assert_eq!(serde_json::to_string(&manual).unwrap(), r#"{"type":"manual","timeZone":"UTC"}"#);
+        let typo = serde_json::from_str::<Schedule>(r#"{"type":"daily","time":"05:00","tz":"Europe/Berlin"}"#);
+        assert!(typo.unwrap_err().to_string().contains("unknown field `tz`"));
+        let action = serde_json::from_str::<Action>(r#"{"type":"addToGroups","groupIds":["g"],"group":"x"}"#);
+        assert!(action.unwrap_err().to_string().contains("unknown field `group`"));
+        let action: Action = serde_json::from_str(r#"{"type":"suspendUsers"}"#).unwrap();
+        assert_eq!(action, Action::SuspendUsers);
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl AppState {
 /// An id from a URL path. Ids never hold control characters (PostgreSQL refuses NUL in text),
 /// so such a path names nothing: 404.
 pub(crate) fn path_id(id: String, what: &str) -> Result<String, ApiError> {
-    if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+    if !model::ids::plausible_id(&id) {
         return Err(ApiError::NotFound(format!("{what} not found")));
     }
     Ok(id)

@@ -84,7 +84,9 @@ pub(crate) fn simple_query(
     let mut values = std::collections::BTreeMap::new();
     let mut problems = Vec::new();
     for (key, value) in pairs {
-        if !allowed.contains(&key.as_str()) {
+        if value.chars().any(char::is_control) || value.len() > 1024 {
+            problems.push(FieldProblem::new(&key, "", "control characters and values over 1024 bytes are refused"));
+        } else if !allowed.contains(&key.as_str()) {
             problems.push(FieldProblem {
                 suggestions: model::suggest::closest(&key, allowed.iter().copied(), 3),
                 ..FieldProblem::new(&key, "", "unknown query parameter")

@@ -495,7 +495,26 @@ impl TaskService {
                 ));
                 None
             }
-            (Some(ids), None) => Some(Selection::AccountIds { account_ids: ids.clone() }),
+            (Some(ids), None) => {
+                let bad: Vec<FieldProblem> = ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| !model::ids::plausible_id(id.as_str()))
+                    .map(|(i, id)| {
+                        FieldProblem::new(
+                            &format!("accountIds[{i}]"),
+                            id.as_str().chars().filter(|c| !c.is_control()).take(64).collect::<String>(),
+                            "not an account id (empty, too long, or with control characters)",
+                        )
+                    })
+                    .collect();
+                if bad.is_empty() {
+                    Some(Selection::AccountIds { account_ids: ids.clone() })
+                } else {
+                    problems.extend(bad);
+                    None
+                }
+            }
             (None, Some(filter)) => match self.inner.directory.canonical_filter(filter).await {
                 Ok(criteria) => Some(Selection::Criteria { criteria }),
                 Err(DirectoryError::Filter(e)) => {

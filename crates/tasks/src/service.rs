@@ -119,6 +119,9 @@ impl TaskService {
 
     /// A saved filter by id, or by name ignoring case.
     pub(crate) async fn find_saved_filter(&self, input: &FilterId) -> Result<Option<SavedFilter>, TaskError> {
+        if !model::ids::plausible_id(input.as_str()) {
+            return Ok(None);
+        }
         match self.inner.store.saved_filter(input).await {
             Ok(found) => return Ok(Some(found)),
             Err(store::StoreError::NotFound(_)) => {}

@@ -197,4 +197,16 @@ async fn bulk_operations_and_the_execution_limit(db: TestDb) {
     assert_eq!(confirmed.status(), StatusCode::ACCEPTED);
     let bad = post("/api/v1/bulk-operations", json!({"actions": [{"type": "suspendUsers"}]})).await.unwrap();
     assert_eq!(problem(bad, StatusCode::BAD_REQUEST).await["errors"][0]["field"], "accountIds");
+    // NUL and other control characters stop before any query (PostgreSQL refuses them).
+    let nul =
+        post("/api/v1/bulk-operations", json!({"actions": [{"type": "suspendUsers"}], "accountIds": ["a\u{0}b"]}))
+            .await
+            .unwrap();
+    assert_eq!(problem(nul, StatusCode::BAD_REQUEST).await["errors"][0]["field"], "accountIds[0]");
+    let nul = app.get("/api/v1/runs?accountId=%00").send().await.unwrap();
+    problem(nul, StatusCode::BAD_REQUEST).await;
+    let nul = post("/api/v1/tasks", json!({"name": "n", "filterId": "a\u{0}", "actions": [{"type": "suspendUsers"}]}))
+        .await
+        .unwrap();
+    assert_eq!(problem(nul, StatusCode::BAD_REQUEST).await["errors"][0]["field"], "filterId");
 }
