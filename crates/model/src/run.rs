@@ -427,11 +427,32 @@ pub enum Applied {
     Changed,
     Unchanged,
     Failed(String),
+    /// Not attempted: the user is protected (an organization admin).
+    Skipped(String),
+}
+
+/// What [`check_op`] needs to know about the user and the group an operation names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject {
+    pub status: UserStatus,
+    pub org_admin: bool,
+    /// Whether the user is in the operation's group (group operations only).
+    pub member: bool,
+    /// Whether the operation's group exists (group operations only).
+    pub group_exists: bool,
 }
 
 /// Whether an operation can apply to a user in a given state: the one rule set both the plan
 /// and the local directory follow.
-pub fn check_op(op: &Op, status: UserStatus, member: bool, group_exists: bool, group_id: Option<&GroupId>) -> Applied {
+pub fn check_op(op: &Op, subject: Subject) -> Applied {
+    let Subject { status, org_admin, member, group_exists } = subject;
+    if org_admin {
+        return Applied::Skipped(ORG_ADMIN_SKIP_REASON.to_owned());
+    }
+    let group_id = match op {
+        Op::AddToGroup(g) | Op::RemoveFromGroup(g) => Some(g),
+        Op::Suspend | Op::Restore => None,
+    };
     let gone = || {
         Applied::Failed(format!(
             "the group `{}` no longer exists (it was deleted after the action was saved)",
@@ -517,6 +538,10 @@ impl UserPlan {
                                     outcome = (ItemOutcome::Failed, Some(r.clone()));
                                     break;
                                 }
+                                Applied::Skipped(r) => {
+                                    outcome = (ItemOutcome::Skipped, Some(r.clone()));
+                                    break;
+                                }
                                 Applied::Changed => outcome = (ItemOutcome::Changed, None),
                                 Applied::Unchanged => {}
                             }
@@ -563,6 +588,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
         return plan;
     }
     let mut status = user.status;
+    let subject = |status, member, group_exists| Subject { status, org_admin: false, member, group_exists };
     let mut groups: BTreeSet<GroupId> = user.groups.iter().cloned().collect();
     let group_exists = |id: &GroupId| catalog.group_by_id(id).is_some();
     let group_target = |id: &GroupId| {
@@ -581,6 +607,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                 }
                 Applied::Unchanged => Planned::Unchanged,
                 Applied::Failed(reason) => Planned::Failed(reason),
+                Applied::Skipped(reason) => Planned::Skipped(reason),
             };
             plan.items.push(PlannedItem { action_type, target, plan: planned });
         };
@@ -588,7 +615,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
             Action::AddToGroups { group_ids } => {
                 for id in group_ids {
                     let op = Op::AddToGroup(id.clone());
-                    let check = check_op(&op, status, groups.contains(id), group_exists(id), Some(id));
+                    let check = check_op(&op, subject(status, groups.contains(id), group_exists(id)));
                     if check == Applied::Changed {
                         groups.insert(id.clone());
                     }
@@ -598,7 +625,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
             Action::RemoveFromGroups { group_ids } => {
                 for id in group_ids {
                     let op = Op::RemoveFromGroup(id.clone());
-                    let check = check_op(&op, status, groups.contains(id), group_exists(id), Some(id));
+                    let check = check_op(&op, subject(status, groups.contains(id), group_exists(id)));
                     if check == Applied::Changed {
                         groups.remove(id);
                     }
@@ -681,14 +708,14 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                 }
             }
             Action::SuspendUsers => {
-                let check = check_op(&Op::Suspend, status, false, true, None);
+                let check = check_op(&Op::Suspend, subject(status, false, true));
                 if check == Applied::Changed {
                     status = UserStatus::Suspended;
                 }
                 push(&mut plan, None, Op::Suspend, check);
             }
             Action::RestoreUsers => {
-                let check = check_op(&Op::Restore, status, false, true, None);
+                let check = check_op(&Op::Restore, subject(status, false, true));
                 if check == Applied::Changed {
                     status = UserStatus::Active;
                 }
@@ -857,10 +884,13 @@ mod tests {
 
     #[test]
     fn suspend_and_restore_rules() {
-        assert_eq!(check_op(&Op::Suspend, UserStatus::Suspended, false, true, None), Applied::Unchanged);
-        assert!(matches!(check_op(&Op::Suspend, UserStatus::Closed, false, true, None), Applied::Failed(_)));
-        assert_eq!(check_op(&Op::Restore, UserStatus::Suspended, false, true, None), Applied::Changed);
-        assert!(matches!(check_op(&Op::Restore, UserStatus::Deactivated, false, true, None), Applied::Failed(_)));
+        let user = |status| Subject { status, org_admin: false, member: false, group_exists: true };
+        assert_eq!(check_op(&Op::Suspend, user(UserStatus::Suspended)), Applied::Unchanged);
+        assert!(matches!(check_op(&Op::Suspend, user(UserStatus::Closed)), Applied::Failed(_)));
+        assert_eq!(check_op(&Op::Restore, user(UserStatus::Suspended)), Applied::Changed);
+        assert!(matches!(check_op(&Op::Restore, user(UserStatus::Deactivated)), Applied::Failed(_)));
+        let admin = Subject { org_admin: true, ..user(UserStatus::Active) };
+        assert!(matches!(check_op(&Op::Suspend, admin), Applied::Skipped(_)), "the directory protects admins too");
     }
 
     #[test]

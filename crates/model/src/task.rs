@@ -610,6 +610,9 @@ pub struct Task {
     /// The latest run's process id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_process_id: Option<crate::ids::ProcessId>,
+    /// When the schedule was last set: interval schedules count from here.
+    #[serde(skip)]
+    pub schedule_anchor: Timestamp,
 }
 
 /// Checks a task name: trimmed, not empty, at most [`MAX_TASK_NAME_CHARS`], no control

@@ -2,21 +2,19 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use model::directory::UserStatus;
+use model::directory::{Role, UserStatus};
 use model::ids::GroupId;
-use model::run::{Applied, Change, Op, check_op};
+use model::run::{Applied, Change, Op, Subject, check_op};
 use sqlx::Row as _;
 
 use crate::import::insert_rows;
 use crate::sql::{Param, SqlBuilder};
 use crate::{Engine, Result, Store, StoreError};
 
-/// Changes applied in one transaction at most; larger batches are split.
-const MAX_BATCH: usize = 2_000;
-
 /// One user's state while a batch is checked.
 struct Member {
     status: UserStatus,
+    org_admin: bool,
     groups: HashSet<GroupId>,
     original_status: UserStatus,
 }
@@ -24,24 +22,11 @@ struct Member {
 impl Store {
     /// Applies `changes` in order, each checked against the user's state at that moment by the
     /// rules of [`check_op`] (a deactivated user cannot join a group, a deleted group is a
-    /// failure, …). Returns one answer per change. Every change of a batch commits together,
-    /// with the derived app access of the users whose groups changed.
+    /// failure, an organization admin is never changed, …). Returns one answer per change.
+    /// All of them commit together, with the derived app access of the users whose groups
+    /// changed: on an error nothing was applied. The users' rows are locked while they are
+    /// checked, so concurrent runs cannot both change the same thing.
     pub async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<Applied>> {
-        let mut answers = Vec::with_capacity(changes.len());
-        // Keep one user's changes in one batch: split only between users.
-        let mut start = 0;
-        while start < changes.len() {
-            let mut end = (start + MAX_BATCH).min(changes.len());
-            while end < changes.len() && changes[end].account_id == changes[end - 1].account_id {
-                end += 1;
-            }
-            answers.extend(self.apply_batch(&changes[start..end]).await?);
-            start = end;
-        }
-        Ok(answers)
-    }
-
-    async fn apply_batch(&self, changes: &[Change]) -> Result<Vec<Applied>> {
         let ids: Vec<String> =
             changes.iter().map(|c| c.account_id.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let group_ids: Vec<String> = changes
@@ -56,19 +41,30 @@ impl Store {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
 
         let mut members: HashMap<String, Member> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let mut q = SqlBuilder::new(self.engine, "SELECT account_id, status FROM users WHERE account_id IN ");
-            q.bind_list(chunk);
+            q.bind_list(chunk).push(" ORDER BY account_id");
+            if self.engine == crate::Engine::Postgres {
+                q.push(" FOR UPDATE");
+            }
             for row in q.query().fetch_all(&mut *tx).await? {
                 let id: String = row.try_get(0)?;
                 let status: String = row.try_get(1)?;
                 let status = status
                     .parse::<UserStatus>()
                     .map_err(|e| StoreError::Other(format!("user `{id}` has an unknown status: {e}")))?;
-                members.insert(id, Member { status, groups: HashSet::new(), original_status: status });
+                members
+                    .insert(id, Member { status, org_admin: false, groups: HashSet::new(), original_status: status });
+            }
+            let mut q = SqlBuilder::new(self.engine, "SELECT account_id FROM user_roles WHERE role = ");
+            q.bind(Role::OrgAdmin.as_str()).push(" AND account_id IN ").bind_list(chunk);
+            for row in q.query().fetch_all(&mut *tx).await? {
+                if let Some(member) = members.get_mut(&row.try_get::<String, _>(0)?) {
+                    member.org_admin = true;
+                }
             }
             let mut q =
                 SqlBuilder::new(self.engine, "SELECT account_id, group_id FROM user_groups WHERE account_id IN ");
@@ -96,13 +92,15 @@ impl Store {
                 answers.push(Applied::Failed("the user no longer exists in the directory".to_owned()));
                 continue;
             };
-            let (member_of, exists, group) = match &change.op {
+            let (member_of, group_exists) = match &change.op {
                 Op::AddToGroup(g) | Op::RemoveFromGroup(g) => {
-                    (member.groups.contains(g), existing_groups.contains(g.as_str()), Some(g))
+                    (member.groups.contains(g), existing_groups.contains(g.as_str()))
                 }
-                Op::Suspend | Op::Restore => (false, true, None),
+                Op::Suspend | Op::Restore => (false, true),
             };
-            let answer = check_op(&change.op, member.status, member_of, exists, group);
+            let subject =
+                Subject { status: member.status, org_admin: member.org_admin, member: member_of, group_exists };
+            let answer = check_op(&change.op, subject);
             if answer == Applied::Changed {
                 let key = |g: &GroupId| (change.account_id.0.clone(), g.0.clone());
                 match &change.op {

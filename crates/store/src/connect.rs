@@ -123,6 +123,17 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// A transaction that will write after reading. SQLite takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that read first would fail with
+    /// SQLITE_BUSY_SNAPSHOT if another connection committed in between, whatever the busy
+    /// timeout. PostgreSQL callers lock the rows they read (`FOR UPDATE`).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

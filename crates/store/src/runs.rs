@@ -88,6 +88,13 @@ pub struct RunQuery {
     pub limit: u32,
 }
 
+/// The error recorded on a run whose process stopped before it finished (SQL literal).
+macro_rules! interrupted {
+    () => {
+        "'interrupted: the process running it stopped before it finished'"
+    };
+}
+
 macro_rules! columns {
     () => {
         "process_id, source, task_id, name, actions, selection, started_via, started_by, state, outcome, error, \
@@ -144,6 +151,18 @@ impl Store {
     pub async fn start_run(&self, run: &NewRun, claim: ScheduleClaim) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         if let Some(task_id) = &run.task_id {
+            // A run of this task whose process died must not block the task forever, even
+            // where no scheduler runs to notice (a killed `ucm tasks run`).
+            sqlx::query(concat!(
+                "UPDATE runs SET state = 'finished', outcome = 'failure', error = ",
+                interrupted!(),
+                ", finished_at = $1, owner = NULL, lease_until = NULL \
+                 WHERE task_id = $2 AND state = 'running' AND lease_until < $1"
+            ))
+            .bind(run.started_at.as_millisecond())
+            .bind(task_id.0.clone())
+            .execute(&mut *tx)
+            .await?;
             let done = match claim {
                 ScheduleClaim::Due { due, next } => {
                     sqlx::query(
@@ -205,22 +224,51 @@ impl Store {
         Ok(true)
     }
 
-    /// Notes the selection a running run resolved (the filter's criteria at run time).
-    pub async fn set_run_selection(&self, id: &ProcessId, selection: &Selection) -> Result<()> {
-        sqlx::query("UPDATE runs SET selection = $1 WHERE process_id = $2")
-            .bind(serde_json::to_string(selection)?)
-            .bind(id.0.clone())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Notes the selection a running run resolved (the filter's criteria at run time), if
+    /// `owner` still holds the run.
+    pub async fn set_run_selection(&self, id: &ProcessId, owner: &str, selection: &Selection) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE runs SET selection = $1 WHERE process_id = $2 AND owner = $3 AND state = 'running'")
+                .bind(serde_json::to_string(selection)?)
+                .bind(id.0.clone())
+                .bind(owner.to_owned())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Stores per-user results of a run that `owner` holds.
-    pub async fn record_run_users(&self, id: &ProcessId, results: &[UserResult]) -> Result<()> {
-        if results.is_empty() {
-            return Ok(());
-        }
+    /// Renews `owner`'s claim on a running run. False when `owner` no longer holds it.
+    pub async fn renew_run_lease(&self, id: &ProcessId, owner: &str, lease_until: Timestamp) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE runs SET lease_until = $1 WHERE process_id = $2 AND owner = $3 AND state = 'running'")
+                .bind(lease_until.as_millisecond())
+                .bind(id.0.clone())
+                .bind(owner.to_owned())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores per-user results of a run, in one transaction that first renews `owner`'s claim:
+    /// `NotFound` (and nothing written) when `owner` no longer holds the run.
+    pub async fn record_run_users(
+        &self,
+        id: &ProcessId,
+        owner: &str,
+        lease_until: Timestamp,
+        results: &[UserResult],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        let held =
+            sqlx::query("UPDATE runs SET lease_until = $1 WHERE process_id = $2 AND owner = $3 AND state = 'running'")
+                .bind(lease_until.as_millisecond())
+                .bind(id.0.clone())
+                .bind(owner.to_owned())
+                .execute(&mut *tx)
+                .await?;
+        if held.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("run `{id}` held by this process")));
+        }
         let mut rows = Vec::with_capacity(results.len());
         for r in results {
             rows.push(vec![
@@ -317,16 +365,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Lets a quarantined run proceed under `owner`'s claim. False when it is not quarantined.
-    pub async fn approve_run(&self, id: &ProcessId, owner: &str, lease_until: Timestamp) -> Result<bool> {
+    /// Lets a quarantined run proceed under `owner`'s claim; `startedBy` notes who approved.
+    /// False when it is not quarantined.
+    pub async fn approve_run(&self, id: &ProcessId, owner: &str, lease_until: Timestamp, by: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE runs SET state = 'running', outcome = NULL, owner = $1, lease_until = $2, progress_done = 0, \
-             summary = $3 WHERE process_id = $4 AND state = 'quarantined'",
+             summary = $3, started_by = started_by || $5 WHERE process_id = $4 AND state = 'quarantined'",
         )
         .bind(owner.to_owned())
         .bind(lease_until.as_millisecond())
         .bind(serde_json::to_string(&Summary::default())?)
         .bind(id.0.clone())
+        .bind(format!(", approved by {by}"))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -363,12 +413,12 @@ impl Store {
     /// its process died. Returns the runs closed.
     pub async fn close_interrupted_runs(&self, now: Timestamp) -> Result<Vec<ProcessId>> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "UPDATE runs SET state = 'finished', outcome = 'failure', \
-             error = 'interrupted: the process running it stopped before it finished', \
-             finished_at = $1, owner = NULL, lease_until = NULL \
-             WHERE state = 'running' AND lease_until < $1 RETURNING process_id",
-        )
+        let rows = sqlx::query(concat!(
+            "UPDATE runs SET state = 'finished', outcome = 'failure', error = ",
+            interrupted!(),
+            ", finished_at = $1, owner = NULL, lease_until = NULL \
+                 WHERE state = 'running' AND lease_until < $1 RETURNING process_id"
+        ))
         .bind(now.as_millisecond())
         .fetch_all(&mut *tx)
         .await?;

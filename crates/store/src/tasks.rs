@@ -13,7 +13,7 @@ use crate::{Result, Store, StoreError};
 macro_rules! columns {
     () => {
         "task_id, name, filter_id, actions, schedule, active, execution_limit, updated_by, created_at, updated_at, \
-         last_run_at, next_run_at, last_process_id"
+         last_run_at, next_run_at, last_process_id, schedule_anchor"
     };
 }
 
@@ -32,6 +32,7 @@ fn task(row: &AnyRow) -> Result<Task> {
         last_run_at: row.try_get::<Option<i64>, _>(10)?.map(ts),
         next_run_at: row.try_get::<Option<i64>, _>(11)?.map(ts),
         last_process_id: row.try_get::<Option<String>, _>(12)?.map(ProcessId),
+        schedule_anchor: ts(row.try_get(13)?),
     })
 }
 
@@ -48,8 +49,8 @@ impl Store {
     pub async fn insert_task(&self, t: &Task) -> Result<()> {
         sqlx::query(
             "INSERT INTO tasks (task_id, name, name_key, filter_id, actions, schedule, active, execution_limit, \
-             updated_by, created_at, updated_at, last_run_at, next_run_at, last_process_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             updated_by, created_at, updated_at, last_run_at, next_run_at, last_process_id, schedule_anchor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(t.task_id.0.clone())
         .bind(t.name.clone())
@@ -65,6 +66,7 @@ impl Store {
         .bind(t.last_run_at.map(|x| x.as_millisecond()))
         .bind(t.next_run_at.map(|x| x.as_millisecond()))
         .bind(t.last_process_id.as_ref().map(|p| p.0.clone()))
+        .bind(t.schedule_anchor.as_millisecond())
         .execute(&self.pool)
         .await
         .map_err(|e| match StoreError::from(e) {
@@ -79,7 +81,8 @@ impl Store {
     pub async fn update_task(&self, t: &Task) -> Result<()> {
         let done = sqlx::query(
             "UPDATE tasks SET name = $1, name_key = $2, filter_id = $3, actions = $4, schedule = $5, active = $6, \
-             execution_limit = $7, updated_by = $8, updated_at = $9, next_run_at = $10 WHERE task_id = $11",
+             execution_limit = $7, updated_by = $8, updated_at = $9, next_run_at = $10, schedule_anchor = $12 \
+             WHERE task_id = $11",
         )
         .bind(t.name.clone())
         .bind(t.name.to_lowercase())
@@ -92,6 +95,7 @@ impl Store {
         .bind(t.updated_at.as_millisecond())
         .bind(t.next_run_at.map(|x| x.as_millisecond()))
         .bind(t.task_id.0.clone())
+        .bind(t.schedule_anchor.as_millisecond())
         .execute(&self.pool)
         .await
         .map_err(|e| match StoreError::from(e) {
@@ -143,7 +147,13 @@ impl Store {
 
     /// Deletes a task. Its runs stay readable. Refused while one of its runs is open.
     pub async fn delete_task(&self, id: &TaskId) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        // Lock the task first: a run starting now updates this row before inserting its run.
+        let lock = match self.engine {
+            crate::Engine::Postgres => "SELECT task_id FROM tasks WHERE task_id = $1 FOR UPDATE",
+            crate::Engine::Sqlite => "SELECT task_id FROM tasks WHERE task_id = $1",
+        };
+        sqlx::query(lock).bind(id.0.clone()).fetch_optional(&mut *tx).await?;
         let open: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE task_id = $1 AND state IN ('running', 'quarantined')")
                 .bind(id.0.clone())

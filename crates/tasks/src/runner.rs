@@ -1,6 +1,9 @@
 //! Starting and executing runs, previews, the execution limit, approval and cancellation.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use directory::DirectoryError;
 use model::filter::{FieldProblem, UserFilter};
@@ -73,6 +76,17 @@ pub struct Preview {
     pub over_limit: bool,
     /// The first users with a change or a failure, by account id.
     pub user_changes: Vec<UserChange>,
+}
+
+/// The error of a run that no longer holds its claim.
+const LOST_CLAIM: &str = "the run lost its claim: another process closed it as interrupted";
+
+/// Why a selection could not be resolved.
+enum SelectionError {
+    /// A reason for people (the filter is gone, names no longer resolve).
+    Gone(String),
+    /// Infrastructure; the detail is for the log.
+    Internal(String),
 }
 
 /// Why a run stopped before its end.
@@ -229,7 +243,7 @@ impl TaskService {
     /// Lets a quarantined run proceed; execute the returned run to carry it out.
     pub async fn approve(&self, id: &ProcessId, by: &str) -> Result<StartedRun, TaskError> {
         let stored = self.inner.store.run(id).await?;
-        if !self.inner.store.approve_run(id, &self.inner.owner, self.lease_until()).await? {
+        if !self.inner.store.approve_run(id, &self.inner.owner, self.lease_until(), by).await? {
             return Err(TaskError::Conflict(format!("run `{id}` is not waiting for approval")));
         }
         tracing::info!(process_id = %id, by, "quarantined run approved");
@@ -263,6 +277,12 @@ impl TaskService {
         Ok(())
     }
 
+    /// Closes as `failure` ("interrupted") every run whose process stopped without finishing
+    /// it (its claim lapsed). The scheduler does this on every pass; the CLI before its work.
+    pub async fn close_interrupted(&self) -> Result<Vec<ProcessId>, TaskError> {
+        Ok(self.inner.store.close_interrupted_runs(self.now()).await?)
+    }
+
     /// Executes `run` in the background.
     pub fn spawn(&self, run: StartedRun) -> tokio::task::JoinHandle<RunOutcome> {
         let service = self.clone();
@@ -270,21 +290,43 @@ impl TaskService {
     }
 
     /// Executes a started run to its end and records the outcome. `progress` hears how far it
-    /// has come after every chunk of users.
+    /// has come after every chunk of users. While it runs, a background task renews the run's
+    /// claim; if the claim is lost (another process closed the run as interrupted), the run
+    /// stops before its next change.
     pub async fn execute(&self, run: &StartedRun, progress: &(dyn Fn(Progress) + Sync)) -> RunOutcome {
-        let owner = self.inner.owner.clone();
-        let ended = self.execute_steps(run, progress).await;
+        let lost = Arc::new(AtomicBool::new(false));
+        let keepalive = self.keep_claim(run.process_id.clone(), lost.clone());
+        let ended = self.execute_steps(run, progress, &lost).await;
         let (outcome, error, summary, done) = match ended {
-            Ok(Ended::Quarantined) => return RunOutcome::Quarantined,
+            Ok(Ended::Quarantined) => {
+                keepalive.abort();
+                return RunOutcome::Quarantined;
+            }
             Ok(Ended::Done(summary, done)) => (RunOutcome::Success, None, summary, done),
             Err(stopped) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
         };
-        let end = RunEnd { outcome, error: error.clone(), summary, progress: done, finished_at: self.now() };
-        match self.inner.store.finish_run(&run.process_id, &owner, &end).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(process_id = %run.process_id, "the run was closed by another process"),
-            Err(e) => tracing::error!(process_id = %run.process_id, error = %e, "could not record the run's outcome"),
+        // The outcome is worth a few tries: a run left `running` would later be closed as
+        // interrupted, which says something false. The claim is kept alive meanwhile.
+        let mut wait = Duration::from_millis(200);
+        for attempt in 1..=5 {
+            let end = RunEnd { outcome, error: error.clone(), summary, progress: done, finished_at: self.now() };
+            match self.inner.store.finish_run(&run.process_id, &self.inner.owner, &end).await {
+                Ok(true) => break,
+                Ok(false) => {
+                    tracing::warn!(process_id = %run.process_id, "the run was closed by another process");
+                    break;
+                }
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(process_id = %run.process_id, error = %e, attempt, "could not record the outcome; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(process_id = %run.process_id, error = %e, "could not record the run's outcome")
+                }
+            }
         }
+        keepalive.abort();
         tracing::info!(process_id = %run.process_id, outcome = outcome.as_str(), error, "run finished");
         // Post-sync: the outcome is decided; a failure here is only worth a warning.
         if let Err(e) = self.inner.directory.sync().await {
@@ -293,35 +335,83 @@ impl TaskService {
         outcome
     }
 
-    async fn execute_steps(&self, run: &StartedRun, on_progress: &(dyn Fn(Progress) + Sync)) -> Result<Ended, Stopped> {
+    /// Renews the claim on a run every third of the lease until aborted; sets `lost` when the
+    /// run is no longer ours.
+    fn keep_claim(&self, id: ProcessId, lost: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        let every = (self.inner.settings.run_lease.unsigned_abs() / 3).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match service.inner.store.renew_run_lease(&id, &service.inner.owner, service.lease_until()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                    Err(e) => tracing::warn!(process_id = %id, error = %e, "could not renew the run's claim"),
+                }
+            }
+        })
+    }
+
+    /// A top-level failure caused by infrastructure: the detail goes to the log, the run's
+    /// record says what failed in words.
+    fn internal(run: &StartedRun, what: &str, error: &dyn std::fmt::Display) -> String {
+        tracing::error!(process_id = %run.process_id, error = %error, "{what}");
+        format!("{what} (the details are in the server log)")
+    }
+
+    async fn execute_steps(
+        &self,
+        run: &StartedRun,
+        on_progress: &(dyn Fn(Progress) + Sync),
+        lost: &AtomicBool,
+    ) -> Result<Ended, Stopped> {
         let store = &self.inner.store;
         let directory = &self.inner.directory;
+        let owner = &self.inner.owner;
         let stop = |error: String| Stopped { error, summary: Summary::default(), progress: Progress::default() };
+        let internal = |what: &str, e: &dyn std::fmt::Display| stop(Self::internal(run, what, e));
 
-        directory.sync().await.map_err(|e| stop(format!("the directory could not be synced before the run: {e}")))?;
-        let (ids, selection) = self.resolve_selection(&run.selection).await.map_err(stop)?;
+        directory.sync().await.map_err(|e| internal("the directory could not be synced before the run", &e))?;
+        let (ids, selection) = match self.resolve_selection(&run.selection).await {
+            Ok(found) => found,
+            Err(SelectionError::Gone(reason)) => return Err(stop(reason)),
+            Err(SelectionError::Internal(e)) => return Err(internal("the run's users could not be found", &e)),
+        };
         if selection != run.selection
-            && let Err(e) = store.set_run_selection(&run.process_id, &selection).await
+            && !store
+                .set_run_selection(&run.process_id, owner, &selection)
+                .await
+                .map_err(|e| internal("the run could not be updated", &e))?
         {
-            tracing::warn!(error = %e, "could not record the run's selection");
+            return Err(stop(LOST_CLAIM.to_owned()));
         }
-        let catalog = directory.catalog().await.map_err(|e| stop(format!("the directory could not be read: {e}")))?;
+        let catalog = directory.catalog().await.map_err(|e| internal("the directory could not be read", &e))?;
         let mut progress = Progress { done: 0, total: ids.len() as u64 };
         let mut summary = Summary::default();
 
         if run.enforce_limit {
-            let total_users = store.count_users().await.map_err(|e| stop(e.to_string()))?;
-            let installation = store.execution_limit().await.map_err(|e| stop(e.to_string()))?;
+            let total_users = store.count_users().await.map_err(|e| internal("the directory could not be read", &e))?;
+            let installation =
+                store.execution_limit().await.map_err(|e| internal("the settings could not be read", &e))?;
             let limits: Vec<ExecutionLimit> = std::iter::once(installation).chain(run.task_limit).collect();
             if let Some(limit) = effective_limit(&limits, total_users) {
-                let predicted = self.predict(&ids, &run.actions, 0).await.map_err(|e| stop(e.to_string()))?;
+                let predicted = self
+                    .predict(&ids, &run.actions, 0)
+                    .await
+                    .map_err(|e| internal("the run could not be previewed", &e))?;
                 if predicted.would_change > limit {
                     let quarantine = Quarantine { would_change: predicted.would_change, limit };
                     let counted = Summary { users_matched: progress.total, ..Summary::default() };
-                    store
-                        .quarantine_run(&run.process_id, &self.inner.owner, quarantine, &counted, progress)
+                    let parked = store
+                        .quarantine_run(&run.process_id, owner, quarantine, &counted, progress)
                         .await
-                        .map_err(|e| stop(e.to_string()))?;
+                        .map_err(|e| internal("the run could not be quarantined", &e))?;
+                    if !parked {
+                        return Err(stop(LOST_CLAIM.to_owned()));
+                    }
                     tracing::warn!(process_id = %run.process_id, would_change = predicted.would_change, limit,
                         "run quarantined: over the execution limit");
                     return Ok(Ended::Quarantined);
@@ -329,16 +419,34 @@ impl TaskService {
             }
         }
 
-        store
-            .heartbeat_run(&run.process_id, &self.inner.owner, progress, &summary, self.lease_until())
-            .await
-            .map_err(|e| stop(e.to_string()))?;
         on_progress(progress);
         for chunk in ids.chunks(self.inner.settings.chunk_size.max(1)) {
             let stopped = |error: String, summary: Summary, progress: Progress| Stopped { error, summary, progress };
-            let users = directory.users(chunk).await.map_err(|e| {
-                stopped(format!("the directory could not be read during the run: {e}"), summary, progress)
-            })?;
+            let failed = |what: &str, e: &dyn std::fmt::Display, summary: Summary, progress: Progress| {
+                stopped(Self::internal(run, what, e), summary, progress)
+            };
+            // Before changing anything: still ours, and nobody asked to stop?
+            let cancel = store
+                .heartbeat_run(&run.process_id, owner, progress, &summary, self.lease_until())
+                .await
+                .map_err(|e| match e {
+                    store::StoreError::NotFound(_) => stopped(LOST_CLAIM.to_owned(), summary, progress),
+                    other => failed("the run could not be updated", &other, summary, progress),
+                })?;
+            if lost.load(Ordering::SeqCst) {
+                return Err(stopped(LOST_CLAIM.to_owned(), summary, progress));
+            }
+            if let Some(by) = cancel {
+                return Err(stopped(
+                    format!("cancelled by {by} after {} of {} users", progress.done, progress.total),
+                    summary,
+                    progress,
+                ));
+            }
+            let users = directory
+                .users(chunk)
+                .await
+                .map_err(|e| failed("the directory could not be read during the run", &e, summary, progress))?;
             let plans: Vec<_> = users.iter().map(|u| plan_user(u, &run.actions, &catalog)).collect();
             let changes: Vec<Change> = plans
                 .iter()
@@ -347,9 +455,10 @@ impl TaskService {
             let answers = if changes.is_empty() {
                 Vec::new()
             } else {
-                directory.apply(&changes).await.map_err(|e| {
-                    stopped(format!("the directory could not be reached during the run: {e}"), summary, progress)
-                })?
+                directory
+                    .apply(&changes)
+                    .await
+                    .map_err(|e| failed("the directory could not be reached during the run", &e, summary, progress))?
             };
             let mut offset = 0;
             let results: Vec<UserResult> = plans
@@ -361,55 +470,72 @@ impl TaskService {
                     result
                 })
                 .collect();
-            store
-                .record_run_users(&run.process_id, &results)
-                .await
-                .map_err(|e| stopped(format!("the results could not be stored: {e}"), summary, progress))?;
+            self.record_results(run, &results).await.map_err(|e| match e {
+                store::StoreError::NotFound(_) => stopped(LOST_CLAIM.to_owned(), summary, progress),
+                other => failed("the results could not be stored", &other, summary, progress),
+            })?;
             for result in &results {
                 summary.add(result);
             }
             progress.done += chunk.len() as u64;
-            let cancel = store
-                .heartbeat_run(&run.process_id, &self.inner.owner, progress, &summary, self.lease_until())
-                .await
-                .map_err(|e| stopped(format!("the run lost its claim: {e}"), summary, progress))?;
             on_progress(progress);
-            if let Some(by) = cancel {
-                return Err(stopped(
-                    format!("cancelled by {by} after {} of {} users", progress.done, progress.total),
-                    summary,
-                    progress,
-                ));
-            }
         }
         Ok(Ended::Done(summary, progress))
     }
 
+    /// Stores a chunk's results, with a few tries: the changes are made, and a result that
+    /// is not written is an audit record lost.
+    async fn record_results(&self, run: &StartedRun, results: &[UserResult]) -> Result<(), store::StoreError> {
+        let mut wait = Duration::from_millis(100);
+        for attempt in 1.. {
+            match self
+                .inner
+                .store
+                .record_run_users(&run.process_id, &self.inner.owner, self.lease_until(), results)
+                .await
+            {
+                Err(store::StoreError::Unavailable(e)) if attempt < 4 => {
+                    tracing::warn!(process_id = %run.process_id, error = e, attempt, "could not store results; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
     /// The account ids a selection stands for now, and the selection as resolved (a saved
-    /// filter's criteria at run time). `Err` is the run's top-level failure reason.
-    async fn resolve_selection(&self, selection: &Selection) -> Result<(Vec<AccountId>, Selection), String> {
+    /// filter's criteria at run time).
+    async fn resolve_selection(&self, selection: &Selection) -> Result<(Vec<AccountId>, Selection), SelectionError> {
         let directory = &self.inner.directory;
+        let internal = |e: &dyn std::fmt::Display| SelectionError::Internal(e.to_string());
         match selection {
             Selection::SavedFilter { filter_id, .. } => {
                 let filter = match self.inner.store.saved_filter(filter_id).await {
                     Ok(f) => f,
                     Err(store::StoreError::NotFound(_)) => {
-                        return Err(format!("the task's saved filter `{filter_id}` no longer exists"));
+                        return Err(SelectionError::Gone(format!(
+                            "the task's saved filter `{filter_id}` no longer exists"
+                        )));
                     }
-                    Err(e) => return Err(format!("the saved filter could not be read: {e}")),
+                    Err(e) => return Err(internal(&e)),
                 };
                 let ids = directory.matching_account_ids(&filter.criteria).await.map_err(|e| match e {
-                    DirectoryError::Filter(f) => {
-                        format!("the saved filter `{}` no longer matches the directory: {f}", filter.name)
-                    }
-                    other => format!("the directory could not be searched: {other}"),
+                    DirectoryError::Filter(f) => SelectionError::Gone(format!(
+                        "the saved filter `{}` no longer matches the directory: {f}",
+                        filter.name
+                    )),
+                    other => internal(&other),
                 })?;
                 Ok((ids, Selection::SavedFilter { filter_id: filter.filter_id, criteria: filter.criteria }))
             }
             Selection::Criteria { criteria } => {
                 let ids = directory.matching_account_ids(criteria).await.map_err(|e| match e {
-                    DirectoryError::Filter(f) => format!("the criteria no longer match the directory: {f}"),
-                    other => format!("the directory could not be searched: {other}"),
+                    DirectoryError::Filter(f) => {
+                        SelectionError::Gone(format!("the criteria no longer match the directory: {f}"))
+                    }
+                    other => internal(&other),
                 })?;
                 Ok((ids, selection.clone()))
             }
@@ -444,7 +570,10 @@ impl TaskService {
         task_limit: Option<ExecutionLimit>,
         sample: usize,
     ) -> Result<Preview, TaskError> {
-        let (ids, _) = self.resolve_selection(selection).await.map_err(TaskError::Conflict)?;
+        let (ids, _) = self.resolve_selection(selection).await.map_err(|e| match e {
+            SelectionError::Gone(reason) => TaskError::Conflict(reason),
+            SelectionError::Internal(detail) => TaskError::Store(store::StoreError::Other(detail)),
+        })?;
         let mut preview = self.predict(&ids, actions, sample).await?;
         let total_users = self.inner.store.count_users().await?;
         let installation = self.inner.store.execution_limit().await?;

@@ -94,11 +94,12 @@ impl Scheduler {
             let Some(due) = task.next_run_at else { continue };
             // One run for however many ticks were missed: the next is the first after now.
             let next = next_run(&task, now);
+            // One task's trouble does not hold up the others, nor lose the runs already started.
             match self.service.start_scheduled(&task, due, next).await {
                 Ok(Some(run)) => report.started.push(run),
                 Ok(None) => tracing::debug!(task_id = %task.task_id, "another process started this run"),
                 Err(TaskError::Conflict(reason)) => tracing::debug!(task_id = %task.task_id, reason, "not started"),
-                Err(e) => return Err(e),
+                Err(e) => tracing::warn!(task_id = %task.task_id, error = %e, "could not start a due task"),
             }
         }
         Ok(report)

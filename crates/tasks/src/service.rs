@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use model::filter::{FieldProblem, SavedFilter};
 use model::ids::{FilterId, TaskId, new_uuid};
-use model::task::{Action, ExecutionLimit, Schedule, Task, resolve_actions, validate_task_name};
+use model::task::{Action, ExecutionLimit, Schedule, ScheduleKind, Task, resolve_actions, validate_task_name};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,7 +53,7 @@ impl TaskService {
 
     /// Saves a new task.
     pub async fn create_task(&self, input: &TaskInput, by: &str) -> Result<Task, TaskError> {
-        let checked = self.check(input).await?;
+        let checked = self.check(input, None).await?;
         let now = self.now();
         let task = Task {
             task_id: TaskId(new_uuid()),
@@ -69,6 +69,7 @@ impl TaskService {
             updated_at: now,
             last_run_at: None,
             last_process_id: None,
+            schedule_anchor: now,
         };
         self.inner.store.insert_task(&task).await?;
         Ok(task)
@@ -77,13 +78,16 @@ impl TaskService {
     /// Replaces what a person edits on a task; the next run is computed afresh.
     pub async fn update_task(&self, id: &TaskId, input: &TaskInput, by: &str) -> Result<Task, TaskError> {
         let existing = self.inner.store.task(id).await?;
-        let checked = self.check(input).await?;
+        let checked = self.check(input, Some(&existing.schedule)).await?;
         let now = self.now();
+        // Intervals keep counting from when the schedule was set, unless it changed now.
+        let anchor = if checked.schedule == existing.schedule { existing.schedule_anchor } else { now };
         let task = Task {
+            schedule_anchor: anchor,
             name: checked.name,
             filter_id: checked.filter_id,
             actions: checked.actions,
-            next_run_at: if input.active { checked.compiled.next_after(now, now) } else { None },
+            next_run_at: if input.active { checked.compiled.next_after(now, anchor) } else { None },
             schedule: checked.schedule,
             active: input.active,
             execution_limit: checked.execution_limit,
@@ -103,7 +107,7 @@ impl TaskService {
         let compiled = existing.schedule.compile().map_err(TaskError::Invalid)?;
         let task = Task {
             active,
-            next_run_at: if active { compiled.next_after(now, now) } else { None },
+            next_run_at: if active { compiled.next_after(now, existing.schedule_anchor) } else { None },
             updated_by: by.to_owned(),
             updated_at: now,
             ..existing
@@ -131,7 +135,9 @@ impl TaskService {
         Ok(self.inner.store.saved_filters().await?.into_iter().find(|f| f.name.to_lowercase() == wanted))
     }
 
-    async fn check(&self, input: &TaskInput) -> Result<Checked, TaskError> {
+    /// Checks an input. `saved` is the schedule stored now, if any: a one-off in the past is
+    /// refused unless it is the one already saved (its run may have happened).
+    async fn check(&self, input: &TaskInput, saved: Option<&Schedule>) -> Result<Checked, TaskError> {
         let mut problems: Vec<FieldProblem> = Vec::new();
         let name = validate_task_name(&input.name).map_err(|p| problems.push(p)).ok();
         let filter = self.find_saved_filter(&input.filter_id).await?;
@@ -149,6 +155,16 @@ impl TaskService {
         let catalog = self.inner.directory.catalog().await?;
         let actions = resolve_actions(&input.actions, &catalog).map_err(|mut p| problems.append(&mut p)).ok();
         let compiled = input.schedule.compile().map_err(|mut p| problems.append(&mut p)).ok();
+        if let (Some(compiled), ScheduleKind::Once { at }) = (&compiled, &input.schedule.kind)
+            && saved != Some(&input.schedule)
+            && compiled.next_after(self.now(), self.now()).is_none()
+        {
+            problems.push(FieldProblem::new(
+                "schedule.at",
+                at,
+                "this time has passed; a one-off task needs a time to come",
+            ));
+        }
         if let Some(limit) = &input.execution_limit
             && let Err(p) = limit.validate("executionLimit")
         {
@@ -173,5 +189,5 @@ pub(crate) fn next_run(task: &Task, now: Timestamp) -> Option<Timestamp> {
     if !task.active {
         return None;
     }
-    task.schedule.compile().ok()?.next_after(now, task.updated_at)
+    task.schedule.compile().ok()?.next_after(now, task.schedule_anchor)
 }

@@ -15,6 +15,8 @@ CREATE TABLE tasks (
     updated_by      TEXT COLLATE "C" NOT NULL,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
+    -- When the schedule was last set: intervals count from here.
+    schedule_anchor BIGINT NOT NULL,
     last_run_at     BIGINT,
     -- NULL: the scheduler never starts it (manual, paused, or a one-off already run).
     next_run_at     BIGINT,

@@ -14,6 +14,8 @@ CREATE TABLE tasks (
     updated_by      TEXT NOT NULL,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
+    -- When the schedule was last set: intervals count from here.
+    schedule_anchor INTEGER NOT NULL,
     last_run_at     INTEGER,
     -- NULL: the scheduler never starts it (manual, paused, or a one-off already run).
     next_run_at     INTEGER,

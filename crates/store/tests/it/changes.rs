@@ -31,6 +31,7 @@ async fn changes_follow_the_rules_against_the_current_state(db: TestDb) {
             change("u4", Op::Suspend),
             change("u4", Op::Restore),
             change("nobody", Op::Suspend),
+            change("u3", Op::Suspend),
         ])
         .await
         .unwrap();
@@ -44,6 +45,11 @@ async fn changes_follow_the_rules_against_the_current_state(db: TestDb) {
     assert!(failed(&answers[9], "only an active user can be suspended; this user is invited"), "{:?}", answers[9]);
     assert!(failed(&answers[10], "only a suspended user can be restored"), "{:?}", answers[10]);
     assert!(failed(&answers[11], "no longer exists in the directory"), "{:?}", answers[11]);
+    assert!(
+        matches!(&answers[12], Applied::Skipped(reason) if reason.contains("organization admins")),
+        "{:?}",
+        answers[12]
+    );
 
     let users = db.store.users_by_id(&["u1".into(), "u2".into()]).await.unwrap();
     let ada = &users[0];

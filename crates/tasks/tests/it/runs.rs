@@ -21,6 +21,9 @@ backend_tests!(
     user_changes_page_with_a_cursor,
     a_run_can_be_cancelled,
     validation_lists_every_problem,
+    a_dead_run_does_not_block_its_task,
+    concurrent_runs_on_the_same_users_both_finish,
+    editing_a_task_keeps_its_interval_grid,
 );
 
 fn by_hand() -> RunStart {
@@ -213,7 +216,7 @@ async fn an_unreachable_directory_is_a_top_level_failure(db: TestDb) {
     let record = service.run_record(&run.process_id, None, 10).await.unwrap();
     assert_eq!(
         record.error.as_deref(),
-        Some("the directory could not be reached during the run: the database is unavailable: connection refused")
+        Some("the directory could not be reached during the run (the details are in the server log)")
     );
     assert!(record.user_changes.is_empty(), "no answer, no result");
     assert_eq!(f.user("ada").await.status, UserStatus::Active);
@@ -346,10 +349,36 @@ async fn a_run_can_be_cancelled(db: TestDb) {
     let seen = std::sync::Mutex::new(Vec::new());
     assert_eq!(f.service.execute(&run, &|p| seen.lock().unwrap().push(p.done)).await, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
+    // Asked before it began: it stops before its first change.
+    assert_eq!(record.error.as_deref(), Some("cancelled by ops@acme.com after 0 of 5 users"));
+    assert_eq!(f.user("ada").await.status, UserStatus::Active);
+    assert_eq!(*seen.lock().unwrap(), vec![0]);
+
+    // Asked while it runs (from the progress callback, after the first user): what was done
+    // before the cancel is recorded.
+    let run = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let (store, id) = (f.db.store.clone(), run.process_id.clone());
+    let handle = tokio::runtime::Handle::current();
+    let cancel_once = std::sync::Once::new();
+    let outcome = f
+        .service
+        .execute(&run, &|p| {
+            if p.done == 1 {
+                cancel_once.call_once(|| {
+                    let (store, id) = (store.clone(), id.clone());
+                    tokio::task::block_in_place(|| {
+                        handle.block_on(async move { store.request_run_cancel(&id, "ops@acme.com").await.unwrap() })
+                    });
+                });
+            }
+        })
+        .await;
+    assert_eq!(outcome, RunOutcome::Failure);
+    let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
     assert_eq!(record.error.as_deref(), Some("cancelled by ops@acme.com after 1 of 5 users"));
-    assert_eq!(record.progress.done, 1);
-    assert_eq!(record.summary.users_matched, 1, "what was done before the cancel is recorded");
-    assert_eq!(*seen.lock().unwrap(), vec![0, 1]);
+    assert_eq!((record.progress.done, record.summary.users_matched), (1, 1));
+    assert_eq!(f.user("ada").await.status, UserStatus::Suspended, "the first user (ada) was done");
+    assert_eq!(f.user("bob").await.groups.len(), 1, "the second was not");
     assert!(matches!(f.service.cancel(&run.process_id, "x").await, Err(TaskError::Conflict(_))));
 }
 
@@ -378,4 +407,65 @@ async fn validation_lists_every_problem(db: TestDb) {
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, vec!["actions[0].groupIds[0]", "actions[1].apps", "schedule.expr"]);
     assert_eq!(problems[0].suggestions, vec!["Contractors"]);
+}
+
+async fn a_dead_run_does_not_block_its_task(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    // Started by a process that then died (a killed `ucm tasks run`), with no scheduler about.
+    let dead = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    assert!(matches!(f.service.start_task_run(&task.task_id, &by_hand()).await, Err(TaskError::Conflict(_))));
+    f.clock.advance(jiff::SignedDuration::from_secs(61));
+    let next = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let record = f.service.run_record(&dead.process_id, None, 10).await.unwrap();
+    assert_eq!(record.outcome, Some(RunOutcome::Failure));
+    assert!(record.error.unwrap().starts_with("interrupted"));
+    assert_eq!(f.service.execute(&next, &|_| {}).await, RunOutcome::Success);
+}
+
+async fn concurrent_runs_on_the_same_users_both_finish(db: TestDb) {
+    let settings = TaskSettings { public_url: PUBLIC_URL.into(), chunk_size: 1, ..TaskSettings::default() };
+    let f = Fixture::with_settings(db, settings).await;
+    let task = f.service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let other = f.second_process().await;
+    let bulk = BulkInput {
+        name: None,
+        actions: vec![Action::RemoveFromGroups { group_ids: vec!["g-jira".into()] }, Action::SuspendUsers],
+        account_ids: Some(vec!["ada".into(), "bob".into(), "eve".into()]),
+        filter: None,
+        confirm: true,
+    };
+    let a = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let b = other.start_bulk(&bulk, "test").await.unwrap();
+    // Two runs writing to the same users at once, from two pools: neither fails on a lock.
+    let (x, y) = tokio::join!(f.service.execute(&a, &|_| {}), other.execute(&b, &|_| {}));
+    assert_eq!((x, y), (RunOutcome::Success, RunOutcome::Success));
+    let first = f.service.run_record(&a.process_id, None, 10).await.unwrap();
+    let second = f.service.run_record(&b.process_id, None, 10).await.unwrap();
+    // Ada is suspended once: by exactly one of the two runs.
+    assert_eq!(first.summary.users_suspended + second.summary.users_suspended, 1);
+    assert_eq!(f.user("ada").await.status, UserStatus::Suspended);
+}
+
+async fn editing_a_task_keeps_its_interval_grid(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let every_6h = Schedule { kind: ScheduleKind::Interval { every: "6h".into() }, time_zone: "UTC".into() };
+    let task = f.service.create_task(&f.input("T", three_actions(), every_6h.clone()), "test").await.unwrap();
+    assert_eq!(task.next_run_at, Some(crate::at("2026-11-28T18:00:00Z")));
+    f.clock.advance(jiff::SignedDuration::from_hours(1));
+    let renamed =
+        f.service.update_task(&task.task_id, &f.input("Renamed", three_actions(), every_6h), "test").await.unwrap();
+    assert_eq!(renamed.next_run_at, task.next_run_at, "a rename does not move the schedule");
+    let every_2h = Schedule { kind: ScheduleKind::Interval { every: "2h".into() }, time_zone: "UTC".into() };
+    let changed =
+        f.service.update_task(&task.task_id, &f.input("Renamed", three_actions(), every_2h), "test").await.unwrap();
+    assert_eq!(changed.next_run_at, Some(crate::at("2026-11-28T15:00:00Z")), "a new schedule counts from now");
+    // A one-off in the past is refused, by field.
+    let past = Schedule { kind: ScheduleKind::Once { at: "2026-11-01T09:00".into() }, time_zone: "UTC".into() };
+    let TaskError::Invalid(problems) =
+        f.service.create_task(&f.input("Old", three_actions(), past), "test").await.unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(problems[0].field, "schedule.at");
 }

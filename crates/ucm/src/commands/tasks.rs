@@ -18,12 +18,18 @@ use crate::output;
 /// Who the CLI says changed things.
 const CLI: &str = "cli";
 
-fn service(context: &Context) -> anyhow::Result<TaskService> {
-    context.task_service(&context.public_url())
+/// The service, after closing runs whose process died (a killed `ucm tasks run`), so that
+/// they neither block their task nor show as running.
+async fn service(context: &Context) -> anyhow::Result<TaskService> {
+    let service = context.task_service(&context.public_url())?;
+    for id in service.close_interrupted().await.map_err(explain)? {
+        eprintln!("Closed run {id} as failed: the process running it stopped before it finished.");
+    }
+    Ok(service)
 }
 
 pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()> {
-    let service = service(context)?;
+    let service = service(context).await?;
     match command {
         TasksCommand::List { json } => {
             let tasks = service.tasks().await.map_err(explain)?;
@@ -114,7 +120,7 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
 }
 
 pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()> {
-    let service = service(context)?;
+    let service = service(context).await?;
     match command {
         RunsCommand::List { task, account, outcome, since, until, limit, json } => {
             let instant = |flag: &str, v: Option<String>| -> anyhow::Result<Option<jiff::Timestamp>> {
@@ -199,7 +205,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
 }
 
 pub async fn bulk(context: &Context, command: BulkCommand) -> anyhow::Result<()> {
-    let service = service(context)?;
+    let service = service(context).await?;
     match command {
         BulkCommand::Run { bulk, yes, json } => {
             let mut input = bulk_input(&bulk, yes)?;
