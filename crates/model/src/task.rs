@@ -355,7 +355,7 @@ enum Rule {
     Daily(Time),
     Weekly(Vec<jiff::civil::Weekday>, Time),
     Interval(SignedDuration),
-    Cron(Box<cronexpr::Crontab>),
+    Cron(Box<cronexpr::Crontab>, String),
     Manual,
 }
 
@@ -415,7 +415,7 @@ impl Schedule {
                     None
                 } else {
                     match cronexpr::parse_crontab(&format!("{expr} {}", self.time_zone)) {
-                        Ok(crontab) => Some(Rule::Cron(Box::new(crontab))),
+                        Ok(crontab) => Some(Rule::Cron(Box::new(crontab), expr.clone())),
                         Err(e) if tz.is_some() => {
                             problems.push(FieldProblem::new("schedule.expr", expr, cron_message(&e.to_string())));
                             None
@@ -429,7 +429,7 @@ impl Schedule {
         match (tz, rule) {
             (Some(tz), Some(rule)) if problems.is_empty() => {
                 let compiled = CompiledSchedule { tz, rule };
-                if let Rule::Cron(_) = compiled.rule
+                if let Rule::Cron(..) = compiled.rule
                     // Four years from any start cover every pattern that can match at all.
                     && compiled.next_after(Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH).is_none()
                 {
@@ -456,6 +456,28 @@ impl Schedule {
     pub fn is_manual(&self) -> bool {
         matches!(self.kind, ScheduleKind::Manual)
     }
+}
+
+/// Whether `expr` matches a wall-clock time inside a DST gap: the `gap` seconds of local time
+/// after `at` (in the offset before the change, `offset` seconds east of UTC) that never exist.
+/// Read in a fixed-offset zone, where those times do exist; offsets that are not whole hours
+/// (no `Etc/GMT±N` zone) are not corrected.
+fn gap_matches(expr: &str, offset: i32, at: Timestamp, gap: i32) -> bool {
+    if offset % 3600 != 0 {
+        return false;
+    }
+    let hours = offset / 3600;
+    // POSIX signs are inverted: Etc/GMT-1 is one hour east of UTC.
+    let zone = match hours {
+        0 => "Etc/GMT".to_owned(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    let Ok(fixed) = cronexpr::parse_crontab(&format!("{expr} {zone}")) else { return false };
+    let Ok(start) = cronexpr::MakeTimestamp::from_millisecond(at.as_millisecond() - 1) else { return false };
+    fixed
+        .find_next(start)
+        .is_ok_and(|next| next.timestamp().as_millisecond() < at.as_millisecond() + i64::from(gap) * 1000)
 }
 
 fn cron_message(raw: &str) -> String {
@@ -505,12 +527,42 @@ impl CompiledSchedule {
                 let offset = SignedDuration::from_millis((every_ms as i64).checked_mul(steps)?);
                 anchor.checked_add(offset).ok()
             }
-            Rule::Cron(crontab) => {
-                let from = cronexpr::MakeTimestamp::from_millisecond(after.as_millisecond()).ok()?;
-                let next = crontab.find_next(from).ok()?;
-                Timestamp::from_millisecond(next.timestamp().as_millisecond()).ok()
-            }
+            Rule::Cron(crontab, expr) => self.next_cron(crontab, expr, after),
         }
+    }
+
+    /// Cron on the wall clock. Like classic cron, an expression with fixed hours follows the
+    /// daily schedules' DST rule: a matching time that a change skips runs at the first instant
+    /// after the gap, and a time that occurs twice runs at its first occurrence only. An
+    /// expression whose hour field is a wildcard (`*`, `*/2`) runs by the clock as it goes:
+    /// through both copies of a repeated hour, and not in a skipped one.
+    fn next_cron(&self, crontab: &cronexpr::Crontab, expr: &str, after: Timestamp) -> Option<Timestamp> {
+        let cron_after = |t: Timestamp| -> Option<Timestamp> {
+            let from = cronexpr::MakeTimestamp::from_millisecond(t.as_millisecond()).ok()?;
+            Timestamp::from_millisecond(crontab.find_next(from).ok()?.timestamp().as_millisecond()).ok()
+        };
+        if expr.split_ascii_whitespace().nth(1).is_some_and(|hours| hours.starts_with('*')) {
+            return cron_after(after);
+        }
+        let mut from = after;
+        // A repeated hour can hold at most 60 matches to skip; a few more rounds are spare.
+        for _ in 0..64 {
+            let candidate = cron_after(from)?;
+            for transition in self.tz.following(after).take_while(|t| t.timestamp() <= candidate) {
+                let at = transition.timestamp();
+                let before = self.tz.to_offset(at.checked_sub(SignedDuration::from_secs(1)).ok()?);
+                let gap = transition.offset().seconds() - before.seconds();
+                if gap > 0 && gap_matches(expr, before.seconds(), at, gap) {
+                    return Some(at);
+                }
+            }
+            let local = candidate.to_zoned_datetime(self.tz.clone()).datetime();
+            if self.tz.to_ambiguous_timestamp(local).compatible().ok() == Some(candidate) {
+                return Some(candidate);
+            }
+            from = candidate;
+        }
+        None
     }
 
     /// The first instant after `after` whose local date passes `day` at local `time`.
@@ -691,6 +743,36 @@ mod tests {
         assert_eq!(
             compiled(ScheduleKind::Manual, "UTC").next_after(ts("2026-11-28T00:00:00Z"), Timestamp::UNIX_EPOCH),
             None
+        );
+    }
+
+    #[test]
+    fn cron_across_dst_runs_once_per_local_day() {
+        let s = compiled(ScheduleKind::Cron { expr: "30 2 * * *".into() }, "Europe/Berlin");
+        let runs = |from: &str, n: usize| {
+            let mut t = ts(from);
+            (0..n)
+                .map(|_| {
+                    t = s.next_after(t, Timestamp::UNIX_EPOCH).unwrap();
+                    t
+                })
+                .collect::<Vec<_>>()
+        };
+        // 29 March: 02:30 does not exist; the run comes right after the gap (03:00 CEST).
+        assert_eq!(
+            runs("2026-03-27T12:00:00Z", 3),
+            vec![ts("2026-03-28T01:30:00Z"), ts("2026-03-29T01:00:00Z"), ts("2026-03-30T00:30:00Z")]
+        );
+        // 25 October: 02:30 happens twice; only the first runs.
+        assert_eq!(
+            runs("2026-10-23T12:00:00Z", 3),
+            vec![ts("2026-10-24T00:30:00Z"), ts("2026-10-25T00:30:00Z"), ts("2026-10-26T01:30:00Z")]
+        );
+        // Every 15 minutes: by the clock, through both copies of the repeated hour.
+        let quarter = compiled(ScheduleKind::Cron { expr: "*/15 * * * *".into() }, "Europe/Berlin");
+        assert_eq!(
+            quarter.next_after(ts("2026-10-25T00:50:00Z"), Timestamp::UNIX_EPOCH),
+            Some(ts("2026-10-25T01:00:00Z"))
         );
     }
 
