@@ -51,6 +51,54 @@ pub struct ListedRun {
     pub progress: Progress,
 }
 
+/// A run's record as JSON in pieces: see [`TaskService::export`].
+#[derive(Debug)]
+pub struct RunExport {
+    service: TaskService,
+    id: ProcessId,
+    head: Option<String>,
+    tail: Option<String>,
+    after: Option<String>,
+    first: bool,
+    pages_done: bool,
+}
+
+impl RunExport {
+    /// The next piece of the JSON text, or `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TaskError> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head.into_bytes()));
+        }
+        if !self.pages_done {
+            let page = self.service.inner.store.run_users(&self.id, self.after.as_deref(), MAX_PAGE, true).await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    // Nothing sensible can follow half a document.
+                    self.pages_done = true;
+                    self.tail = None;
+                    return Err(e.into());
+                }
+            };
+            self.pages_done = page.len() < MAX_PAGE as usize;
+            self.after = page.last().map(|r| r.account_id.0.clone());
+            let mut out = Vec::with_capacity(page.len() * 400);
+            for result in &page {
+                if !std::mem::take(&mut self.first) {
+                    out.push(b',');
+                }
+                let change = result.change(self.service.user_browser_url(&result.account_id));
+                serde_json::to_writer(&mut out, &change)
+                    .map_err(|e| TaskError::Store(store::StoreError::Other(e.to_string())))?;
+            }
+            if !out.is_empty() || !self.pages_done {
+                return Ok(Some(out));
+            }
+        }
+        Ok(self.tail.take().map(String::into_bytes))
+    }
+}
+
 impl TaskService {
     /// The link that opens a run's result in the web UI.
     pub fn deep_link(&self, task_id: Option<&TaskId>, process_id: &ProcessId) -> String {
@@ -78,7 +126,31 @@ impl TaskService {
         Ok(self.record(stored, &results, next_cursor))
     }
 
-    /// One run's whole record, every `userChanges` entry included (the JSON export).
+    /// One run's whole record as JSON, produced in pieces (the record's header, then a page
+    /// of `userChanges` at a time): an export of any size never sits in memory whole.
+    pub async fn export(&self, id: &ProcessId) -> Result<RunExport, TaskError> {
+        let stored = self.inner.store.run(id).await?;
+        let header = serde_json::to_string(&self.record(stored, &[], None))
+            .map_err(|e| TaskError::Store(store::StoreError::Other(e.to_string())))?;
+        const EMPTY: &str = "\"userChanges\":[]";
+        let split = header
+            .find(EMPTY)
+            .ok_or_else(|| TaskError::Store(store::StoreError::Other("the record has no userChanges".into())))?;
+        let head = header[..split + EMPTY.len() - 1].to_owned();
+        let tail = header[split + EMPTY.len() - 1..].to_owned();
+        Ok(RunExport {
+            service: self.clone(),
+            id: id.clone(),
+            head: Some(head),
+            tail: Some(tail),
+            after: None,
+            first: true,
+            pages_done: false,
+        })
+    }
+
+    /// One run's whole record, every `userChanges` entry included, in memory (tests and small
+    /// runs; [`TaskService::export`] streams).
     pub async fn export_record(&self, id: &ProcessId) -> Result<RunRecord, TaskError> {
         let stored = self.inner.store.run(id).await?;
         let mut all: Vec<UserResult> = Vec::new();

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use model::ids::{AccountId, ProcessId, TaskId};
 use model::run::{RunOutcome, RunRecord};
 use model::task::{ExecutionLimit, Task};
@@ -286,8 +286,21 @@ pub async fn export_run(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = process_id(id)?;
-    let record = state.tasks.export_record(&id).await?;
-    let mut response = Json(record).into_response();
+    let export = state.tasks.export(&id).await?;
+    // Page by page: the body is never whole in memory, whatever the run's size.
+    let chunks = futures_util::stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), Some(export))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "the export stopped part way");
+                Some((Err(std::io::Error::other("the export stopped part way")), None))
+            }
+        }
+    });
+    let mut response = Response::new(axum::body::Body::from_stream(chunks));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let disposition = format!("attachment; filename=\"run-{}.json\"", id.as_str().replace(['"', '\\'], ""));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);

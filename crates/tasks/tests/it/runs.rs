@@ -24,6 +24,7 @@ backend_tests!(
     a_dead_run_does_not_block_its_task,
     concurrent_runs_on_the_same_users_both_finish,
     editing_a_task_keeps_its_interval_grid,
+    the_streamed_export_is_the_whole_record,
 );
 
 fn by_hand() -> RunStart {
@@ -468,4 +469,35 @@ async fn editing_a_task_keeps_its_interval_grid(db: TestDb) {
         panic!()
     };
     assert_eq!(problems[0].field, "schedule.at");
+}
+
+async fn the_streamed_export_is_the_whole_record(db: TestDb) {
+    let org = directory::demo::organization(2_500, crate::at("2026-11-28T12:00:00Z"), 1);
+    db.store.import_directory(&org, &|_| {}).await.unwrap();
+    let clock = model::clock::ManualClock::new(crate::at("2026-11-28T12:00:00Z"));
+    let directory =
+        std::sync::Arc::new(directory::LocalDirectory::new(db.store.clone(), std::sync::Arc::new(clock.clone())));
+    let settings = TaskSettings { public_url: PUBLIC_URL.into(), ..TaskSettings::default() };
+    let service = tasks::TaskService::new(db.store.clone(), directory, std::sync::Arc::new(clock), settings);
+    let bulk = BulkInput {
+        name: None,
+        actions: vec![Action::SuspendUsers],
+        account_ids: None,
+        filter: Some(model::filter::UserFilter { statuses: vec!["active".into()], ..Default::default() }),
+        confirm: true,
+    };
+    let run = service.start_bulk(&bulk, "test").await.unwrap();
+    service.execute(&run, &|_| {}).await;
+    let whole = service.export_record(&run.process_id).await.unwrap();
+    assert!(whole.user_changes.len() > tasks::MAX_PAGE as usize, "more than one page: {}", whole.user_changes.len());
+    let mut export = service.export(&run.process_id).await.unwrap();
+    let mut text = Vec::new();
+    let mut pieces = 0;
+    while let Some(chunk) = export.next_chunk().await.unwrap() {
+        text.extend(chunk);
+        pieces += 1;
+    }
+    assert!(pieces >= 4, "head, two pages, tail: {pieces}");
+    let streamed: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(streamed, serde_json::to_value(&whole).unwrap());
 }

@@ -167,11 +167,10 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
         }
         RunsCommand::Show { process_id, json, cursor, limit } => {
             let id = ProcessId(process_id);
-            let record = match (json, limit, &cursor) {
-                (true, None, None) => service.export_record(&id).await,
-                _ => service.run_record(&id, cursor.as_deref(), limit.unwrap_or(50)).await,
+            if json && limit.is_none() && cursor.is_none() {
+                return write_export(&service, &id, &mut std::io::stdout().lock()).await;
             }
-            .map_err(explain)?;
+            let record = service.run_record(&id, cursor.as_deref(), limit.unwrap_or(50)).await.map_err(explain)?;
             if json {
                 return output::json(&record);
             }
@@ -180,11 +179,14 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
         }
         RunsCommand::Export { process_id, output: file } => {
             let id = ProcessId(process_id);
-            let record = service.export_record(&id).await.map_err(explain)?;
             let path = file.unwrap_or_else(|| PathBuf::from(format!("run-{}.json", id.as_str().replace('/', "_"))));
-            std::fs::write(&path, serde_json::to_vec_pretty(&record)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("Wrote {} ({} user changes) to {}.", id, record.user_changes.len(), path.display());
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+            );
+            write_export(&service, &id, &mut out).await?;
+            out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+            let changes = service.run_record(&id, None, 1).await.map_err(explain)?.summary.total_user_changes;
+            println!("Wrote run {id} ({changes} user changes) to {}.", path.display());
             Ok(())
         }
         RunsCommand::Approve { process_id } => {
@@ -282,11 +284,9 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let record =
-        if json { service.export_record(&process_id).await } else { service.run_record(&process_id, None, 20).await }
-            .map_err(explain)?;
+    let record = service.run_record(&process_id, None, 20).await.map_err(explain)?;
     if json {
-        output::json(&record)?;
+        write_export(service, &process_id, &mut std::io::stdout().lock()).await?;
     } else {
         print_record(&record);
     }
@@ -294,6 +294,16 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
         RunOutcome::Failure => bail!("the run failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
         _ => Ok(()),
     }
+}
+
+/// Writes a run's whole record as JSON, a page at a time, and a final newline.
+async fn write_export(service: &TaskService, id: &ProcessId, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let mut export = service.export(id).await.map_err(explain)?;
+    while let Some(chunk) = export.next_chunk().await.map_err(explain)? {
+        out.write_all(&chunk)?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn counts(s: &Summary) -> String {
