@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::directory::{Catalog, GroupRef, Role, User, UserStatus};
+use crate::directory::{Catalog, Role, User, UserStatus};
 use crate::ids::{AccountId, AppKey, GroupId, ProcessId, SiteId, TaskId};
 use crate::task::{Action, ActionType};
 
@@ -206,7 +206,7 @@ impl UserResult {
             changed(t)
                 .filter_map(|i| match &i.target {
                     Some(Target::Group { group_id, name }) => {
-                        Some(GroupRef { group_id: group_id.clone(), name: name.clone() })
+                        Some(ChangedGroup { group_id: group_id.clone(), name: name.clone(), current_name: None })
                     }
                     _ => None,
                 })
@@ -226,6 +226,8 @@ impl UserResult {
                         app_name: app_name.clone(),
                         site_id: site_id.clone(),
                         site_name: site_name.clone(),
+                        current_app_name: None,
+                        current_site_name: None,
                     }),
                     _ => None,
                 })
@@ -252,9 +254,28 @@ impl UserResult {
 #[serde(rename_all = "camelCase")]
 pub struct AppAccessRef {
     pub app_type: AppKey,
+    /// The names as they were when the run happened.
     pub app_name: String,
     pub site_id: SiteId,
     pub site_name: String,
+    /// The app's name now, when it differs from the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_app_name: Option<String>,
+    /// The site's name now, when it differs from the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_site_name: Option<String>,
+}
+
+/// A group a run added the user to or removed them from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedGroup {
+    pub group_id: GroupId,
+    /// The group's name when the run happened.
+    pub name: String,
+    /// Its name now, when it differs (renamed since); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_name: Option<String>,
 }
 
 /// A failed item, as people read it.
@@ -275,13 +296,32 @@ pub struct UserChange {
     pub display_name: String,
     pub email: String,
     pub status: ChangeStatus,
-    pub groups_added: Vec<GroupRef>,
-    pub groups_removed: Vec<GroupRef>,
+    pub groups_added: Vec<ChangedGroup>,
+    pub groups_removed: Vec<ChangedGroup>,
     pub app_access_removed: Vec<AppAccessRef>,
     pub suspended: bool,
     pub restored: bool,
     pub failures: Vec<Failure>,
     pub user_browser_url: String,
+}
+
+impl UserChange {
+    /// Adds the current names of groups, apps and sites that were renamed since the run (the
+    /// record keeps the names of its time; PRODUCT §5 asks for both).
+    pub fn add_current_names(&mut self, catalog: &Catalog) {
+        let renamed = |then: &str, now: Option<&str>| now.filter(|n| *n != then).map(str::to_owned);
+        for group in self.groups_added.iter_mut().chain(self.groups_removed.iter_mut()) {
+            group.current_name = renamed(&group.name, catalog.group_by_id(&group.group_id).map(|g| g.name.as_str()));
+        }
+        for access in &mut self.app_access_removed {
+            access.current_app_name =
+                renamed(&access.app_name, catalog.app(access.app_type.as_str()).map(|a| a.display_name.as_str()));
+            access.current_site_name = renamed(
+                &access.site_name,
+                catalog.sites.iter().find(|s| s.site_id == access.site_id).map(|s| s.name.as_str()),
+            );
+        }
+    }
 }
 
 /// A run's counters (PRODUCT §5).

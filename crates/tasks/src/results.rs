@@ -2,6 +2,7 @@
 //! lists of runs.
 
 use jiff::Timestamp;
+use model::directory::Catalog;
 use model::ids::{AccountId, ProcessId, TaskId};
 use model::run::{Progress, RunOutcome, RunRecord, RunSource, RunState, RunTrigger, Summary, UserChange, UserResult};
 use model::task::{ActionType, action_types};
@@ -55,6 +56,7 @@ pub struct ListedRun {
 #[derive(Debug)]
 pub struct RunExport {
     service: TaskService,
+    catalog: Catalog,
     id: ProcessId,
     head: Option<String>,
     tail: Option<String>,
@@ -87,7 +89,8 @@ impl RunExport {
                 if !std::mem::take(&mut self.first) {
                     out.push(b',');
                 }
-                let change = result.change(self.service.user_browser_url(&result.account_id));
+                let mut change = result.change(self.service.user_browser_url(&result.account_id));
+                change.add_current_names(&self.catalog);
                 serde_json::to_writer(&mut out, &change)
                     .map_err(|e| TaskError::Store(store::StoreError::Other(e.to_string())))?;
             }
@@ -123,14 +126,14 @@ impl TaskService {
         } else {
             None
         };
-        Ok(self.record(stored, &results, next_cursor))
+        Ok(self.record(stored, &results, next_cursor, &self.inner.store.catalog().await?))
     }
 
     /// One run's whole record as JSON, produced in pieces (the record's header, then a page
     /// of `userChanges` at a time): an export of any size never sits in memory whole.
     pub async fn export(&self, id: &ProcessId) -> Result<RunExport, TaskError> {
         let stored = self.inner.store.run(id).await?;
-        let header = serde_json::to_string(&self.record(stored, &[], None))
+        let header = serde_json::to_string(&self.record(stored, &[], None, &Catalog::default()))
             .map_err(|e| TaskError::Store(store::StoreError::Other(e.to_string())))?;
         const EMPTY: &str = "\"userChanges\":[]";
         let split = header
@@ -139,6 +142,7 @@ impl TaskService {
         let head = header[..split + EMPTY.len() - 1].to_owned();
         let tail = header[split + EMPTY.len() - 1..].to_owned();
         Ok(RunExport {
+            catalog: self.inner.store.catalog().await?,
             service: self.clone(),
             id: id.clone(),
             head: Some(head),
@@ -163,7 +167,7 @@ impl TaskService {
                 break;
             }
         }
-        Ok(self.record(stored, &all, None))
+        Ok(self.record(stored, &all, None, &self.inner.store.catalog().await?))
     }
 
     /// Runs matching `filter`, newest first.
@@ -202,9 +206,21 @@ impl TaskService {
             .collect())
     }
 
-    fn record(&self, run: StoredRun, results: &[UserResult], next_cursor: Option<String>) -> RunRecord {
-        let user_changes: Vec<UserChange> =
-            results.iter().map(|r| r.change(self.user_browser_url(&r.account_id))).collect();
+    fn record(
+        &self,
+        run: StoredRun,
+        results: &[UserResult],
+        next_cursor: Option<String>,
+        catalog: &Catalog,
+    ) -> RunRecord {
+        let user_changes: Vec<UserChange> = results
+            .iter()
+            .map(|r| {
+                let mut change = r.change(self.user_browser_url(&r.account_id));
+                change.add_current_names(catalog);
+                change
+            })
+            .collect();
         RunRecord {
             deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
             action_types: action_types(&run.actions),

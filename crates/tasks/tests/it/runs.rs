@@ -159,6 +159,19 @@ async fn every_action_outcome_and_the_exact_record(db: TestDb) {
     assert!(skipped.is_empty());
     let task = f.service.task(&task.task_id).await.unwrap();
     assert_eq!(task.last_process_id, Some(run.process_id.clone()));
+
+    // Renamed since: the record keeps the name of its time and adds the current one.
+    let mut renamed = crate::organization();
+    renamed.users.clear();
+    renamed.groups.retain(|g| g.group_id.as_str() == "g-contractors");
+    renamed.groups[0].name = "External staff".into();
+    f.db.store.import_directory(&renamed, &|_| {}).await.unwrap();
+    let record = f.service.run_record(&run.process_id, None, 1).await.unwrap();
+    let added = serde_json::to_value(&record.user_changes[0].groups_added).unwrap();
+    assert_eq!(
+        added,
+        serde_json::json!([{"groupId": "g-contractors", "name": "Contractors", "currentName": "External staff"}])
+    );
 }
 
 async fn restore_and_remove_from_groups(db: TestDb) {
