@@ -104,13 +104,26 @@ struct Inner {
     settings: TaskSettings,
     /// This process's name in run claims.
     owner: String,
+    /// Runs executing in the background, for a graceful shutdown.
+    background: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    in_flight: std::sync::Mutex<std::collections::BTreeSet<model::ids::ProcessId>>,
 }
 
 impl TaskService {
     /// A service over `store` and `directory`, telling time by `clock`.
     pub fn new(store: Store, directory: Arc<dyn Directory>, clock: Arc<dyn Clock>, settings: TaskSettings) -> Self {
         let owner = format!("ucm-{}", model::ids::new_uuid());
-        Self { inner: Arc::new(Inner { store, directory, clock, settings, owner }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                directory,
+                clock,
+                settings,
+                owner,
+                background: tokio::sync::Mutex::new(tokio::task::JoinSet::new()),
+                in_flight: std::sync::Mutex::new(std::collections::BTreeSet::new()),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {

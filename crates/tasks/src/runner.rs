@@ -283,10 +283,49 @@ impl TaskService {
         Ok(self.inner.store.close_interrupted_runs(self.now()).await?)
     }
 
-    /// Executes `run` in the background.
-    pub fn spawn(&self, run: StartedRun) -> tokio::task::JoinHandle<RunOutcome> {
+    /// Executes `run` in the background; [`TaskService::shutdown`] waits for it.
+    pub async fn spawn(&self, run: StartedRun) {
         let service = self.clone();
-        tokio::spawn(async move { service.execute(&run, &|_| {}).await })
+        self.in_flight().insert(run.process_id.clone());
+        let mut background = self.inner.background.lock().await;
+        // Reap what has finished, so the set does not grow with every run.
+        while background.try_join_next().is_some() {}
+        background.spawn(async move {
+            service.execute(&run, &|_| {}).await;
+            service.in_flight().remove(&run.process_id);
+        });
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeSet<ProcessId>> {
+        self.inner.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Lets background runs finish for up to `finish`, then asks the rest to stop after the
+    /// users in hand (they end as cancelled, not interrupted) and waits up to `stop` for that.
+    /// Whatever still runs after that is dropped and will be closed as interrupted.
+    pub async fn shutdown(&self, finish: Duration, stop: Duration) {
+        let mut background = self.inner.background.lock().await;
+        if background.is_empty() {
+            return;
+        }
+        let running = self.in_flight().len();
+        if running > 0 {
+            tracing::info!(running, "waiting for runs to finish before stopping");
+        }
+        let finished = tokio::time::timeout(finish, async { while background.join_next().await.is_some() {} }).await;
+        if finished.is_ok() {
+            return;
+        }
+        let ids: Vec<ProcessId> = self.in_flight().iter().cloned().collect();
+        for id in &ids {
+            if let Err(e) = self.inner.store.request_run_cancel(id, "the server stopping").await {
+                tracing::warn!(process_id = %id, error = %e, "could not ask a run to stop");
+            }
+        }
+        if tokio::time::timeout(stop, async { while background.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!(runs = ids.len(), "runs still going at shutdown; they will be closed as interrupted");
+            background.abort_all();
+        }
     }
 
     /// Executes a started run to its end and records the outcome. `progress` hears how far it

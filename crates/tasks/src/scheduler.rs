@@ -135,7 +135,7 @@ impl Scheduler {
             match self.tick().await {
                 Ok(report) => {
                     for run in report.started {
-                        self.service.spawn(run);
+                        self.service.spawn(run).await;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick"),

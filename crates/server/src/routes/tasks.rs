@@ -40,14 +40,14 @@ pub struct RunStarted {
     pub deep_link: String,
 }
 
-fn started(state: &AppState, run: StartedRun) -> (StatusCode, Json<RunStarted>) {
+async fn started(state: &AppState, run: StartedRun) -> (StatusCode, Json<RunStarted>) {
     let body = RunStarted {
         run: format!("/api/v1/runs/{}", run.process_id),
         deep_link: state.tasks.deep_link(run.task_id.as_ref(), &run.process_id),
         process_id: run.process_id.clone(),
         name: run.name.clone(),
     };
-    state.tasks.spawn(run);
+    state.tasks.spawn(run).await;
     (StatusCode::ACCEPTED, Json(body))
 }
 
@@ -177,7 +177,7 @@ pub async fn run_task(
     let request = body.map(|JsonBody(r)| r).unwrap_or_default();
     let start = RunStart { started_by: admin.key.name.clone(), confirm: request.confirm };
     let run = state.tasks.start_task_run(&task_id(id)?, &start).await?;
-    Ok(started(&state, run))
+    Ok(started(&state, run).await)
 }
 
 /// Run actions on users picked one by one or on every user matching a filter. The run has
@@ -192,7 +192,7 @@ pub async fn create_bulk_operation(
     JsonBody(input): JsonBody<BulkInput>,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     let run = state.tasks.start_bulk(&input, &admin.key.name).await?;
-    Ok(started(&state, run))
+    Ok(started(&state, run).await)
 }
 
 /// What a bulk operation would change; nothing is changed.
@@ -331,7 +331,7 @@ pub async fn approve_run(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     let run = state.tasks.approve(&process_id(id)?, &admin.key.name).await?;
-    Ok(started(&state, run))
+    Ok(started(&state, run).await)
 }
 
 /// Close a quarantined run without changing anything (outcome `rejected`).

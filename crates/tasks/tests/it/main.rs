@@ -125,11 +125,14 @@ impl Fixture {
     }
 }
 
-/// A directory whose `apply` fails as if the backend were down, when `down` is set.
+/// A directory whose `apply` fails as if the backend were down, when `down` is set, and takes
+/// `delay_ms` when not.
 #[derive(Debug)]
 pub struct FlakyDirectory {
     pub inner: Arc<dyn Directory>,
     pub down: std::sync::atomic::AtomicBool,
+    /// Each `apply` takes this long (a slow remote directory).
+    pub delay_ms: std::sync::atomic::AtomicU64,
 }
 
 #[async_trait::async_trait]
@@ -160,6 +163,8 @@ impl Directory for FlakyDirectory {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(DirectoryError::Store(store::StoreError::Unavailable("connection refused".into())));
         }
+        let delay = self.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
         self.inner.apply(changes).await
     }
     async fn sync(&self) -> Result<directory::SyncReport, DirectoryError> {

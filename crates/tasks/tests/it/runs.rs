@@ -25,6 +25,7 @@ backend_tests!(
     concurrent_runs_on_the_same_users_both_finish,
     editing_a_task_keeps_its_interval_grid,
     the_streamed_export_is_the_whole_record,
+    a_shutdown_lets_runs_finish_or_cancels_them,
 );
 
 fn by_hand() -> RunStart {
@@ -217,7 +218,11 @@ async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
 
 async fn an_unreachable_directory_is_a_top_level_failure(db: TestDb) {
     let f = Fixture::new(db).await;
-    let flaky = std::sync::Arc::new(crate::FlakyDirectory { inner: f.directory.clone(), down: true.into() });
+    let flaky = std::sync::Arc::new(crate::FlakyDirectory {
+        inner: f.directory.clone(),
+        down: true.into(),
+        delay_ms: 0.into(),
+    });
     let service = tasks::TaskService::new(
         f.db.store.clone(),
         flaky,
@@ -513,4 +518,41 @@ async fn the_streamed_export_is_the_whole_record(db: TestDb) {
     assert!(pieces >= 4, "head, two pages, tail: {pieces}");
     let streamed: serde_json::Value = serde_json::from_slice(&text).unwrap();
     assert_eq!(streamed, serde_json::to_value(&whole).unwrap());
+}
+
+async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let slow = std::sync::Arc::new(crate::FlakyDirectory {
+        inner: f.directory.clone(),
+        down: false.into(),
+        delay_ms: 400.into(),
+    });
+    let settings = TaskSettings { public_url: PUBLIC_URL.into(), chunk_size: 1, ..TaskSettings::default() };
+    let service = tasks::TaskService::new(f.db.store.clone(), slow, std::sync::Arc::new(f.clock.clone()), settings);
+    let task = service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let id = run.process_id.clone();
+    service.spawn(run).await;
+    // Too short for the run (two slow users): it is asked to stop, and ends as cancelled.
+    service.shutdown(std::time::Duration::from_millis(100), std::time::Duration::from_secs(30)).await;
+    let record = service.run_record(&id, None, 10).await.unwrap();
+    assert_eq!(record.state, RunState::Finished);
+    assert!(
+        record.error.as_deref().unwrap().starts_with("cancelled by the server stopping after"),
+        "{:?}",
+        record.error
+    );
+
+    // With time enough, a run simply finishes.
+    let fast = tasks::TaskService::new(
+        f.db.store.clone(),
+        f.directory.clone(),
+        std::sync::Arc::new(f.clock.clone()),
+        TaskSettings::default(),
+    );
+    let run = fast.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let id = run.process_id.clone();
+    fast.spawn(run).await;
+    fast.shutdown(std::time::Duration::from_secs(30), std::time::Duration::from_secs(30)).await;
+    assert_eq!(fast.run_record(&id, None, 10).await.unwrap().outcome, Some(RunOutcome::Success));
 }

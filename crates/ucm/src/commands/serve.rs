@@ -27,8 +27,9 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
         context.config.server.public_url.clone()
     };
     let state = context.app_state(&public_url)?;
+    let tasks = state.tasks.clone();
     if args.demo {
-        seed_demo_on_first_start(&context, &state.tasks).await?;
+        seed_demo_on_first_start(&context, &tasks).await?;
     }
     ensure_initial_key(&context, local).await?;
 
@@ -50,6 +51,8 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     })
     .await?;
     let _ = scheduler.await;
+    // Runs started by this process get the chance to finish (or to stop as cancelled).
+    tasks.shutdown(std::time::Duration::from_secs(10), std::time::Duration::from_secs(10)).await;
     tracing::info!("stopped");
     Ok(())
 }
