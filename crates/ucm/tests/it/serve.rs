@@ -6,7 +6,7 @@ use testkit::{TestDb, backend_tests};
 
 use crate::{run, ucm};
 
-backend_tests!(serve_demo_answers_the_readme_request);
+backend_tests!(serve_demo_answers_the_readme_request, a_run_killed_with_its_server_is_closed_on_restart);
 
 /// A running `ucm serve`, stopped when dropped.
 struct Server {
@@ -22,8 +22,13 @@ impl Drop for Server {
 }
 
 fn start(db: &TestDb) -> Server {
+    start_with(db, &[])
+}
+
+fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Server {
     let mut child = ucm(db.dir(), Some(db))
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -111,4 +116,59 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
     drop(server);
     let (_, out, _) = run(ucm(db.dir(), Some(&db)).args(["apikey", "list", "--json"]));
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len(), 1);
+}
+
+/// PRODUCT §4: a run interrupted by a crash is found on restart and closed as `failure`.
+async fn a_run_killed_with_its_server_is_closed_on_restart(db: TestDb) {
+    // Small steps and a short lease, so the run is long and its death is noticed soon.
+    let env = [
+        ("UCM_DEMO__USERS", "3000"),
+        ("UCM_TASKS__CHUNK_SIZE", "1"),
+        ("UCM_TASKS__RUN_LEASE", "2s"),
+        ("UCM_TASKS__SCHEDULER_INTERVAL", "1s"),
+    ];
+    let mut server = start_with(&db, &env);
+    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+    let started: serde_json::Value = http
+        .post(format!("{}/api/v1/bulk-operations", server.base))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"actions": [{"type": "addToGroups", "groupIds": ["security"]}], "filter": {}, "confirm": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_url = format!("{}{}", server.base, started["run"].as_str().unwrap());
+    // Kill it (SIGKILL: no chance to clean up) once some users are done.
+    let mut done = 0;
+    for _ in 0..500 {
+        let run: serde_json::Value = http.get(&run_url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(run["state"], "running", "the run ended before the test could kill it: {run}");
+        done = run["progress"]["done"].as_u64().unwrap();
+        if done > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(done > 0);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+
+    let server = start_with(&db, &env);
+    let path = started["run"].as_str().unwrap();
+    let mut record = serde_json::Value::Null;
+    for _ in 0..200 {
+        record =
+            http.get(format!("{}{path}", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        if record["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(record["outcome"], "failure", "{record}");
+    assert!(record["error"].as_str().unwrap().starts_with("interrupted"), "{record}");
+    assert!(record["summary"]["usersMatched"].as_u64().unwrap() >= done, "what it did before the crash stays recorded");
 }
