@@ -32,6 +32,7 @@ async fn changes_follow_the_rules_against_the_current_state(db: TestDb) {
             change("u4", Op::Restore),
             change("nobody", Op::Suspend),
             change("u3", Op::Suspend),
+            change("u1", Op::RemoveFromGroup("g-gone".into())),
         ])
         .await
         .unwrap();
@@ -50,6 +51,7 @@ async fn changes_follow_the_rules_against_the_current_state(db: TestDb) {
         "{:?}",
         answers[12]
     );
+    assert!(failed(&answers[13], "`g-gone` no longer exists"), "{:?}", answers[13]);
 
     let users = db.store.users_by_id(&["u1".into(), "u2".into()]).await.unwrap();
     let ada = &users[0];

@@ -192,6 +192,12 @@ async fn restore_and_remove_from_groups(db: TestDb) {
     assert_eq!(record.summary.groups_removed, 3, "ada leaves two groups, bob one");
     assert_eq!(f.user("bob").await.status, UserStatus::Active);
     assert!(f.user("ada").await.app_access.is_empty());
+    // Restore: Ada was active (unchanged), Cid is deactivated (failed, with the reason).
+    let ada = record.user_changes.iter().find(|c| c.account_id.as_str() == "ada").unwrap();
+    assert!(!ada.restored && ada.failures.is_empty());
+    let cid = record.user_changes.iter().find(|c| c.account_id.as_str() == "cid").unwrap();
+    assert_eq!(cid.failures[0].reason, "only a suspended user can be restored; this user is deactivated");
+    assert_eq!(record.summary.users_skipped, 1, "the org admin");
 }
 
 async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
