@@ -85,6 +85,16 @@ impl fmt::Display for UserStatus {
     }
 }
 
+impl UserStatus {
+    /// The status in words for sentences (`not invited`).
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::NotInvited => "not invited",
+            other => other.as_str(),
+        }
+    }
+}
+
 /// A value that is not one of a closed set of names; says which names are valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{input}` is not a valid {what}; expected one of: {}", expected.join(", "))]

@@ -234,7 +234,7 @@ impl UserFilter {
                 Some(site) => Some(site.site_id.clone()),
                 None => {
                     problems.push(FieldProblem {
-                        suggestions: suggest::closest(input, catalog.site_names(), 3),
+                        suggestions: suggest::closest_or_all(input, catalog.site_names(), 3),
                         ..FieldProblem::new("site", input, format!("no site is called `{input}`"))
                     });
                     None
@@ -443,7 +443,13 @@ impl PageRequest {
         }
         if !PAGE_SIZES.contains(&self.page_size) {
             problems.push(FieldProblem {
-                suggestions: PAGE_SIZES.iter().map(u32::to_string).collect(),
+                // The nearest allowed size (the message already lists them all).
+                suggestions: PAGE_SIZES
+                    .iter()
+                    .min_by_key(|size| size.abs_diff(self.page_size))
+                    .map(u32::to_string)
+                    .into_iter()
+                    .collect(),
                 ..FieldProblem::new(
                     "pageSize",
                     self.page_size.to_string(),

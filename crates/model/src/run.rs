@@ -169,6 +169,9 @@ pub enum ChangeStatus {
 }
 
 impl ChangeStatus {
+    /// The statuses of users listed in `userChanges`: a change or a failure.
+    pub const CHANGES: [ChangeStatus; 3] = [Self::Updated, Self::Partial, Self::Failed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Updated => "updated",
@@ -512,12 +515,16 @@ pub fn check_op(op: &Op, subject: Subject) -> Applied {
         Op::Suspend => match status {
             UserStatus::Active => Applied::Changed,
             UserStatus::Suspended => Applied::Unchanged,
-            other => Applied::Failed(format!("only an active user can be suspended; this user is {other}")),
+            other => {
+                Applied::Failed(format!("only an active user can be suspended; this user is {}", other.in_words()))
+            }
         },
         Op::Restore => match status {
             UserStatus::Suspended => Applied::Changed,
             UserStatus::Active => Applied::Unchanged,
-            other => Applied::Failed(format!("only a suspended user can be restored; this user is {other}")),
+            other => {
+                Applied::Failed(format!("only a suspended user can be restored; this user is {}", other.in_words()))
+            }
         },
     }
 }

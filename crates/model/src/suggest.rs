@@ -35,6 +35,17 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>, l
     out
 }
 
+/// Like [`closest`], but when nothing is close and there are only a few candidates (sites,
+/// say), all of them: a person then sees what exists instead of nothing.
+pub fn closest_or_all<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>, limit: usize) -> Vec<String> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let close = closest(input, candidates.iter().copied(), limit);
+    if close.is_empty() && candidates.len() <= 10 {
+        return candidates.into_iter().map(str::to_owned).collect();
+    }
+    close
+}
+
 #[cfg(test)]
 mod tests {
     use super::closest;

@@ -178,12 +178,18 @@ impl Action {
                         Some(input) => match catalog.site(input.as_str()) {
                             Some(site) => Some(Some(site.site_id.clone())),
                             None => {
-                                problems.push(unknown(
-                                    &format!("actions[{index}].apps[{i}].siteId"),
-                                    input.as_str(),
-                                    "site",
-                                    catalog.site_names(),
-                                ));
+                                problems.push(FieldProblem {
+                                    suggestions: crate::suggest::closest_or_all(
+                                        input.as_str(),
+                                        catalog.site_names(),
+                                        3,
+                                    ),
+                                    ..FieldProblem::new(
+                                        &format!("actions[{index}].apps[{i}].siteId"),
+                                        input.as_str(),
+                                        format!("there is no site `{input}`"),
+                                    )
+                                });
                                 None
                             }
                         },
@@ -366,11 +372,15 @@ impl Schedule {
         let tz = match TimeZone::get(&self.time_zone) {
             Ok(tz) => Some(tz),
             Err(_) => {
-                problems.push(FieldProblem::new(
-                    "schedule.timeZone",
-                    &self.time_zone,
-                    "not a known IANA time zone (for example `Europe/Berlin` or `UTC`)",
-                ));
+                let zones: Vec<String> = jiff::tz::db().available().map(|name| name.to_string()).collect();
+                problems.push(FieldProblem {
+                    suggestions: crate::suggest::closest(&self.time_zone, zones.iter().map(String::as_str), 3),
+                    ..FieldProblem::new(
+                        "schedule.timeZone",
+                        &self.time_zone,
+                        "not a known IANA time zone (for example `Europe/Berlin` or `UTC`)",
+                    )
+                });
                 None
             }
         };
@@ -409,7 +419,7 @@ impl Schedule {
                         expr,
                         format!(
                             "expected five fields (minute hour day-of-month month day-of-week), found {fields}; \
-                             the time zone goes in `timeZone`"
+                             seconds and years are not supported, and the time zone is given on its own"
                         ),
                     ));
                     None
@@ -417,7 +427,7 @@ impl Schedule {
                     match cronexpr::parse_crontab(&format!("{expr} {}", self.time_zone)) {
                         Ok(crontab) => Some(Rule::Cron(Box::new(crontab), expr.clone())),
                         Err(e) if tz.is_some() => {
-                            problems.push(FieldProblem::new("schedule.expr", expr, cron_message(&e.to_string())));
+                            problems.push(FieldProblem::new("schedule.expr", expr, cron_message(&e.to_string(), expr)));
                             None
                         }
                         Err(_) => None,
@@ -480,10 +490,21 @@ fn gap_matches(expr: &str, offset: i32, at: Timestamp, gap: i32) -> bool {
         .is_ok_and(|next| next.timestamp().as_millisecond() < at.as_millisecond() + i64::from(gap) * 1000)
 }
 
-fn cron_message(raw: &str) -> String {
-    // cronexpr's messages carry the whole expression and a caret line; keep the first line.
-    let first = raw.lines().next().unwrap_or(raw).trim();
-    format!("not a valid cron expression: {first}")
+/// cronexpr's message is three lines: a heading, the expression, and a caret under the fault
+/// followed by the reason. Says which field is wrong and why.
+fn cron_message(raw: &str, expr: &str) -> String {
+    const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+    let lines: Vec<&str> = raw.lines().collect();
+    let (Some(shown), Some(caret)) = (lines.get(1), lines.get(2)) else {
+        return format!("not a valid cron expression: {}", raw.trim());
+    };
+    let column = caret.find('^').unwrap_or(0);
+    let reason = caret[column..].trim_start_matches('^').trim();
+    let index = shown.get(..column).map_or(0, |before| before.matches(' ').count());
+    match (FIELDS.get(index), expr.split_ascii_whitespace().nth(index)) {
+        (Some(field), Some(value)) => format!("the {field} field `{value}` is not valid: {reason}"),
+        _ => format!("not a valid cron expression: {reason}"),
+    }
 }
 
 fn parse_time(input: &str, problems: &mut Vec<FieldProblem>) -> Option<Time> {
@@ -788,6 +809,11 @@ mod tests {
         let bad = |kind, tz: &str| Schedule { kind, time_zone: tz.to_owned() }.compile().unwrap_err();
         assert_eq!(bad(ScheduleKind::Manual, "Mars/Olympus")[0].field, "schedule.timeZone");
         assert_eq!(bad(ScheduleKind::Cron { expr: "61 * * * *".into() }, "UTC")[0].field, "schedule.expr");
+        assert_eq!(
+            bad(ScheduleKind::Cron { expr: "0 25 * * *".into() }, "UTC")[0].message,
+            "the hour field `25` is not valid: value must be in range 0..=23; found 25"
+        );
+        assert_eq!(bad(ScheduleKind::Manual, "Europe/Berln")[0].suggestions[0], "Europe/Berlin");
         assert_eq!(bad(ScheduleKind::Cron { expr: "* * *".into() }, "UTC")[0].field, "schedule.expr");
         assert_eq!(
             bad(ScheduleKind::Cron { expr: "0 0 31 2 *".into() }, "UTC")[0].message,

@@ -45,6 +45,7 @@ use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, u
         tasks::run_task,
         tasks::list_runs,
         tasks::get_run,
+        tasks::get_run_users,
         tasks::export_run,
         tasks::cancel_run,
         tasks::approve_run,

@@ -460,25 +460,23 @@ impl Store {
         q.query().fetch_all(&self.pool).await?.iter().map(stored_run).collect()
     }
 
-    /// Per-user results of a run by account id, after `after`; with `changes_only`, only users
-    /// with a change or a failure (the `userChanges` of PRODUCT §5).
+    /// Per-user results of a run by account id, after `after`, of users with one of
+    /// `statuses` (all users when empty). [`ChangeStatus::CHANGES`] gives the `userChanges` of
+    /// PRODUCT §5.
     pub async fn run_users(
         &self,
         id: &ProcessId,
         after: Option<&str>,
         limit: u32,
-        changes_only: bool,
+        statuses: &[ChangeStatus],
     ) -> Result<Vec<UserResult>> {
         let mut q = SqlBuilder::new(self.engine, "SELECT result FROM run_users WHERE process_id = ");
         q.bind(id.0.as_str());
         if let Some(after) = after {
             q.push(" AND account_id > ").bind(after);
         }
-        if changes_only {
-            let statuses: Vec<&str> = [ChangeStatus::Updated, ChangeStatus::Partial, ChangeStatus::Failed]
-                .iter()
-                .map(|s| s.as_str())
-                .collect();
+        if !statuses.is_empty() {
+            let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
             q.push(" AND status IN ").bind_list(&statuses);
         }
         q.push(" ORDER BY account_id LIMIT ").bind(i64::from(limit));

@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 use model::directory::Catalog;
 use model::ids::{AccountId, ProcessId, TaskId};
-use model::run::{Progress, RunOutcome, RunRecord, RunSource, RunState, RunTrigger, Summary, UserChange, UserResult};
+use model::run::{
+    ChangeStatus, Progress, RunOutcome, RunRecord, RunSource, RunState, RunTrigger, Summary, UserChange, UserResult,
+};
 use model::task::{ActionType, action_types};
 use serde::{Deserialize, Serialize};
 use store::{RunQuery, StoredRun};
@@ -27,6 +29,24 @@ pub struct RunFilter {
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     pub limit: Option<u32>,
+}
+
+/// One user's result with every item, as `GET /api/v1/runs/{processId}/users` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResultView {
+    pub status: ChangeStatus,
+    #[serde(flatten)]
+    pub result: UserResult,
+}
+
+/// A page of per-user results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResultsPage {
+    pub users: Vec<UserResultView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// A run in a list: the record without `userChanges`.
@@ -72,7 +92,12 @@ impl RunExport {
             return Ok(Some(head.into_bytes()));
         }
         if !self.pages_done {
-            let page = self.service.inner.store.run_users(&self.id, self.after.as_deref(), MAX_PAGE, true).await;
+            let page = self
+                .service
+                .inner
+                .store
+                .run_users(&self.id, self.after.as_deref(), MAX_PAGE, &ChangeStatus::CHANGES)
+                .await;
             let page = match page {
                 Ok(page) => page,
                 Err(e) => {
@@ -119,7 +144,7 @@ impl TaskService {
         let limit = limit.clamp(1, MAX_PAGE);
         let stored = self.inner.store.run(id).await?;
         // One more than asked tells whether there is a next page.
-        let mut results = self.inner.store.run_users(id, cursor, limit + 1, true).await?;
+        let mut results = self.inner.store.run_users(id, cursor, limit + 1, &ChangeStatus::CHANGES).await?;
         let next_cursor = if results.len() > limit as usize {
             results.truncate(limit as usize);
             results.last().map(|r| r.account_id.0.clone())
@@ -127,6 +152,30 @@ impl TaskService {
             None
         };
         Ok(self.record(stored, &results, next_cursor, &self.inner.store.catalog().await?))
+    }
+
+    /// Per-user results of a run with every (action, target) item and its outcome, one page
+    /// after `cursor` (an account id), of users with `status` (all when `None`): what
+    /// `userChanges` leaves out (unchanged and skipped users, unchanged items).
+    pub async fn run_users(
+        &self,
+        id: &ProcessId,
+        status: Option<ChangeStatus>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<UserResultsPage, TaskError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        self.inner.store.run(id).await?;
+        let statuses: Vec<ChangeStatus> = status.into_iter().collect();
+        let mut users = self.inner.store.run_users(id, cursor, limit + 1, &statuses).await?;
+        let next_cursor = if users.len() > limit as usize {
+            users.truncate(limit as usize);
+            users.last().map(|r| r.account_id.0.clone())
+        } else {
+            None
+        };
+        let users = users.into_iter().map(|result| UserResultView { status: result.status(), result }).collect();
+        Ok(UserResultsPage { users, next_cursor })
     }
 
     /// One run's whole record as JSON, produced in pieces (the record's header, then a page
@@ -160,7 +209,7 @@ impl TaskService {
         let mut all: Vec<UserResult> = Vec::new();
         loop {
             let after = all.last().map(|r| r.account_id.0.clone());
-            let page = self.inner.store.run_users(id, after.as_deref(), MAX_PAGE, true).await?;
+            let page = self.inner.store.run_users(id, after.as_deref(), MAX_PAGE, &ChangeStatus::CHANGES).await?;
             let last = page.len() < MAX_PAGE as usize;
             all.extend(page);
             if last {

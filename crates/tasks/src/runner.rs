@@ -677,7 +677,23 @@ impl TaskService {
                     })
                     .collect();
                 if bad.is_empty() {
-                    Some(Selection::AccountIds { account_ids: ids.clone() })
+                    // A mistyped id would otherwise be a run that silently matches nobody.
+                    let known: std::collections::HashSet<AccountId> =
+                        self.inner.directory.users(ids).await?.into_iter().map(|u| u.account_id).collect();
+                    let unknown: Vec<FieldProblem> = ids
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, id)| !known.contains(*id))
+                        .map(|(i, id)| {
+                            FieldProblem::new(&format!("accountIds[{i}]"), id.as_str(), "no user has this account id")
+                        })
+                        .collect();
+                    if unknown.is_empty() {
+                        Some(Selection::AccountIds { account_ids: ids.clone() })
+                    } else {
+                        problems.extend(unknown);
+                        None
+                    }
                 } else {
                     problems.extend(bad);
                     None

@@ -51,7 +51,8 @@ Examples:
   ucm import export.txt --format json")]
     Import(ImportArgs),
 
-    /// Create a realistic demo organization (3 sites, ~25 groups, users in every status).
+    /// Create a realistic demo organization (3 sites, 27 groups, users in every status) and
+    /// three example tasks that run only by hand.
     #[command(
         name = "seed-demo",
         after_help = "Examples:
@@ -572,6 +573,24 @@ pub enum RunsCommand {
         /// User changes per page.
         #[arg(long)]
         limit: Option<u32>,
+    },
+    /// Every matched user's result, item by item: also the unchanged and skipped users that
+    /// the record's user changes leave out.
+    #[command(after_help = "Examples:
+  ucm runs users 0190f2c5-… --status skipped
+  ucm runs users 0190f2c5-… --json")]
+    Users {
+        process_id: String,
+        /// updated, partial, failed, unchanged or skipped.
+        #[arg(long)]
+        status: Option<String>,
+        /// Start after this account id (the page's `nextCursor`).
+        #[arg(long)]
+        cursor: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
     },
     /// Write a run's whole record to a JSON file.
     #[command(after_help = "Example:

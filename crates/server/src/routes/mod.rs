@@ -43,6 +43,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/runs", get(tasks::list_runs))
         .route("/api/v1/runs/{process_id}", get(tasks::get_run))
         .route("/api/v1/runs/{process_id}/export", get(tasks::export_run))
+        .route("/api/v1/runs/{process_id}/users", get(tasks::get_run_users))
         .route("/api/v1/runs/{process_id}/cancel", post(tasks::cancel_run))
         .route("/api/v1/runs/{process_id}/approve", post(tasks::approve_run))
         .route("/api/v1/runs/{process_id}/reject", post(tasks::reject_run))

@@ -5,10 +5,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use model::ids::{AccountId, ProcessId, TaskId};
-use model::run::{RunOutcome, RunRecord};
+use model::run::{ChangeStatus, RunOutcome, RunRecord};
 use model::task::{ExecutionLimit, Task};
 use serde::{Deserialize, Serialize};
-use tasks::{BulkInput, ListedRun, Preview, RunFilter, RunStart, StartedRun, TaskInput};
+use tasks::{BulkInput, ListedRun, Preview, RunFilter, RunStart, StartedRun, TaskInput, UserResultsPage};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -265,15 +265,48 @@ pub async fn get_run(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RunRecord>, ApiError> {
     let query = simple_query(raw.as_deref(), &["cursor", "limit"])?;
-    let limit = match query.get("limit") {
-        None => 100,
+    let limit = page_limit(query.get("limit"))?;
+    Ok(Json(state.tasks.run_record(&process_id(id)?, query.get("cursor").map(String::as_str), limit).await?))
+}
+
+/// Every matched user's result with each (action, target) item and its outcome, in pages,
+/// optionally of one status: what `userChanges` leaves out (`unchanged` and `skipped` users,
+/// unchanged items).
+#[utoipa::path(get, path = "/api/v1/runs/{processId}/users", tag = "runs", security(("bearer" = [])),
+    params(("processId" = String, Path),
+        ("status" = Option<String>, Query, description = "updated, partial, failed, unchanged or skipped"),
+        ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query, description = "at most 1000 (default 100)")),
+    responses((status = 200, body = UserResultsPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_run_users(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<UserResultsPage>, ApiError> {
+    let query = simple_query(raw.as_deref(), &["status", "cursor", "limit"])?;
+    let status = query
+        .get("status")
+        .map(|v| {
+            serde_json::from_value::<ChangeStatus>(serde_json::Value::String(v.clone())).map_err(|_| {
+                ApiError::field("status", v.clone(), "one of updated, partial, failed, unchanged, skipped")
+            })
+        })
+        .transpose()?;
+    let limit = page_limit(query.get("limit"))?;
+    let page = state.tasks.run_users(&process_id(id)?, status, query.get("cursor").map(String::as_str), limit).await?;
+    Ok(Json(page))
+}
+
+/// `limit` for pages of users: 1 to 1000, default 100.
+fn page_limit(value: Option<&String>) -> Result<u32, ApiError> {
+    match value {
+        None => Ok(100),
         Some(v) => v
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=tasks::MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::field("limit", v.clone(), "a number from 1 to 1000"))?,
-    };
-    Ok(Json(state.tasks.run_record(&process_id(id)?, query.get("cursor").map(String::as_str), limit).await?))
+            .ok_or_else(|| ApiError::field("limit", v.clone(), "a number from 1 to 1000")),
+    }
 }
 
 /// The whole record as a file to download (every `userChanges` entry).

@@ -140,6 +140,15 @@ async fn a_task_over_http_from_save_to_results(db: TestDb) {
         export["userChanges"].as_array().unwrap().len() as u64,
         export["summary"]["totalUserChanges"].as_u64().unwrap()
     );
+    let unchanged =
+        json_ok(app.get(&format!("/api/v1/runs/{process_id}/users?status=unchanged&limit=5")).send().await.unwrap())
+            .await;
+    for user in unchanged["users"].as_array().unwrap() {
+        assert_eq!(user["status"], "unchanged");
+        assert!(user["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{user}");
+    }
+    let bad = app.get(&format!("/api/v1/runs/{process_id}/users?status=gone")).send().await.unwrap();
+    problem(bad, StatusCode::BAD_REQUEST).await;
     problem(app.get("/api/v1/runs/nope").send().await.unwrap(), StatusCode::NOT_FOUND).await;
     let done = send(Method::POST, &format!("/api/v1/runs/{process_id}/cancel"), None).await.unwrap();
     problem(done, StatusCode::CONFLICT).await;

@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use model::directory::UserStatus;
 use model::ids::{AccountId, ProcessId};
-use model::run::{RunOutcome, RunSource, RunState, Summary};
+use model::run::{ChangeStatus, RunOutcome, RunSource, RunState, Summary};
 use model::task::{Action, ExecutionLimit, Schedule, ScheduleKind};
 use tasks::{BulkInput, RunFilter, RunStart, TaskError, TaskSettings};
 use testkit::{TestDb, backend_tests};
@@ -160,6 +160,20 @@ async fn every_action_outcome_and_the_exact_record(db: TestDb) {
     assert!(skipped.is_empty());
     let task = f.service.task(&task.task_id).await.unwrap();
     assert_eq!(task.last_process_id, Some(run.process_id.clone()));
+
+    // The users `userChanges` leaves out are there too, item by item.
+    let skipped = f.service.run_users(&run.process_id, Some(ChangeStatus::Skipped), None, 10).await.unwrap();
+    assert_eq!(skipped.users.len(), 1);
+    let dee = &skipped.users[0];
+    assert_eq!((dee.result.account_id.as_str(), dee.status), ("dee", ChangeStatus::Skipped));
+    assert_eq!(dee.result.items.len(), 3, "one item per action");
+    assert!(dee.result.items.iter().all(|i| i.outcome == model::run::ItemOutcome::Skipped
+        && i.reason.as_deref() == Some(model::run::ORG_ADMIN_SKIP_REASON)));
+    let all = f.service.run_users(&run.process_id, None, None, 2).await.unwrap();
+    assert_eq!(all.users.len(), 2);
+    let rest = f.service.run_users(&run.process_id, None, all.next_cursor.as_deref(), 10).await.unwrap();
+    assert_eq!(rest.users.len(), 3);
+    assert_eq!(rest.next_cursor, None);
 
     // Renamed since: the record keeps the name of its time and adds the current one.
     let mut renamed = crate::organization();
@@ -337,6 +351,12 @@ async fn bulk_operations_by_id_and_by_filter(db: TestDb) {
     let TaskError::Invalid(problems) = f.service.start_bulk(&bad, "test").await.unwrap_err() else { panic!() };
     assert_eq!(problems[0].field, "filter.groups");
     assert_eq!(problems[0].suggestions, vec!["Contractors"]);
+    let typo = BulkInput { account_ids: Some(vec!["ada".into(), "adaa".into()]), filter: None, ..by_filter.clone() };
+    let TaskError::Invalid(problems) = f.service.start_bulk(&typo, "test").await.unwrap_err() else { panic!() };
+    assert_eq!(
+        (problems[0].field.as_str(), problems[0].message.as_str()),
+        ("accountIds[1]", "no user has this account id")
+    );
     let both = BulkInput { account_ids: Some(vec!["ada".into()]), ..by_filter };
     assert!(matches!(f.service.start_bulk(&both, "test").await, Err(TaskError::Invalid(_))));
 }

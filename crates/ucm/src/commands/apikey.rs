@@ -7,6 +7,7 @@ use model::ids::{AccountId, ApiKeyId};
 use crate::cli::{ApikeyCommand, RoleArg};
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub async fn run(context: &Context, command: ApikeyCommand) -> anyhow::Result<()> {
     let now = context.clock.now();
@@ -29,7 +30,7 @@ pub async fn run(context: &Context, command: ApikeyCommand) -> anyhow::Result<()
                 key.role,
                 output::when(Some(key.expires_at))
             );
-            println!("{}", secret.expose());
+            outln!("{}", secret.expose());
             Ok(())
         }
         ApikeyCommand::List { json } => {
@@ -62,7 +63,7 @@ pub async fn run(context: &Context, command: ApikeyCommand) -> anyhow::Result<()
                 .revoke_api_key(&ApiKeyId(api_key_id.clone()), now)
                 .await
                 .with_context(|| format!("cannot revoke `{api_key_id}`"))?;
-            println!("Revoked API key `{}` ({}).", key.name, key.api_key_id);
+            outln!("Revoked API key `{}` ({}).", key.name, key.api_key_id);
             Ok(())
         }
     }

@@ -12,6 +12,7 @@ use store::{Engine, Store};
 
 use crate::cli::BenchCommand;
 use crate::config::Config;
+use crate::output::outln;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,9 +53,12 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         return crate::output::json(&results);
     }
     for r in &results {
-        println!(
+        outln!(
             "{}: imported {} users in {:.2} s = {:.0} users/s",
-            r.engine, r.users, r.import_seconds, r.import_users_per_second
+            r.engine,
+            r.users,
+            r.import_seconds,
+            r.import_users_per_second
         );
         let rows: Vec<Vec<String>> = r
             .queries
@@ -73,7 +77,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
             &["QUERY (first page of 20 + total)", "MATCHED", "P50 MS", "P99 MS", "VS BASELINE"],
             &rows,
         );
-        println!();
+        outln!();
     }
     Ok(())
 }
@@ -273,18 +277,19 @@ fn bench_templates(iterations: usize, json: bool) -> anyhow::Result<()> {
     if json {
         return crate::output::json(&result);
     }
-    println!(
+    outln!(
         "smart values: parse {:.1} µs, {:.0} renders/s",
-        result.smartvalues_parse_micros, result.smartvalues_renders_per_second
+        result.smartvalues_parse_micros,
+        result.smartvalues_renders_per_second
     );
-    println!(
+    outln!(
         "minijinja:    {:.0} renders/s (same output: {})",
         result.minijinja_renders_per_second,
         if result.outputs_identical { "yes" } else { "NO" }
     );
-    println!("ratio:        minijinja renders {:.2}× as fast", result.minijinja_speed_ratio);
+    outln!("ratio:        minijinja renders {:.2}× as fast", result.minijinja_speed_ratio);
     if !result.outputs_identical {
-        println!("\n--- smart values\n{ours}\n--- minijinja\n{theirs}");
+        outln!("\n--- smart values\n{ours}\n--- minijinja\n{theirs}");
     }
     Ok(())
 }

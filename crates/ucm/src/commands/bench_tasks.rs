@@ -20,6 +20,7 @@ use tasks::{RunStart, TaskInput, TaskService, TaskSettings};
 
 use super::bench::Scratch;
 use crate::config::Config;
+use crate::output::outln;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,21 +55,29 @@ pub async fn run(config: &Config, users: usize, reads: usize, json: bool) -> any
         return crate::output::json(&results);
     }
     for r in &results {
-        println!(
+        outln!(
             "{} · {} users matched · three actions (add to group, remove Confluence, suspend)",
-            r.engine, r.users_matched
+            r.engine,
+            r.users_matched
         );
-        println!(
+        outln!(
             "  run:     {:.2} s, {} item outcomes = {:.0} per second; {:.2}× the preview's {:.2} s",
-            r.run_seconds, r.item_outcomes, r.item_outcomes_per_second, r.run_to_preview_ratio, r.preview_seconds
+            r.run_seconds,
+            r.item_outcomes,
+            r.item_outcomes_per_second,
+            r.run_to_preview_ratio,
+            r.preview_seconds
         );
-        println!(
+        outln!(
             "  memory:  {:.0} MiB before, peak {:.0} MiB during the run",
-            r.rss_before_mib, r.peak_rss_during_run_mib
+            r.rss_before_mib,
+            r.peak_rss_during_run_mib
         );
-        println!(
+        outln!(
             "  result:  summary + first page p50 {:.2} ms, p99 {:.2} ms ({:.2}× reading the header alone)",
-            r.record_p50_ms, r.record_p99_ms, r.record_to_header_ratio
+            r.record_p50_ms,
+            r.record_p99_ms,
+            r.record_to_header_ratio
         );
     }
     Ok(())
@@ -122,7 +131,7 @@ async fn bench(store: &store::Store, users: usize, reads: usize) -> anyhow::Resu
     let mut item_outcomes = 0u64;
     let mut after: Option<String> = None;
     loop {
-        let page = store.run_users(&run.process_id, after.as_deref(), 1000, false).await?;
+        let page = store.run_users(&run.process_id, after.as_deref(), 1000, &[]).await?;
         item_outcomes += page.iter().map(|u| u.items.len() as u64).sum::<u64>();
         match page.last() {
             Some(last) if page.len() == 1000 => after = Some(last.account_id.0.clone()),

@@ -7,6 +7,7 @@ use crate::cli::{FilterArgs, FiltersCommand};
 use crate::commands::explain;
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub async fn run(context: &Context, command: FiltersCommand) -> anyhow::Result<()> {
     let now = context.clock.now();
@@ -34,18 +35,18 @@ pub async fn run(context: &Context, command: FiltersCommand) -> anyhow::Result<(
         FiltersCommand::Create { name, filter } => {
             let (name, criteria) = checked(context, &name, &filter).await?;
             let saved = context.store.create_saved_filter(&name, &criteria, now).await?;
-            println!("Saved filter `{}` ({}).", saved.name, saved.filter_id);
+            outln!("Saved filter `{}` ({}).", saved.name, saved.filter_id);
             Ok(())
         }
         FiltersCommand::Update { filter_id, name, filter } => {
             let (name, criteria) = checked(context, &name, &filter).await?;
             let saved = context.store.update_saved_filter(&FilterId(filter_id), &name, &criteria, now).await?;
-            println!("Updated saved filter `{}` ({}).", saved.name, saved.filter_id);
+            outln!("Updated saved filter `{}` ({}).", saved.name, saved.filter_id);
             Ok(())
         }
         FiltersCommand::Delete { filter_id } => {
             context.store.delete_saved_filter(&FilterId(filter_id.clone())).await?;
-            println!("Deleted saved filter {filter_id}.");
+            outln!("Deleted saved filter {filter_id}.");
             Ok(())
         }
     }

@@ -9,6 +9,7 @@ use store::ImportReport;
 
 use crate::cli::{FileFormat, ImportArgs, SeedDemoArgs};
 use crate::context::Context;
+use crate::output::outln;
 
 pub async fn import(context: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let format = match (args.format, Format::from_path(&args.file)) {
@@ -49,6 +50,13 @@ pub async fn seed_demo(context: &Context, args: SeedDemoArgs) -> anyhow::Result<
     let org = directory::demo::organization(args.users, context.clock.now(), args.seed);
     let report = write_with_progress(context, &org).await?;
     print_report(&report);
+    if context.store.tasks().await?.is_empty() {
+        let service = context.task_service(&context.public_url())?;
+        match tasks::demo::create_demo_tasks(&service).await {
+            Ok(names) => outln!("Created example tasks (run by hand only): {}.", names.join(", ")),
+            Err(e) => eprintln!("note: the example tasks were not created: {e}"),
+        }
+    }
     Ok(())
 }
 
@@ -86,7 +94,7 @@ fn progress_spinner(message: &'static str) -> Option<ProgressBar> {
 }
 
 fn print_report(report: &ImportReport) {
-    println!(
+    outln!(
         "Imported {} site(s), {} group(s) and {} user(s) ({} new, {} updated).",
         report.sites,
         report.groups,

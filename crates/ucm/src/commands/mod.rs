@@ -16,13 +16,14 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::config::{Config, Overrides};
 use crate::context::Context;
+use crate::output::outln;
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides { data_dir: cli.data_dir.clone() };
     match cli.command {
         Command::Config(ConfigCommand::Example) => {
-            print!("{}", crate::config::EXAMPLE);
+            crate::output::write_out(format_args!("{}", crate::config::EXAMPLE));
             return Ok(());
         }
         // Templates need no configuration and no database.
@@ -30,9 +31,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
-    init_logging(&config);
+    init_logging(&config, matches!(cli.command, Command::Serve(_)));
     if let Command::Config(ConfigCommand::Check) = cli.command {
-        println!("{}", config.redacted_toml()?.trim_end());
+        outln!("{}", config.redacted_toml()?.trim_end());
         eprintln!("The configuration is valid.");
         return Ok(());
     }
@@ -58,10 +59,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
-fn init_logging(config: &Config) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{},sqlx=warn", config.log.level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+/// Logs go to standard error. The server logs at the configured level; other commands speak
+/// to a person through their output, so they log warnings and errors only, unless `RUST_LOG`
+/// says otherwise. Colours only on a terminal.
+fn init_logging(config: &Config, server: bool) {
+    let level = if server { config.log.level.as_str() } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if config.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
 

@@ -9,6 +9,7 @@ use model::apikey::{ApiKey, ApiKeyRole};
 
 use crate::cli::ServeArgs;
 use crate::context::Context;
+use crate::output::outln;
 
 /// The file the initial admin key is written to, inside the data directory.
 pub const ADMIN_KEY_FILE: &str = "admin-api-key";
@@ -43,7 +44,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     }));
 
     tracing::info!(%local, public_url, engine = context.store.engine().name(), "listening");
-    println!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
+    outln!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
     std::io::stdout().flush()?;
     server::serve(listener, state, async move {
         shutdown_signal().await;

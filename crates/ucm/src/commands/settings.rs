@@ -4,6 +4,7 @@ use model::task::ExecutionLimit;
 
 use crate::cli::SettingsCommand;
 use crate::context::Context;
+use crate::output::outln;
 
 pub async fn run(context: &Context, command: SettingsCommand) -> anyhow::Result<()> {
     match command {
@@ -15,9 +16,9 @@ pub async fn run(context: &Context, command: SettingsCommand) -> anyhow::Result<
                 context.store.set_access_settings(&settings).await?;
             }
             let yes_no = |b: bool| if b { "allowed" } else { "not allowed" };
-            println!("organization admins: always allowed");
-            println!("product admins:      {}", yes_no(settings.product_admins_allowed));
-            println!("user access admins:  {}", yes_no(settings.user_access_admins_allowed));
+            outln!("organization admins: always allowed");
+            outln!("product admins:      {}", yes_no(settings.product_admins_allowed));
+            outln!("user access admins:  {}", yes_no(settings.user_access_admins_allowed));
             Ok(())
         }
         SettingsCommand::ExecutionLimit { max_users, max_percent, clear } => {
@@ -33,7 +34,7 @@ pub async fn run(context: &Context, command: SettingsCommand) -> anyhow::Result<
             }
             let total = context.store.count_users().await?;
             match limit.max_changed(total) {
-                None => println!("No execution limit: runs may change any number of users."),
+                None => outln!("No execution limit: runs may change any number of users."),
                 Some(n) => {
                     let parts: Vec<String> = [
                         limit.max_users.map(|u| format!("{u} users")),
@@ -42,11 +43,11 @@ pub async fn run(context: &Context, command: SettingsCommand) -> anyhow::Result<
                     .into_iter()
                     .flatten()
                     .collect();
-                    println!(
+                    outln!(
                         "Execution limit: {} (with {total} users now: at most {n} changed per run).",
                         parts.join(" and ")
                     );
-                    println!("Scheduled runs over it wait for approval; runs by hand ask for confirmation.");
+                    outln!("Scheduled runs over it wait for approval; runs by hand ask for confirmation.");
                 }
             }
             Ok(())

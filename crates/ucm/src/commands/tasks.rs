@@ -4,16 +4,17 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::filter::UserFilter;
 use model::ids::{AccountId, FilterId, ProcessId, TaskId};
-use model::run::{Progress, RunOutcome, RunRecord, Summary};
+use model::run::{ChangeStatus, Progress, RunOutcome, RunRecord, Summary};
 use model::task::{Action, AppTarget, ExecutionLimit, Schedule, ScheduleKind, Task, Weekday};
 use tasks::{BulkInput, Preview, RunFilter, RunStart, StartedRun, TaskError, TaskInput, TaskService};
 
 use crate::cli::{BulkArgs, BulkCommand, RunsCommand, TaskArgs, TasksCommand};
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 /// Who the CLI says changed things.
 const CLI: &str = "cli";
@@ -37,7 +38,7 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
                 return output::json(&tasks);
             }
             if tasks.is_empty() {
-                println!("No tasks yet. Create one with `ucm tasks create` (see --help).");
+                outln!("No tasks yet. Create one with `ucm tasks create` (see --help).");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = tasks
@@ -57,7 +58,7 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
             Ok(())
         }
         TasksCommand::Show { task_id, json } => {
-            let task = service.task(&TaskId(task_id)).await.map_err(explain)?;
+            let task = service.task(&find_task(&service, &task_id).await?).await.map_err(explain)?;
             if json {
                 return output::json(&task);
             }
@@ -67,36 +68,39 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
         TasksCommand::Create(args) => {
             let input = task_input(&args)?;
             let task = service.create_task(&input, CLI).await.map_err(explain)?;
-            println!("Saved task `{}` ({}).", task.name, task.task_id);
-            println!(
+            outln!("Saved task `{}` ({}).", task.name, task.task_id);
+            outln!(
                 "Preview it with `ucm tasks preview {}`, run it with `ucm tasks run {}`.",
-                task.task_id, task.task_id
+                task.task_id,
+                task.task_id
             );
             Ok(())
         }
         TasksCommand::Update { task_id, task } => {
             let input = task_input(&task)?;
-            let task = service.update_task(&TaskId(task_id), &input, CLI).await.map_err(explain)?;
-            println!("Updated task `{}` ({}); next run: {}.", task.name, task.task_id, output::when(task.next_run_at));
+            let task =
+                service.update_task(&find_task(&service, &task_id).await?, &input, CLI).await.map_err(explain)?;
+            outln!("Updated task `{}` ({}); next run: {}.", task.name, task.task_id, output::when(task.next_run_at));
             Ok(())
         }
         TasksCommand::Delete { task_id } => {
-            service.delete_task(&TaskId(task_id.clone())).await.map_err(explain)?;
-            println!("Deleted task {task_id}; its runs stay readable with `ucm runs list --task {task_id}`.");
+            let id = find_task(&service, &task_id).await?;
+            service.delete_task(&id).await.map_err(explain)?;
+            outln!("Deleted task {task_id}; its runs stay readable with `ucm runs list --task {id}`.");
             Ok(())
         }
         TasksCommand::Pause { task_id } => {
-            let task = service.set_active(&TaskId(task_id), false, CLI).await.map_err(explain)?;
-            println!("Paused `{}`: the scheduler will not start it until it is resumed.", task.name);
+            let task = service.set_active(&find_task(&service, &task_id).await?, false, CLI).await.map_err(explain)?;
+            outln!("Paused `{}`: the scheduler will not start it until it is resumed.", task.name);
             Ok(())
         }
         TasksCommand::Resume { task_id } => {
-            let task = service.set_active(&TaskId(task_id), true, CLI).await.map_err(explain)?;
-            println!("Resumed `{}`; next run: {}.", task.name, output::when(task.next_run_at));
+            let task = service.set_active(&find_task(&service, &task_id).await?, true, CLI).await.map_err(explain)?;
+            outln!("Resumed `{}`; next run: {}.", task.name, output::when(task.next_run_at));
             Ok(())
         }
         TasksCommand::Preview { task_id, sample, json } => {
-            let preview = service.preview_task(&TaskId(task_id), sample).await.map_err(explain)?;
+            let preview = service.preview_task(&find_task(&service, &task_id).await?, sample).await.map_err(explain)?;
             if json {
                 return output::json(&preview);
             }
@@ -104,7 +108,7 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
             Ok(())
         }
         TasksCommand::Run { task_id, yes, json } => {
-            let id = TaskId(task_id);
+            let id = find_task(&service, &task_id).await?;
             let mut start = RunStart { started_by: CLI.to_owned(), confirm: yes };
             let run = match service.start_task_run(&id, &start).await {
                 Err(TaskError::OverLimit { would_change, limit }) => {
@@ -147,7 +151,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
                 return output::json(&runs);
             }
             if runs.is_empty() {
-                println!("No runs match.");
+                outln!("No runs match.");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = runs
@@ -177,6 +181,54 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
             print_record(&record);
             Ok(())
         }
+        RunsCommand::Users { process_id, status, cursor, limit, json } => {
+            let status = status
+                .map(|v| {
+                    serde_json::from_value::<ChangeStatus>(serde_json::Value::String(v.clone())).map_err(|_| {
+                        anyhow::anyhow!("--status: `{v}` is not one of updated, partial, failed, unchanged, skipped")
+                    })
+                })
+                .transpose()?;
+            let page = service
+                .run_users(&ProcessId(process_id.clone()), status, cursor.as_deref(), limit)
+                .await
+                .map_err(explain)?;
+            if json {
+                return output::json(&page);
+            }
+            if page.users.is_empty() {
+                outln!("No users{}.", status.map(|s| format!(" with status {}", s.as_str())).unwrap_or_default());
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = page
+                .users
+                .iter()
+                .map(|u| {
+                    let items: Vec<String> = u
+                        .result
+                        .items
+                        .iter()
+                        .map(|i| {
+                            let target = i.target.as_ref().map(|t| format!(" {}", t.label())).unwrap_or_default();
+                            let outcome = serde_json::to_value(i.outcome).unwrap_or_default();
+                            let reason = i.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                            format!("{}{target}: {}{reason}", i.action_type, outcome.as_str().unwrap_or_default())
+                        })
+                        .collect();
+                    vec![
+                        u.result.display_name.clone(),
+                        u.result.email.clone(),
+                        u.status.as_str().to_owned(),
+                        items.join("; "),
+                    ]
+                })
+                .collect();
+            output::table(&["USER", "EMAIL", "STATUS", "ITEMS"], &rows);
+            if let Some(next) = &page.next_cursor {
+                outln!("… more: ucm runs users {process_id} --cursor '{next}'");
+            }
+            Ok(())
+        }
         RunsCommand::Export { process_id, output: file } => {
             let id = ProcessId(process_id);
             let path = file.unwrap_or_else(|| PathBuf::from(format!("run-{}.json", id.as_str().replace('/', "_"))));
@@ -186,7 +238,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
             write_export(&service, &id, &mut out).await?;
             out.flush().with_context(|| format!("cannot write {}", path.display()))?;
             let changes = service.run_record(&id, None, 1).await.map_err(explain)?.summary.total_user_changes;
-            println!("Wrote run {id} ({changes} user changes) to {}.", path.display());
+            outln!("Wrote run {id} ({changes} user changes) to {}.", path.display());
             Ok(())
         }
         RunsCommand::Approve { process_id } => {
@@ -195,12 +247,12 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
         }
         RunsCommand::Reject { process_id } => {
             service.reject(&ProcessId(process_id.clone()), CLI).await.map_err(explain)?;
-            println!("Rejected run {process_id}: nothing was changed.");
+            outln!("Rejected run {process_id}: nothing was changed.");
             Ok(())
         }
         RunsCommand::Cancel { process_id } => {
             service.cancel(&ProcessId(process_id.clone()), CLI).await.map_err(explain)?;
-            println!("Asked run {process_id} to stop after the users in hand.");
+            outln!("Asked run {process_id} to stop after the users in hand.");
             Ok(())
         }
     }
@@ -245,17 +297,19 @@ fn confirm_over_limit(would_change: u64, limit: u64) -> anyhow::Result<()> {
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        bail!("not run: nothing was changed")
+        eprintln!("Not run: nothing was changed.");
+        std::process::exit(1)
     }
 }
 
 /// Executes a started run with a progress bar on a terminal (Ctrl-C asks it to stop), then
 /// prints its result.
 async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) -> anyhow::Result<()> {
+    // Drawn once the number of users is known, so it never starts as a full 0/0 bar.
     let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} users ({per_sec}, {eta} left)")
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} users ({eta} left)")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
@@ -263,8 +317,13 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
         bar
     });
     let progress = |p: Progress| {
-        if let Some(bar) = &bar {
-            bar.set_length(p.total);
+        if let Some(bar) = &bar
+            && p.total > 0
+        {
+            if bar.is_hidden() {
+                bar.set_length(p.total);
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
             bar.set_position(p.done);
         }
     };
@@ -298,47 +357,67 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
 
 /// Writes a run's whole record as JSON, a page at a time, and a final newline.
 async fn write_export(service: &TaskService, id: &ProcessId, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let quiet_on_closed_pipe = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        anyhow::Error::from(e)
+    };
     let mut export = service.export(id).await.map_err(explain)?;
     while let Some(chunk) = export.next_chunk().await.map_err(explain)? {
-        out.write_all(&chunk)?;
+        out.write_all(&chunk).map_err(quiet_on_closed_pipe)?;
     }
-    writeln!(out)?;
+    writeln!(out).map_err(quiet_on_closed_pipe)?;
     Ok(())
 }
 
+/// Users by status, each counted once (a user with changes and failures is "partly failed").
 fn counts(s: &Summary) -> String {
+    let partial = (s.users_updated + s.failed_count).saturating_sub(s.total_user_changes);
     format!(
-        "{} matched · {} updated · {} failed · {} unchanged · {} skipped",
-        s.users_matched, s.users_updated, s.failed_count, s.users_unchanged, s.users_skipped
+        "{} matched: {} updated · {} partly failed · {} failed · {} unchanged · {} skipped (organization admins)",
+        s.users_matched,
+        s.users_updated - partial,
+        partial,
+        s.failed_count - partial,
+        s.users_unchanged,
+        s.users_skipped
     )
 }
 
 fn print_record(r: &RunRecord) {
     let outcome = r.outcome.map_or_else(|| r.state.as_str().to_owned(), |o| o.as_str().to_owned());
-    println!("Run {} · {} ({}, started by {})", r.process_id, r.name, r.source.as_str(), r.started_by);
-    println!("Outcome:  {outcome}{}", r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
-    println!("Started:  {}   finished: {}", output::when(Some(r.started_at)), output::when(r.finished_at));
+    outln!("Run {} · {} ({}, started by {})", r.process_id, r.name, r.source.as_str(), r.started_by);
+    outln!("Outcome:  {outcome}{}", r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+    outln!("Started:  {}   finished: {}", output::when(Some(r.started_at)), output::when(r.finished_at));
     if r.finished_at.is_none() && r.progress.total > 0 {
-        println!("Progress: {} of {} users", r.progress.done, r.progress.total);
+        outln!("Progress: {} of {} users", r.progress.done, r.progress.total);
     }
     if let Some(q) = &r.quarantine {
-        println!(
+        outln!(
             "Waiting for approval: would change {} users, more than the limit of {}. \
              `ucm runs approve {}` or `ucm runs reject {}`.",
-            q.would_change, q.limit, r.process_id, r.process_id
+            q.would_change,
+            q.limit,
+            r.process_id,
+            r.process_id
         );
     }
     let s = &r.summary;
-    println!("Users:    {}", counts(s));
-    println!(
+    outln!("Users:    {}", counts(s));
+    outln!(
         "Items:    {} groups added · {} groups removed · {} app accesses removed · {} suspended · {} restored",
-        s.groups_added, s.groups_removed, s.app_access_removed, s.users_suspended, s.users_restored
+        s.groups_added,
+        s.groups_removed,
+        s.app_access_removed,
+        s.users_suspended,
+        s.users_restored
     );
-    println!("Open:     {}", r.deep_link);
+    outln!("Link:     {} (for the web UI, not built yet)", r.deep_link);
     if r.user_changes.is_empty() {
         return;
     }
-    println!();
+    outln!();
     let rows: Vec<Vec<String>> = r
         .user_changes
         .iter()
@@ -375,24 +454,20 @@ fn print_record(r: &RunRecord) {
         .collect();
     output::table(&["USER", "EMAIL", "STATUS", "CHANGES", "FAILURES"], &rows);
     if let Some(cursor) = &r.next_cursor {
-        println!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.process_id, cursor);
+        outln!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.process_id, cursor);
     }
 }
 
 fn print_preview(p: &Preview) {
-    println!("Would change {} users ({} matched). Nothing was changed.", p.would_change, p.summary.users_matched);
+    outln!("Would change {} users ({} matched). Nothing was changed.", p.would_change, p.summary.users_matched);
     match p.limit {
         Some(limit) if p.over_limit => {
-            println!("That is more than the execution limit of {limit}: running it needs confirmation.");
+            outln!("That is more than the execution limit of {limit}: running it needs confirmation.");
         }
-        Some(limit) => println!("Execution limit: {limit} users."),
+        Some(limit) => outln!("Execution limit: {limit} users."),
         None => {}
     }
-    let s = &p.summary;
-    println!(
-        "Would be: {} updated · {} failed · {} unchanged · {} skipped (organization admins)",
-        s.users_updated, s.failed_count, s.users_unchanged, s.users_skipped
-    );
+    outln!("Would be: {}", counts(&p.summary));
     let rows: Vec<Vec<String>> = p
         .user_changes
         .iter()
@@ -407,22 +482,26 @@ fn print_preview(p: &Preview) {
         })
         .collect();
     if !rows.is_empty() {
-        println!();
+        outln!();
         output::table(&["USER", "EMAIL", "WOULD BE", "WOULD FAIL"], &rows);
+        let more = p.summary.total_user_changes.saturating_sub(rows.len() as u64);
+        if more > 0 {
+            outln!("… and {more} more (--sample N lists more, --json gives the details).");
+        }
     }
 }
 
 fn print_task(t: &Task) {
-    println!("Task {} · {}", t.task_id, t.name);
-    println!("Filter:    {}", t.filter_id);
+    outln!("Task {} · {}", t.task_id, t.name);
+    outln!("Filter:    {}", t.filter_id);
     for (i, action) in t.actions.iter().enumerate() {
-        println!("Action {}:  {}", i + 1, serde_json::to_string(action).unwrap_or_default());
+        outln!("Action {}:  {}", i + 1, serde_json::to_string(action).unwrap_or_default());
     }
-    println!("Schedule:  {}", describe_schedule(&t.schedule));
-    println!("State:     {}", if t.active { "active" } else { "paused" });
-    println!("Last run:  {}", output::when(t.last_run_at));
-    println!("Next run:  {}", if t.active { output::when(t.next_run_at) } else { "-".into() });
-    println!("Changed:   {} by {}", output::when(Some(t.updated_at)), t.updated_by);
+    outln!("Schedule:  {}", describe_schedule(&t.schedule));
+    outln!("State:     {}", if t.active { "active" } else { "paused" });
+    outln!("Last run:  {}", output::when(t.last_run_at));
+    outln!("Next run:  {}", if t.active { output::when(t.next_run_at) } else { "-".into() });
+    outln!("Changed:   {} by {}", output::when(Some(t.updated_at)), t.updated_by);
 }
 
 fn describe_schedule(s: &Schedule) -> String {
@@ -552,13 +631,71 @@ fn bulk_input(args: &BulkArgs, confirm: bool) -> anyhow::Result<BulkInput> {
     Ok(BulkInput { name: args.name.clone(), actions: actions(&args.actions)?, account_ids, filter, confirm })
 }
 
-/// A task error for people: every field problem on its own line.
+/// A task by id, or by name ignoring case.
+async fn find_task(service: &TaskService, input: &str) -> anyhow::Result<TaskId> {
+    let id = TaskId(input.to_owned());
+    match service.task(&id).await {
+        Ok(task) => return Ok(task.task_id),
+        Err(TaskError::NotFound(_)) => {}
+        Err(e) => return Err(explain(e)),
+    }
+    let tasks = service.tasks().await.map_err(explain)?;
+    if let Some(task) = tasks.iter().find(|t| t.name.eq_ignore_ascii_case(input.trim())) {
+        return Ok(task.task_id.clone());
+    }
+    let close = model::suggest::closest(input, tasks.iter().map(|t| t.name.as_str()), 3);
+    let hint = if close.is_empty() { String::new() } else { format!(" (did you mean: {}?)", close.join(", ")) };
+    bail!("there is no task with the id or name `{input}`{hint}; `ucm tasks list` shows them")
+}
+
+/// A task error for people: every field problem on its own line, named by the flag that
+/// sets it (and the JSON field, for `--file`).
 fn explain(error: TaskError) -> anyhow::Error {
     match error {
         TaskError::Invalid(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    let shown = model::filter::FieldProblem { field: flag_for(&p.field), ..p.clone() };
+                    format!("  {shown}")
+                })
+                .collect();
             anyhow::anyhow!("this cannot be used:\n{}", lines.join("\n"))
         }
         other => other.into(),
     }
+}
+
+/// `actions[1].groupIds[0]` → `--action #2 (actions[1].groupIds[0])`.
+fn flag_for(field: &str) -> String {
+    let numbered = |rest: &str, flag: &str| -> Option<String> {
+        let (index, _) = rest.split_once(']')?;
+        let n: usize = index.parse().ok()?;
+        Some(format!("{flag} #{} ({field})", n + 1))
+    };
+    let flag = if let Some(rest) = field.strip_prefix("actions[") {
+        numbered(rest, "--action")
+    } else if let Some(rest) = field.strip_prefix("accountIds[") {
+        numbered(rest, "--account-id")
+    } else {
+        let plain = match field {
+            "name" => Some("--name"),
+            "filterId" => Some("--filter"),
+            "actions" => Some("--action"),
+            "accountIds" => Some("--account-id"),
+            "schedule.timeZone" => Some("--time-zone"),
+            "executionLimit.maxPercent" => Some("--max-percent"),
+            f if f.starts_with("schedule.") => Some("--schedule"),
+            _ => None,
+        };
+        plain.map(|flag| format!("{flag} ({field})")).or_else(|| {
+            let criterion = field.strip_prefix("filter.")?;
+            let kebab: String = criterion
+                .chars()
+                .flat_map(|c| if c.is_ascii_uppercase() { vec!['-', c.to_ascii_lowercase()] } else { vec![c] })
+                .collect();
+            Some(format!("--{kebab} ({field})"))
+        })
+    };
+    flag.unwrap_or_else(|| field.to_owned())
 }

@@ -6,12 +6,13 @@ use anyhow::Context as _;
 use smartvalues::{Limits, Template};
 
 use crate::cli::TemplateCommand;
+use crate::output::outln;
 
 pub fn run(command: TemplateCommand) -> anyhow::Result<()> {
     match command {
         TemplateCommand::Check { template } => {
             Template::parse(&template).map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("The template is valid.");
+            outln!("The template is valid.");
             Ok(())
         }
         TemplateCommand::Eval { template, context, now } => {
@@ -34,7 +35,7 @@ pub fn run(command: TemplateCommand) -> anyhow::Result<()> {
             };
             let parsed = Template::parse(&template).map_err(|e| anyhow::anyhow!("{e}"))?;
             let rendered = parsed.render(&context, now, &Limits::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}", rendered.text);
+            outln!("{}", rendered.text);
             if !rendered.missing.is_empty() {
                 eprintln!("missing (rendered empty): {}", rendered.missing.join(", "));
             }

@@ -7,6 +7,7 @@ use crate::cli::{OrderArg, SortArg, UsersCommand, UsersListArgs};
 use crate::commands::explain;
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()> {
     let state = context.app_state(&context.public_url())?;
@@ -18,24 +19,24 @@ pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()>
                 return output::json(&item);
             }
             let user = &item.user;
-            println!("{} <{}>", user.display_name, user.email);
-            println!("  account id:   {}", user.account_id);
-            println!("  status:       {}", user.status);
-            println!("  last active:  {}", output::when(user.last_active));
-            println!("  created:      {}", output::when(Some(user.created_at)));
-            println!("  sites:        {}", join(user.sites.iter().map(|s| s.name.as_str())));
-            println!("  groups:       {}", join(user.groups.iter().map(|g| g.name.as_str())));
-            println!("  roles:        {}", join(user.roles.iter().map(|r| r.role.as_str())));
-            println!("  app access:");
+            outln!("{} <{}>", user.display_name, user.email);
+            outln!("  account id:   {}", user.account_id);
+            outln!("  status:       {}", user.status);
+            outln!("  last active:  {}", output::when(user.last_active));
+            outln!("  created:      {}", output::when(Some(user.created_at)));
+            outln!("  sites:        {}", join(user.sites.iter().map(|s| s.name.as_str())));
+            outln!("  groups:       {}", join(user.groups.iter().map(|g| g.name.as_str())));
+            outln!("  roles:        {}", join(user.roles.iter().map(|r| r.role.as_str())));
+            outln!("  app access:");
             for access in &user.app_access {
-                println!(
+                outln!(
                     "    {} on {} (last active {})",
                     access.app_name,
                     access.site_name,
                     output::when(access.last_active)
                 );
             }
-            println!("  {}", item.user_browser_url);
+            outln!("  {}", item.user_browser_url);
             Ok(())
         }
     }
@@ -79,9 +80,9 @@ async fn list(state: &server::AppState, args: UsersListArgs) -> anyhow::Result<(
     let first = u64::from(page.page - 1) * u64::from(page.page_size) + 1;
     let last = first + list.users.len() as u64 - 1;
     if list.users.is_empty() {
-        println!("\nNo user matches (page {} of {}; {} in all).", page.page, list.page_count.max(1), list.total);
+        outln!("\nNo user matches (page {} of {}; {} in all).", page.page, list.page_count.max(1), list.total);
     } else {
-        println!("\n{first}–{last} of {} users (page {} of {}).", list.total, page.page, list.page_count);
+        outln!("\n{first}–{last} of {} users (page {} of {}).", list.total, page.page, list.page_count);
     }
     Ok(())
 }

@@ -126,11 +126,18 @@ async fn saved_filters_from_the_cli(db: TestDb) {
     assert!(ok && out.contains("apps=Jira Service Management inactiveDays=30"), "{out}");
     let (_, out, _) = run(ucm(&dir, Some(&db)).args(["filters", "list", "--json"]));
     let filters: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let id = filters[0]["filterId"].as_str().unwrap();
-    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", id]));
+    let by_name = |name: &str| {
+        filters.as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["filterId"].as_str().unwrap().to_owned()
+    };
+    let id = by_name("Idle JSM");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &id]));
     assert!(ok, "{err}");
-    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", id]));
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &id]));
     assert!(!ok && err.contains("not found"), "{err}");
+    // A filter a task uses stays (here: one of the demo's example tasks).
+    let used = by_name("Inactive for 90 days");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &used]));
+    assert!(!ok && err.contains("used by the task(s) `Deactivate inactive users`"), "{err}");
 }
 
 #[test]
@@ -231,6 +238,7 @@ fn every_command_has_help_with_examples() {
         vec!["runs", "list", "--help"],
         vec!["runs", "show", "--help"],
         vec!["runs", "export", "--help"],
+        vec!["runs", "users", "--help"],
         vec!["runs", "approve", "--help"],
         vec!["runs", "reject", "--help"],
         vec!["runs", "cancel", "--help"],

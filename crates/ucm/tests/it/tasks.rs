@@ -33,9 +33,15 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
         "cron:61 * * * *",
     ]));
     assert!(!ok);
-    assert!(err.contains("filterId: there is no saved filter `Enginers` (did you mean: Engineers?)"), "{err}");
-    assert!(err.contains("actions[0].groupIds[0]: there is no group `securty` (did you mean: security?)"), "{err}");
-    assert!(err.contains("schedule.expr: not a valid cron expression"), "{err}");
+    assert!(
+        err.contains("--filter (filterId): there is no saved filter `Enginers` (did you mean: Engineers?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--action #1 (actions[0].groupIds[0]): there is no group `securty` (did you mean: security?)"),
+        "{err}"
+    );
+    assert!(err.contains("--schedule (schedule.expr): the minute field `61` is not valid"), "{err}");
     let (ok, _, err) =
         run(cli().args(["tasks", "create", "--name", "x", "--filter", "Engineers", "--action", "suspnd"]));
     assert!(!ok && err.contains("did you mean `suspend`?"), "{err}");
@@ -60,8 +66,15 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     assert!(out.starts_with("Saved task `Lock engineering`"), "{out}");
     let (_, out, _) = run(cli().args(["tasks", "list", "--json"]));
     let tasks = json(&out);
-    let task_id = tasks[0]["taskId"].as_str().unwrap().to_owned();
-    assert_eq!(tasks[0]["schedule"]["type"], "weekly");
+    let names: Vec<&str> = tasks.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    // Next to the demo's examples, which seed-demo creates too.
+    assert_eq!(
+        names,
+        ["Deactivate inactive users", "Lock engineering", "Onboard contractors", "Reclaim idle JSM seats"]
+    );
+    let task = &tasks[1];
+    let task_id = task["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(task["schedule"]["type"], "weekly");
     let (ok, out, _) = run(cli().args(["tasks", "list"]));
     assert!(ok && out.contains("weekly mon,fri at 05:00 Europe/Berlin"), "{out}");
 
@@ -108,11 +121,18 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     let account = record["userChanges"][0]["accountId"].as_str().unwrap().to_owned();
     let (_, out, _) = run(cli().args(["runs", "list", "--account", &account]));
     assert!(out.contains(&process_id), "{out}");
+    let (ok, out, err) = run(cli().args(["runs", "users", &process_id, "--status", "updated", "--limit", "3"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("addToGroups security: changed; suspendUsers: changed"), "item by item: {out}");
+    assert!(out.contains("… more: ucm runs users"), "{out}");
     let (_, out, _) = run(cli().args(["users", "show", &account, "--json"]));
     assert_eq!(json(&out)["status"], "suspended");
 
-    let (ok, out, _) = run(cli().args(["tasks", "pause", &task_id]));
-    assert!(ok && out.contains("Paused"), "{out}");
+    // Tasks may be named instead of given by id.
+    let (ok, out, _) = run(cli().args(["tasks", "pause", "lock engineering"]));
+    assert!(ok && out.contains("Paused `Lock engineering`"), "{out}");
+    let (ok, _, err) = run(cli().args(["tasks", "run", "Lock enginering"]));
+    assert!(!ok && err.contains("(did you mean: Lock engineering?)"), "{err}");
     let (ok, _, err) = run(cli().args(["runs", "show", "nope"]));
     assert!(!ok && err.contains("not found"), "{err}");
 }
