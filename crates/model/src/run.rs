@@ -417,12 +417,10 @@ pub struct Quarantine {
     pub limit: u64,
 }
 
-/// One run's record (PRODUCT §5): identical in the API, the CLI's `--json`, the JSON export and
-/// the agent tool. The §5 fields come first; `state`, `trigger`, `startedBy`, `progress`,
-/// `quarantine` and `nextCursor` are ours.
+/// A run without its per-user changes: what lists of runs show, and the head of its record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RunRecord {
+pub struct RunOverview {
     pub process_id: ProcessId,
     pub source: RunSource,
     pub task_id: Option<TaskId>,
@@ -436,7 +434,6 @@ pub struct RunRecord {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
     pub summary: Summary,
-    pub user_changes: Vec<UserChange>,
     pub deep_link: String,
     pub state: RunState,
     pub trigger: RunTrigger,
@@ -444,6 +441,17 @@ pub struct RunRecord {
     pub progress: Progress,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<Quarantine>,
+}
+
+/// One run's record (PRODUCT §5): identical in the API, the CLI's `--json`, the JSON export and
+/// the agent tool. §5's fields, plus ours: `state`, `trigger`, `startedBy`, `progress`,
+/// `quarantine` and `nextCursor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    #[serde(flatten)]
+    pub run: RunOverview,
+    pub user_changes: Vec<UserChange>,
     /// Pass as `cursor` for the next page of `userChanges`; `null` on the last page.
     pub next_cursor: Option<String>,
 }

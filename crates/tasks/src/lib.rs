@@ -21,7 +21,7 @@ use model::clock::Clock;
 use model::filter::FieldProblem;
 use store::{Store, StoreError};
 
-pub use results::{ListedRun, MAX_PAGE, MAX_RUNS, RunExport, RunFilter, UserResultView, UserResultsPage};
+pub use results::{MAX_PAGE, MAX_RUNS, RunExport, RunFilter, UserResultView, UserResultsPage};
 pub use runner::{BulkInput, MAX_BULK_ACCOUNT_IDS, Preview, RunStart, StartedRun};
 pub use scheduler::{Scheduler, SyncSlot, TickReport};
 pub use service::TaskInput;

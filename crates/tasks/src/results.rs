@@ -4,10 +4,8 @@
 use jiff::Timestamp;
 use model::directory::Catalog;
 use model::ids::{AccountId, ProcessId, TaskId};
-use model::run::{
-    ChangeStatus, Progress, RunOutcome, RunRecord, RunSource, RunState, RunTrigger, Summary, UserChange, UserResult,
-};
-use model::task::{ActionType, action_types};
+use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord, UserChange, UserResult};
+use model::task::action_types;
 use serde::{Deserialize, Serialize};
 use store::{RunQuery, StoredRun};
 use utoipa::ToSchema;
@@ -47,29 +45,6 @@ pub struct UserResultsPage {
     pub users: Vec<UserResultView>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
-}
-
-/// A run in a list: the record without `userChanges`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedRun {
-    pub process_id: ProcessId,
-    pub source: RunSource,
-    pub task_id: Option<TaskId>,
-    pub name: String,
-    pub action_types: Vec<ActionType>,
-    pub outcome: Option<RunOutcome>,
-    pub error: Option<String>,
-    #[schema(value_type = String, format = DateTime)]
-    pub started_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub finished_at: Option<Timestamp>,
-    pub summary: Summary,
-    pub deep_link: String,
-    pub state: RunState,
-    pub trigger: RunTrigger,
-    pub started_by: String,
-    pub progress: Progress,
 }
 
 /// A run's record as JSON in pieces: see [`TaskService::export`].
@@ -220,7 +195,7 @@ impl TaskService {
     }
 
     /// Runs matching `filter`, newest first.
-    pub async fn runs(&self, filter: &RunFilter) -> Result<Vec<ListedRun>, TaskError> {
+    pub async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunOverview>, TaskError> {
         let query = RunQuery {
             task_id: filter.task_id.clone(),
             account_id: filter.account_id.clone(),
@@ -229,30 +204,28 @@ impl TaskService {
             until: filter.until,
             limit: filter.limit.unwrap_or(50).clamp(1, MAX_RUNS),
         };
-        Ok(self
-            .inner
-            .store
-            .runs(&query)
-            .await?
-            .into_iter()
-            .map(|run| ListedRun {
-                deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
-                action_types: action_types(&run.actions),
-                process_id: run.process_id,
-                source: run.source,
-                task_id: run.task_id,
-                name: run.name,
-                outcome: run.outcome,
-                error: run.error,
-                started_at: run.started_at,
-                finished_at: run.finished_at,
-                summary: run.summary,
-                state: run.state,
-                trigger: run.trigger,
-                started_by: run.started_by,
-                progress: run.progress,
-            })
-            .collect())
+        Ok(self.inner.store.runs(&query).await?.into_iter().map(|run| self.overview(run)).collect())
+    }
+
+    fn overview(&self, run: StoredRun) -> RunOverview {
+        RunOverview {
+            deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
+            action_types: action_types(&run.actions),
+            process_id: run.process_id,
+            source: run.source,
+            task_id: run.task_id,
+            name: run.name,
+            outcome: run.outcome,
+            error: run.error,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            summary: run.summary,
+            state: run.state,
+            trigger: run.trigger,
+            started_by: run.started_by,
+            progress: run.progress,
+            quarantine: run.quarantine,
+        }
     }
 
     fn record(
@@ -270,25 +243,6 @@ impl TaskService {
                 change
             })
             .collect();
-        RunRecord {
-            deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
-            action_types: action_types(&run.actions),
-            process_id: run.process_id,
-            source: run.source,
-            task_id: run.task_id,
-            name: run.name,
-            outcome: run.outcome,
-            error: run.error,
-            started_at: run.started_at,
-            finished_at: run.finished_at,
-            summary: run.summary,
-            user_changes,
-            state: run.state,
-            trigger: run.trigger,
-            started_by: run.started_by,
-            progress: run.progress,
-            quarantine: run.quarantine,
-            next_cursor,
-        }
+        RunRecord { run: self.overview(run), user_changes, next_cursor }
     }
 }

@@ -5,10 +5,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use model::ids::{AccountId, ProcessId, TaskId};
-use model::run::{ChangeStatus, RunOutcome, RunRecord};
+use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord};
 use model::task::{ExecutionLimit, Task};
 use serde::{Deserialize, Serialize};
-use tasks::{BulkInput, ListedRun, Preview, RunFilter, RunStart, StartedRun, TaskInput, UserResultsPage};
+use tasks::{BulkInput, Preview, RunFilter, RunStart, StartedRun, TaskInput, UserResultsPage};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -219,12 +219,12 @@ const RUN_LIST_PARAMS: [&str; 6] = ["taskId", "accountId", "outcome", "since", "
         ("outcome" = Option<String>, Query, description = "success, failure, quarantined or rejected"),
         ("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339"),
         ("limit" = Option<u32>, Query, description = "at most 500 (default 50)")),
-    responses((status = 200, body = Vec<ListedRun>), (status = 400, body = Problem)))]
+    responses((status = 200, body = Vec<RunOverview>), (status = 400, body = Problem)))]
 pub async fn list_runs(
     State(state): State<AppState>,
     _caller: Caller,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<ListedRun>>, ApiError> {
+) -> Result<Json<Vec<RunOverview>>, ApiError> {
     let query = simple_query(raw.as_deref(), &RUN_LIST_PARAMS)?;
     let instant = |key: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
         query

@@ -45,10 +45,10 @@ async fn every_action_outcome_and_the_exact_record(db: TestDb) {
     assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Success);
 
     let record = f.service.run_record(&run.process_id, None, 100).await.unwrap();
-    assert_eq!(record.outcome, Some(RunOutcome::Success), "failed items do not fail the run");
-    assert_eq!(record.state, RunState::Finished);
+    assert_eq!(record.run.outcome, Some(RunOutcome::Success), "failed items do not fail the run");
+    assert_eq!(record.run.state, RunState::Finished);
     assert_eq!(
-        record.summary,
+        record.run.summary,
         Summary {
             users_matched: 5,
             users_skipped: 1,
@@ -202,8 +202,8 @@ async fn restore_and_remove_from_groups(db: TestDb) {
     let bob = record.user_changes.iter().find(|c| c.account_id.as_str() == "bob").unwrap();
     assert!(bob.restored);
     assert_eq!(bob.groups_removed.len(), 1);
-    assert_eq!(record.summary.users_restored, 1);
-    assert_eq!(record.summary.groups_removed, 3, "ada leaves two groups, bob one");
+    assert_eq!(record.run.summary.users_restored, 1);
+    assert_eq!(record.run.summary.groups_removed, 3, "ada leaves two groups, bob one");
     assert_eq!(f.user("bob").await.status, UserStatus::Active);
     assert!(f.user("ada").await.app_access.is_empty());
     // Restore: Ada was active (unchanged), Cid is deactivated (failed, with the reason).
@@ -211,7 +211,7 @@ async fn restore_and_remove_from_groups(db: TestDb) {
     assert!(!ada.restored && ada.failures.is_empty());
     let cid = record.user_changes.iter().find(|c| c.account_id.as_str() == "cid").unwrap();
     assert_eq!(cid.failures[0].reason, "only a suspended user can be restored; this user is deactivated");
-    assert_eq!(record.summary.users_skipped, 1, "the org admin");
+    assert_eq!(record.run.summary.users_skipped, 1, "the org admin");
 }
 
 async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
@@ -228,8 +228,8 @@ async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
     f.db.store.delete_saved_filter(&f.everyone).await.unwrap();
     assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
-    assert_eq!(record.outcome, Some(RunOutcome::Failure));
-    assert!(record.error.as_deref().unwrap().contains("no longer exists"), "{:?}", record.error);
+    assert_eq!(record.run.outcome, Some(RunOutcome::Failure));
+    assert!(record.run.error.as_deref().unwrap().contains("no longer exists"), "{:?}", record.run.error);
     assert_eq!(f.user("ada").await.status, UserStatus::Active, "nothing changed");
     // Starting another now is refused with the reason.
     let again = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap_err();
@@ -254,7 +254,7 @@ async fn an_unreachable_directory_is_a_top_level_failure(db: TestDb) {
     assert_eq!(service.execute(&run, &|_| {}).await, RunOutcome::Failure);
     let record = service.run_record(&run.process_id, None, 10).await.unwrap();
     assert_eq!(
-        record.error.as_deref(),
+        record.run.error.as_deref(),
         Some("the directory could not be reached during the run (the details are in the server log)")
     );
     assert!(record.user_changes.is_empty(), "no answer, no result");
@@ -322,12 +322,15 @@ async fn bulk_operations_by_id_and_by_filter(db: TestDb) {
     let run = f.service.start_bulk(&input, "test").await.unwrap();
     assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Success);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
-    assert_eq!(record.source, RunSource::BulkOperation);
-    assert_eq!(record.task_id, None);
-    assert_eq!(record.name, "Bulk operation: suspendUsers");
-    assert_eq!((record.summary.users_matched, record.summary.users_skipped, record.summary.users_suspended), (2, 1, 1));
+    assert_eq!(record.run.source, RunSource::BulkOperation);
+    assert_eq!(record.run.task_id, None);
+    assert_eq!(record.run.name, "Bulk operation: suspendUsers");
+    assert_eq!(
+        (record.run.summary.users_matched, record.run.summary.users_skipped, record.run.summary.users_suspended),
+        (2, 1, 1)
+    );
     assert_eq!(f.user("dee").await.status, UserStatus::Active, "org admins are protected in bulk too");
-    assert_eq!(record.deep_link, format!("{PUBLIC_URL}/tasks?processId={}", run.process_id));
+    assert_eq!(record.run.deep_link, format!("{PUBLIC_URL}/tasks?processId={}", run.process_id));
 
     let by_filter = BulkInput {
         name: Some("Join Jira".into()),
@@ -342,7 +345,7 @@ async fn bulk_operations_by_id_and_by_filter(db: TestDb) {
     let ids: Vec<&str> = record.user_changes.iter().map(|c| c.account_id.as_str()).collect();
     // Ada (suspended above) matches too, but is in the group already: unchanged.
     assert_eq!(ids, vec!["bob"]);
-    assert_eq!((record.summary.users_matched, record.summary.users_unchanged), (2, 1));
+    assert_eq!((record.run.summary.users_matched, record.run.summary.users_unchanged), (2, 1));
 
     let bad = BulkInput {
         filter: Some(model::filter::UserFilter { groups: vec!["Contractrs".into()], ..Default::default() }),
@@ -370,7 +373,7 @@ async fn user_changes_page_with_a_cursor(db: TestDb) {
     let mut cursor: Option<String> = None;
     loop {
         let page = f.service.run_record(&run.process_id, cursor.as_deref(), 3).await.unwrap();
-        assert_eq!(page.summary.total_user_changes, 4, "the summary stays whole on every page");
+        assert_eq!(page.run.summary.total_user_changes, 4, "the summary stays whole on every page");
         seen.extend(page.user_changes.iter().map(|c| c.account_id.0.clone()));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -395,7 +398,7 @@ async fn a_run_can_be_cancelled(db: TestDb) {
     assert_eq!(f.service.execute(&run, &|p| seen.lock().unwrap().push(p.done)).await, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
     // Asked before it began: it stops before its first change.
-    assert_eq!(record.error.as_deref(), Some("cancelled by ops@acme.com after 0 of 5 users"));
+    assert_eq!(record.run.error.as_deref(), Some("cancelled by ops@acme.com after 0 of 5 users"));
     assert_eq!(f.user("ada").await.status, UserStatus::Active);
     assert_eq!(*seen.lock().unwrap(), vec![0]);
 
@@ -420,8 +423,8 @@ async fn a_run_can_be_cancelled(db: TestDb) {
         .await;
     assert_eq!(outcome, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
-    assert_eq!(record.error.as_deref(), Some("cancelled by ops@acme.com after 1 of 5 users"));
-    assert_eq!((record.progress.done, record.summary.users_matched), (1, 1));
+    assert_eq!(record.run.error.as_deref(), Some("cancelled by ops@acme.com after 1 of 5 users"));
+    assert_eq!((record.run.progress.done, record.run.summary.users_matched), (1, 1));
     assert_eq!(f.user("ada").await.status, UserStatus::Suspended, "the first user (ada) was done");
     assert_eq!(f.user("bob").await.groups.len(), 1, "the second was not");
     assert!(matches!(f.service.cancel(&run.process_id, "x").await, Err(TaskError::Conflict(_))));
@@ -463,8 +466,8 @@ async fn a_dead_run_does_not_block_its_task(db: TestDb) {
     f.clock.advance(jiff::SignedDuration::from_secs(61));
     let next = f.service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
     let record = f.service.run_record(&dead.process_id, None, 10).await.unwrap();
-    assert_eq!(record.outcome, Some(RunOutcome::Failure));
-    assert!(record.error.unwrap().starts_with("interrupted"));
+    assert_eq!(record.run.outcome, Some(RunOutcome::Failure));
+    assert!(record.run.error.unwrap().starts_with("interrupted"));
     assert_eq!(f.service.execute(&next, &|_| {}).await, RunOutcome::Success);
 }
 
@@ -488,7 +491,7 @@ async fn concurrent_runs_on_the_same_users_both_finish(db: TestDb) {
     let first = f.service.run_record(&a.process_id, None, 10).await.unwrap();
     let second = f.service.run_record(&b.process_id, None, 10).await.unwrap();
     // Ada is suspended once: by exactly one of the two runs.
-    assert_eq!(first.summary.users_suspended + second.summary.users_suspended, 1);
+    assert_eq!(first.run.summary.users_suspended + second.run.summary.users_suspended, 1);
     assert_eq!(f.user("ada").await.status, UserStatus::Suspended);
 }
 
@@ -562,11 +565,11 @@ async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
     // Too short for the run (two slow users): it is asked to stop, and ends as cancelled.
     service.shutdown(std::time::Duration::from_millis(100), std::time::Duration::from_secs(30)).await;
     let record = service.run_record(&id, None, 10).await.unwrap();
-    assert_eq!(record.state, RunState::Finished);
+    assert_eq!(record.run.state, RunState::Finished);
     assert!(
-        record.error.as_deref().unwrap().starts_with("cancelled by the server stopping after"),
+        record.run.error.as_deref().unwrap().starts_with("cancelled by the server stopping after"),
         "{:?}",
-        record.error
+        record.run.error
     );
 
     // With time enough, a run simply finishes.
@@ -580,5 +583,5 @@ async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
     let id = run.process_id.clone();
     fast.spawn(run).await;
     fast.shutdown(std::time::Duration::from_secs(30), std::time::Duration::from_secs(30)).await;
-    assert_eq!(fast.run_record(&id, None, 10).await.unwrap().outcome, Some(RunOutcome::Success));
+    assert_eq!(fast.run_record(&id, None, 10).await.unwrap().run.outcome, Some(RunOutcome::Success));
 }

@@ -131,9 +131,9 @@ async fn interrupted_runs_are_closed_as_failures(db: TestDb) {
     f.clock.advance(SignedDuration::from_secs(2));
     assert_eq!(next_start.tick().await.unwrap().closed_interrupted, vec![run.process_id.clone()]);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
-    assert_eq!(record.outcome, Some(RunOutcome::Failure));
-    assert!(record.error.as_deref().unwrap().starts_with("interrupted"));
-    assert!(record.finished_at.is_some());
+    assert_eq!(record.run.outcome, Some(RunOutcome::Failure));
+    assert!(record.run.error.as_deref().unwrap().starts_with("interrupted"));
+    assert!(record.run.finished_at.is_some());
     // The original process, if it comes back, cannot overwrite that.
     assert_eq!(f.service.execute(&run, &|_| {}).await, RunOutcome::Failure);
     assert_eq!(f.user("ada").await.status, UserStatus::Active);
@@ -153,10 +153,10 @@ async fn over_the_limit_a_scheduled_run_waits_for_approval(db: TestDb) {
     let started = scheduler.tick().await.unwrap().started;
     assert_eq!(f.service.execute(&started[0], &|_| {}).await, RunOutcome::Quarantined);
     let record = f.service.run_record(&started[0].process_id, None, 10).await.unwrap();
-    assert_eq!((record.state, record.outcome), (RunState::Quarantined, Some(RunOutcome::Quarantined)));
-    let quarantine = record.quarantine.unwrap();
+    assert_eq!((record.run.state, record.run.outcome), (RunState::Quarantined, Some(RunOutcome::Quarantined)));
+    let quarantine = record.run.quarantine.unwrap();
     assert_eq!((quarantine.would_change, quarantine.limit), (2, 1));
-    assert_eq!(record.summary.users_matched, 5);
+    assert_eq!(record.run.summary.users_matched, 5);
     assert!(record.user_changes.is_empty());
     assert_eq!(f.user("ada").await.status, UserStatus::Active, "nothing changed before approval");
     // While it waits, the next day's tick does not pile up another run.
@@ -175,6 +175,6 @@ async fn over_the_limit_a_scheduled_run_waits_for_approval(db: TestDb) {
     assert_eq!(f.service.execute(&started[0], &|_| {}).await, RunOutcome::Quarantined);
     f.service.reject(&started[0].process_id, "ops").await.unwrap();
     let record = f.service.run_record(&started[0].process_id, None, 10).await.unwrap();
-    assert_eq!((record.state, record.outcome), (RunState::Finished, Some(RunOutcome::Rejected)));
-    assert!(record.error.unwrap().contains("rejected by ops"));
+    assert_eq!((record.run.state, record.run.outcome), (RunState::Finished, Some(RunOutcome::Rejected)));
+    assert!(record.run.error.unwrap().contains("rejected by ops"));
 }

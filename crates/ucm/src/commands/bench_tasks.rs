@@ -150,7 +150,7 @@ async fn bench(store: &store::Store, users: usize, reads: usize) -> anyhow::Resu
         let t = Instant::now();
         let record = service.run_record(&run.process_id, None, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         record_times.push(t.elapsed());
-        matched = record.summary.users_matched;
+        matched = record.run.summary.users_matched;
         let t = Instant::now();
         store.run(&run.process_id).await?;
         header_times.push(t.elapsed());

@@ -237,7 +237,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
             );
             write_export(&service, &id, &mut out).await?;
             out.flush().with_context(|| format!("cannot write {}", path.display()))?;
-            let changes = service.run_record(&id, None, 1).await.map_err(explain)?.summary.total_user_changes;
+            let changes = service.run_record(&id, None, 1).await.map_err(explain)?.run.summary.total_user_changes;
             outln!("Wrote run {id} ({changes} user changes) to {}.", path.display());
             Ok(())
         }
@@ -350,7 +350,7 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
         print_record(&record);
     }
     match outcome {
-        RunOutcome::Failure => bail!("the run failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
+        RunOutcome::Failure => bail!("the run failed: {}", record.run.error.as_deref().unwrap_or("no reason recorded")),
         _ => Ok(()),
     }
 }
@@ -386,24 +386,24 @@ fn counts(s: &Summary) -> String {
 }
 
 fn print_record(r: &RunRecord) {
-    let outcome = r.outcome.map_or_else(|| r.state.as_str().to_owned(), |o| o.as_str().to_owned());
-    outln!("Run {} · {} ({}, started by {})", r.process_id, r.name, r.source.as_str(), r.started_by);
-    outln!("Outcome:  {outcome}{}", r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
-    outln!("Started:  {}   finished: {}", output::when(Some(r.started_at)), output::when(r.finished_at));
-    if r.finished_at.is_none() && r.progress.total > 0 {
-        outln!("Progress: {} of {} users", r.progress.done, r.progress.total);
+    let outcome = r.run.outcome.map_or_else(|| r.run.state.as_str().to_owned(), |o| o.as_str().to_owned());
+    outln!("Run {} · {} ({}, started by {})", r.run.process_id, r.run.name, r.run.source.as_str(), r.run.started_by);
+    outln!("Outcome:  {outcome}{}", r.run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+    outln!("Started:  {}   finished: {}", output::when(Some(r.run.started_at)), output::when(r.run.finished_at));
+    if r.run.finished_at.is_none() && r.run.progress.total > 0 {
+        outln!("Progress: {} of {} users", r.run.progress.done, r.run.progress.total);
     }
-    if let Some(q) = &r.quarantine {
+    if let Some(q) = &r.run.quarantine {
         outln!(
             "Waiting for approval: would change {} users, more than the limit of {}. \
              `ucm runs approve {}` or `ucm runs reject {}`.",
             q.would_change,
             q.limit,
-            r.process_id,
-            r.process_id
+            r.run.process_id,
+            r.run.process_id
         );
     }
-    let s = &r.summary;
+    let s = &r.run.summary;
     outln!("Users:    {}", counts(s));
     outln!(
         "Items:    {} groups added · {} groups removed · {} app accesses removed · {} suspended · {} restored",
@@ -413,7 +413,7 @@ fn print_record(r: &RunRecord) {
         s.users_suspended,
         s.users_restored
     );
-    outln!("Link:     {} (for the web UI, not built yet)", r.deep_link);
+    outln!("Link:     {} (for the web UI, not built yet)", r.run.deep_link);
     if r.user_changes.is_empty() {
         return;
     }
@@ -454,7 +454,7 @@ fn print_record(r: &RunRecord) {
         .collect();
     output::table(&["USER", "EMAIL", "STATUS", "CHANGES", "FAILURES"], &rows);
     if let Some(cursor) = &r.next_cursor {
-        outln!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.process_id, cursor);
+        outln!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.run.process_id, cursor);
     }
 }
 
