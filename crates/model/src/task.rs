@@ -361,7 +361,8 @@ enum Rule {
     Daily(Time),
     Weekly(Vec<jiff::civil::Weekday>, Time),
     Interval(SignedDuration),
-    Cron(Box<cronexpr::Crontab>, String),
+    /// The expression in the task's zone, the same read in UTC (for DST gaps), and its text.
+    Cron(Box<cronexpr::Crontab>, Box<cronexpr::Crontab>, String),
     Manual,
 }
 
@@ -425,7 +426,9 @@ impl Schedule {
                     None
                 } else {
                     match cronexpr::parse_crontab(&format!("{expr} {}", self.time_zone)) {
-                        Ok(crontab) => Some(Rule::Cron(Box::new(crontab), expr.clone())),
+                        Ok(crontab) => cronexpr::parse_crontab(&format!("{expr} UTC"))
+                            .ok()
+                            .map(|utc| Rule::Cron(Box::new(crontab), Box::new(utc), expr.clone())),
                         Err(e) if tz.is_some() => {
                             problems.push(FieldProblem::new("schedule.expr", expr, cron_message(&e.to_string(), expr)));
                             None
@@ -468,26 +471,14 @@ impl Schedule {
     }
 }
 
-/// Whether `expr` matches a wall-clock time inside a DST gap: the `gap` seconds of local time
-/// after `at` (in the offset before the change, `offset` seconds east of UTC) that never exist.
-/// Read in a fixed-offset zone, where those times do exist; offsets that are not whole hours
-/// (no `Etc/GMT±N` zone) are not corrected.
-fn gap_matches(expr: &str, offset: i32, at: Timestamp, gap: i32) -> bool {
-    if offset % 3600 != 0 {
-        return false;
-    }
-    let hours = offset / 3600;
-    // POSIX signs are inverted: Etc/GMT-1 is one hour east of UTC.
-    let zone = match hours {
-        0 => "Etc/GMT".to_owned(),
-        h if h > 0 => format!("Etc/GMT-{h}"),
-        h => format!("Etc/GMT+{}", -h),
-    };
-    let Ok(fixed) = cronexpr::parse_crontab(&format!("{expr} {zone}")) else { return false };
-    let Ok(start) = cronexpr::MakeTimestamp::from_millisecond(at.as_millisecond() - 1) else { return false };
-    fixed
-        .find_next(start)
-        .is_ok_and(|next| next.timestamp().as_millisecond() < at.as_millisecond() + i64::from(gap) * 1000)
+/// Whether the expression matches a wall-clock time inside a DST gap: the `gap` seconds of
+/// local time after `at` that never exist, read in the offset before the change (`offset`
+/// seconds east of UTC). A wall-clock time in a fixed offset is the UTC reading of the instant
+/// shifted by that offset, so `utc` (the expression read in UTC) answers for any offset.
+fn gap_matches(utc: &cronexpr::Crontab, offset: i32, at: Timestamp, gap: i32) -> bool {
+    let shifted = at.as_millisecond() + i64::from(offset) * 1000;
+    let Ok(start) = cronexpr::MakeTimestamp::from_millisecond(shifted - 1) else { return false };
+    utc.find_next(start).is_ok_and(|next| next.timestamp().as_millisecond() < shifted + i64::from(gap) * 1000)
 }
 
 /// cronexpr's message is three lines: a heading, the expression, and a caret under the fault
@@ -548,7 +539,7 @@ impl CompiledSchedule {
                 let offset = SignedDuration::from_millis((every_ms as i64).checked_mul(steps)?);
                 anchor.checked_add(offset).ok()
             }
-            Rule::Cron(crontab, expr) => self.next_cron(crontab, expr, after),
+            Rule::Cron(crontab, utc, expr) => self.next_cron(crontab, utc, expr, after),
         }
     }
 
@@ -557,7 +548,13 @@ impl CompiledSchedule {
     /// after the gap, and a time that occurs twice runs at its first occurrence only. An
     /// expression whose hour field is a wildcard (`*`, `*/2`) runs by the clock as it goes:
     /// through both copies of a repeated hour, and not in a skipped one.
-    fn next_cron(&self, crontab: &cronexpr::Crontab, expr: &str, after: Timestamp) -> Option<Timestamp> {
+    fn next_cron(
+        &self,
+        crontab: &cronexpr::Crontab,
+        utc: &cronexpr::Crontab,
+        expr: &str,
+        after: Timestamp,
+    ) -> Option<Timestamp> {
         let cron_after = |t: Timestamp| -> Option<Timestamp> {
             let from = cronexpr::MakeTimestamp::from_millisecond(t.as_millisecond()).ok()?;
             Timestamp::from_millisecond(crontab.find_next(from).ok()?.timestamp().as_millisecond()).ok()
@@ -566,14 +563,15 @@ impl CompiledSchedule {
             return cron_after(after);
         }
         let mut from = after;
-        // A repeated hour can hold at most 60 matches to skip; a few more rounds are spare.
-        for _ in 0..64 {
+        // Each round skips one second occurrence; a repeated span of two hours (the largest
+        // in the database) holds at most 120 minute matches.
+        for _ in 0..2_000 {
             let candidate = cron_after(from)?;
             for transition in self.tz.following(after).take_while(|t| t.timestamp() <= candidate) {
                 let at = transition.timestamp();
                 let before = self.tz.to_offset(at.checked_sub(SignedDuration::from_secs(1)).ok()?);
                 let gap = transition.offset().seconds() - before.seconds();
-                if gap > 0 && gap_matches(expr, before.seconds(), at, gap) {
+                if gap > 0 && gap_matches(utc, before.seconds(), at, gap) {
                     return Some(at);
                 }
             }
@@ -788,6 +786,13 @@ mod tests {
         assert_eq!(
             runs("2026-10-23T12:00:00Z", 3),
             vec![ts("2026-10-24T00:30:00Z"), ts("2026-10-25T00:30:00Z"), ts("2026-10-26T01:30:00Z")]
+        );
+        // A half-hour zone: Adelaide skips 02:00–03:00 on 4 October 2026 (+09:30 → +10:30).
+        let adelaide = compiled(ScheduleKind::Cron { expr: "30 2 * * *".into() }, "Australia/Adelaide");
+        assert_eq!(
+            adelaide.next_after(ts("2026-10-03T12:00:00Z"), Timestamp::UNIX_EPOCH),
+            Some(ts("2026-10-03T16:30:00Z")),
+            "03:00 ACDT, right after the gap"
         );
         // Every 15 minutes: by the clock, through both copies of the repeated hour.
         let quarter = compiled(ScheduleKind::Cron { expr: "*/15 * * * *".into() }, "Europe/Berlin");

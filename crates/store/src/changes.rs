@@ -84,8 +84,8 @@ impl Store {
             }
         }
 
-        let mut added: Vec<(String, String)> = Vec::new();
-        let mut removed: Vec<(String, String)> = Vec::new();
+        let mut added: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut removed: BTreeSet<(String, String)> = BTreeSet::new();
         let mut answers = Vec::with_capacity(changes.len());
         for change in changes {
             let Some(member) = members.get_mut(change.account_id.as_str()) else {
@@ -106,13 +106,15 @@ impl Store {
                 match &change.op {
                     Op::AddToGroup(g) => {
                         member.groups.insert(g.clone());
-                        removed.retain(|r| r != &key(g));
-                        added.push(key(g));
+                        let key = key(g);
+                        removed.remove(&key);
+                        added.insert(key);
                     }
                     Op::RemoveFromGroup(g) => {
                         member.groups.remove(g);
-                        added.retain(|a| a != &key(g));
-                        removed.push(key(g));
+                        let key = key(g);
+                        added.remove(&key);
+                        removed.insert(key);
                     }
                     Op::Suspend => member.status = UserStatus::Suspended,
                     Op::Restore => member.status = UserStatus::Active,
@@ -129,7 +131,7 @@ impl Store {
             " ON CONFLICT (account_id, group_id) DO NOTHING",
         )
         .await?;
-        delete_pairs(self.engine, &mut tx, &removed).await?;
+        delete_pairs(self.engine, &mut tx, &removed.iter().cloned().collect::<Vec<_>>()).await?;
         for status in [UserStatus::Suspended, UserStatus::Active] {
             let ids: Vec<String> = members
                 .iter()

@@ -370,7 +370,8 @@ impl Store {
     pub async fn approve_run(&self, id: &ProcessId, owner: &str, lease_until: Timestamp, by: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE runs SET state = 'running', outcome = NULL, owner = $1, lease_until = $2, progress_done = 0, \
-             summary = $3, started_by = started_by || $5 WHERE process_id = $4 AND state = 'quarantined'",
+             summary = $3, started_by = started_by || $5, cancel_requested_by = NULL \
+             WHERE process_id = $4 AND state = 'quarantined'",
         )
         .bind(owner.to_owned())
         .bind(lease_until.as_millisecond())

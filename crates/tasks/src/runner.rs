@@ -78,6 +78,24 @@ pub struct Preview {
     pub user_changes: Vec<UserChange>,
 }
 
+/// A background task that stops when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Takes a run out of the in-flight set when dropped, whatever ends the run.
+struct InFlight(TaskService, ProcessId);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight().remove(&self.1);
+    }
+}
+
 /// The error of a run that no longer holds its claim.
 const LOST_CLAIM: &str = "the run lost its claim: another process closed it as interrupted";
 
@@ -289,10 +307,14 @@ impl TaskService {
         self.in_flight().insert(run.process_id.clone());
         let mut background = self.inner.background.lock().await;
         // Reap what has finished, so the set does not grow with every run.
-        while background.try_join_next().is_some() {}
+        while let Some(done) = background.try_join_next() {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "a run's task ended abnormally; the run will be closed as interrupted");
+            }
+        }
         background.spawn(async move {
+            let _in_flight = InFlight(service.clone(), run.process_id.clone());
             service.execute(&run, &|_| {}).await;
-            service.in_flight().remove(&run.process_id);
         });
     }
 
@@ -334,13 +356,12 @@ impl TaskService {
     /// stops before its next change.
     pub async fn execute(&self, run: &StartedRun, progress: &(dyn Fn(Progress) + Sync)) -> RunOutcome {
         let lost = Arc::new(AtomicBool::new(false));
-        let keepalive = self.keep_claim(run.process_id.clone(), lost.clone());
+        // Aborted when `execute` ends, however it ends (a panic included): a run whose process
+        // no longer works on it must lose its claim and be closed as interrupted.
+        let _keepalive = AbortOnDrop(self.keep_claim(run.process_id.clone(), lost.clone()));
         let ended = self.execute_steps(run, progress, &lost).await;
         let (outcome, error, summary, done) = match ended {
-            Ok(Ended::Quarantined) => {
-                keepalive.abort();
-                return RunOutcome::Quarantined;
-            }
+            Ok(Ended::Quarantined) => return RunOutcome::Quarantined,
             Ok(Ended::Done(summary, done)) => (RunOutcome::Success, None, summary, done),
             Err(stopped) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
         };
@@ -365,7 +386,6 @@ impl TaskService {
                 }
             }
         }
-        keepalive.abort();
         tracing::info!(process_id = %run.process_id, outcome = outcome.as_str(), error, "run finished");
         // Post-sync: the outcome is decided; a failure here is only worth a warning.
         if let Err(e) = self.inner.directory.sync().await {
@@ -430,6 +450,18 @@ impl TaskService {
         let catalog = directory.catalog().await.map_err(|e| internal("the directory could not be read", &e))?;
         let mut progress = Progress { done: 0, total: ids.len() as u64 };
         let mut summary = Summary::default();
+
+        // Asked to stop during the sync or the search: stop before deciding anything else.
+        let cancel = store
+            .heartbeat_run(&run.process_id, owner, progress, &summary, self.lease_until())
+            .await
+            .map_err(|e| match e {
+                store::StoreError::NotFound(_) => stop(LOST_CLAIM.to_owned()),
+                other => internal("the run could not be updated", &other),
+            })?;
+        if let Some(by) = cancel {
+            return Err(stop(format!("cancelled by {by} before it changed anything")));
+        }
 
         if run.enforce_limit {
             let total_users = store.count_users().await.map_err(|e| internal("the directory could not be read", &e))?;

@@ -74,8 +74,15 @@ impl Scheduler {
         Self { service, slot, last_sync: Mutex::new(None) }
     }
 
-    /// One pass: close interrupted runs, sync in the slot, start what is due (outside it).
+    /// One pass: close interrupted runs, sync in the slot, start what is due (outside it). The
+    /// runs it starts are returned, to be executed by the caller.
     pub async fn tick(&self) -> Result<TickReport, TaskError> {
+        self.pass(false).await
+    }
+
+    /// A pass that, with `spawn`, executes each run in the background as soon as it starts
+    /// (so no started run waits for the others to be claimed) and returns none.
+    async fn pass(&self, spawn: bool) -> Result<TickReport, TaskError> {
         let store = self.service.store();
         let now = self.service.now();
         let mut report =
@@ -96,6 +103,7 @@ impl Scheduler {
             let next = next_run(&task, now);
             // One task's trouble does not hold up the others, nor lose the runs already started.
             match self.service.start_scheduled(&task, due, next).await {
+                Ok(Some(run)) if spawn => self.service.spawn(run).await,
                 Ok(Some(run)) => report.started.push(run),
                 Ok(None) => tracing::debug!(task_id = %task.task_id, "another process started this run"),
                 Err(TaskError::Conflict(reason)) => tracing::debug!(task_id = %task.task_id, reason, "not started"),
@@ -132,13 +140,8 @@ impl Scheduler {
                 () = &mut shutdown => break,
                 _ = interval.tick() => {}
             }
-            match self.tick().await {
-                Ok(report) => {
-                    for run in report.started {
-                        self.service.spawn(run).await;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick"),
+            if let Err(e) = self.pass(true).await {
+                tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick");
             }
         }
     }

@@ -125,8 +125,8 @@ impl Fixture {
     }
 }
 
-/// A directory whose `apply` fails as if the backend were down, when `down` is set, and takes
-/// `delay_ms` when not.
+/// A directory whose `apply` fails as if the backend were down, when `down` is set, takes
+/// `delay_ms` when not, and panics when that is `u64::MAX`.
 #[derive(Debug)]
 pub struct FlakyDirectory {
     pub inner: Arc<dyn Directory>,
@@ -162,6 +162,9 @@ impl Directory for FlakyDirectory {
     async fn apply(&self, changes: &[model::run::Change]) -> Result<Vec<model::run::Applied>, DirectoryError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(DirectoryError::Store(store::StoreError::Unavailable("connection refused".into())));
+        }
+        if self.delay_ms.load(std::sync::atomic::Ordering::SeqCst) == u64::MAX {
+            panic!("the directory client crashed (a bug, simulated)");
         }
         let delay = self.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;

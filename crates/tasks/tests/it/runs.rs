@@ -26,6 +26,7 @@ backend_tests!(
     editing_a_task_keeps_its_interval_grid,
     the_streamed_export_is_the_whole_record,
     a_shutdown_lets_runs_finish_or_cancels_them,
+    a_run_that_panics_loses_its_claim,
 );
 
 fn by_hand() -> RunStart {
@@ -398,9 +399,9 @@ async fn a_run_can_be_cancelled(db: TestDb) {
     assert_eq!(f.service.execute(&run, &|p| seen.lock().unwrap().push(p.done)).await, RunOutcome::Failure);
     let record = f.service.run_record(&run.process_id, None, 10).await.unwrap();
     // Asked before it began: it stops before its first change.
-    assert_eq!(record.run.error.as_deref(), Some("cancelled by ops@acme.com after 0 of 5 users"));
+    assert_eq!(record.run.error.as_deref(), Some("cancelled by ops@acme.com before it changed anything"));
     assert_eq!(f.user("ada").await.status, UserStatus::Active);
-    assert_eq!(*seen.lock().unwrap(), vec![0]);
+    assert!(seen.lock().unwrap().is_empty());
 
     // Asked while it runs (from the progress callback, after the first user): what was done
     // before the cancel is recorded.
@@ -584,4 +585,32 @@ async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
     fast.spawn(run).await;
     fast.shutdown(std::time::Duration::from_secs(30), std::time::Duration::from_secs(30)).await;
     assert_eq!(fast.run_record(&id, None, 10).await.unwrap().run.outcome, Some(RunOutcome::Success));
+}
+
+async fn a_run_that_panics_loses_its_claim(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let crashing = std::sync::Arc::new(crate::FlakyDirectory {
+        inner: f.directory.clone(),
+        down: false.into(),
+        delay_ms: u64::MAX.into(),
+    });
+    // A short lease: a claim kept alive by a leaked background task would be renewed many
+    // times while the test waits.
+    let settings = TaskSettings {
+        public_url: PUBLIC_URL.into(),
+        run_lease: jiff::SignedDuration::from_millis(300),
+        ..TaskSettings::default()
+    };
+    let service = tasks::TaskService::new(f.db.store.clone(), crashing, std::sync::Arc::new(f.clock.clone()), settings);
+    let task = service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
+    let run = service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let id = run.process_id.clone();
+    service.spawn(run).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    f.clock.advance(jiff::SignedDuration::from_secs(1));
+    // Time for a leaked keepalive to renew the claim past the new "now".
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(service.close_interrupted().await.unwrap(), vec![id.clone()], "nobody keeps the claim of a crashed run");
+    let record = service.run_record(&id, None, 10).await.unwrap();
+    assert!(record.run.error.unwrap().starts_with("interrupted"));
 }

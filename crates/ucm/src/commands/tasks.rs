@@ -232,11 +232,21 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
         RunsCommand::Export { process_id, output: file } => {
             let id = ProcessId(process_id);
             let path = file.unwrap_or_else(|| PathBuf::from(format!("run-{}.json", id.as_str().replace('/', "_"))));
-            let mut out = std::io::BufWriter::new(
-                std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
-            );
-            write_export(&service, &id, &mut out).await?;
-            out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+            // Written next to the target, then renamed: a failure leaves no half file behind.
+            let partial = path.with_extension("json.partial");
+            let written = async {
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?,
+                );
+                write_export(&service, &id, &mut out).await?;
+                out.flush().with_context(|| format!("cannot write {}", partial.display()))?;
+                std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))
+            }
+            .await;
+            if written.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            written?;
             let changes = service.run_record(&id, None, 1).await.map_err(explain)?.run.summary.total_user_changes;
             outln!("Wrote run {id} ({changes} user changes) to {}.", path.display());
             Ok(())
@@ -333,11 +343,17 @@ async fn execute_and_report(service: &TaskService, run: StartedRun, json: bool) 
     let outcome = tokio::select! {
         outcome = &mut execution => outcome,
         _ = tokio::signal::ctrl_c() => {
-            eprintln!("\nCancelling: the run stops after the users in hand…");
+            eprintln!("\nCancelling: the run stops after the users in hand… (Ctrl-C again to quit now)");
             if let Err(e) = service.cancel(&process_id, "cli (Ctrl-C)").await {
                 eprintln!("could not ask the run to stop: {e}");
             }
-            execution.await
+            tokio::select! {
+                outcome = &mut execution => outcome,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("Quit. The run will be closed as interrupted once its claim lapses.");
+                    std::process::exit(130);
+                }
+            }
         }
     };
     if let Some(bar) = &bar {
@@ -640,7 +656,8 @@ async fn find_task(service: &TaskService, input: &str) -> anyhow::Result<TaskId>
         Err(e) => return Err(explain(e)),
     }
     let tasks = service.tasks().await.map_err(explain)?;
-    if let Some(task) = tasks.iter().find(|t| t.name.eq_ignore_ascii_case(input.trim())) {
+    let wanted = input.trim().to_lowercase();
+    if let Some(task) = tasks.iter().find(|t| t.name.to_lowercase() == wanted) {
         return Ok(task.task_id.clone());
     }
     let close = model::suggest::closest(input, tasks.iter().map(|t| t.name.as_str()), 3);
@@ -685,6 +702,7 @@ fn flag_for(field: &str) -> String {
             "accountIds" => Some("--account-id"),
             "schedule.timeZone" => Some("--time-zone"),
             "executionLimit.maxPercent" => Some("--max-percent"),
+            "filter.q" => Some("--search"),
             f if f.starts_with("schedule.") => Some("--schedule"),
             _ => None,
         };
