@@ -2,11 +2,14 @@
 //! verification, the URL policy for subscriptions, and the address policy every outbound call
 //! obeys (no loopback, private or link-local addresses unless configured).
 //!
-//! What exists so far is this foundation. Subscriptions, the outbox, the dispatcher and the
-//! guarded HTTP client are not built yet (issue 4).
+//! [`GuardedClient`] makes the outbound calls under those policies. What exists so far is this
+//! foundation: subscriptions, the outbox and the dispatcher are not built yet (issue 4), and the
+//! client speaks plain HTTP only (no TLS in this build yet).
 
+pub mod client;
 pub mod policy;
 pub mod signature;
 
+pub use client::{Answer, GuardedClient, Outbound, SendError, Timeouts};
 pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};
 pub use signature::{Headers, SecretError, SigningSecret, TOLERANCE_SECONDS, VerifyError, verify};

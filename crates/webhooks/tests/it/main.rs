@@ -1,6 +1,8 @@
-//! The shared Standard Webhooks vectors, signed and verified.
+//! The shared Standard Webhooks vectors, signed and verified; the guarded client on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client;
 
 use serde_json::Value;
 use webhooks::{Headers, SigningSecret, VerifyError, verify};

@@ -1,0 +1,191 @@
+//! The outbound HTTP client every webhook delivery (and later every connector) uses. It
+//! resolves names itself and connects only to addresses the [`AddressPolicy`] permits: the
+//! vetted addresses are the ones the connection uses, so a name cannot resolve to something
+//! else between the check and the call. Literal IP hosts are checked the same way. Redirects
+//! are never followed, no proxy is used, and every call has a connect and a total timeout.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::policy::AddressPolicy;
+
+/// How much of a response body is kept (for the delivery log).
+pub const RESPONSE_PREFIX_BYTES: usize = 1024;
+
+/// Timeouts of outbound calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    /// DELIVERY.md: connect 5 s, whole request 15 s.
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(5), total: Duration::from_secs(15) }
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After`, as sent.
+    pub retry_after: Option<String>,
+    /// The first [`RESPONSE_PREFIX_BYTES`] of the body.
+    pub body_prefix: Vec<u8>,
+}
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The address policy refused every address of the host: nothing was sent.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The URL cannot be called (not http, no host, …): nothing was sent.
+    #[error("not a usable URL: {0}")]
+    BadUrl(String),
+    #[error("the call timed out")]
+    Timeout,
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("the call failed: {0}")]
+    Other(String),
+}
+
+impl SendError {
+    /// Whether trying again later may help (DELIVERY.md: connection errors and timeouts do;
+    /// a refused or unusable address does not).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Timeout | Self::Connect(_) | Self::Other(_))
+    }
+}
+
+/// The guarded client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct GuardedClient {
+    http: reqwest::Client,
+    addresses: Arc<AddressPolicy>,
+}
+
+/// Resolves with the system resolver and keeps only permitted addresses.
+#[derive(Debug)]
+struct VettingResolver {
+    addresses: Arc<AddressPolicy>,
+}
+
+/// Every address of a name was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("`{host}` resolves only to addresses outbound calls may not reach ({addresses})")]
+struct AllRefused {
+    host: String,
+    addresses: String,
+}
+
+impl Resolve for VettingResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.addresses.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let permitted: Vec<SocketAddr> = found.iter().copied().filter(|a| policy.permits(a.ip())).collect();
+            if permitted.is_empty() {
+                let addresses = found.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                return Err(Box::new(AllRefused { host, addresses }) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(permitted.into_iter()) as Addrs)
+        })
+    }
+}
+
+impl GuardedClient {
+    pub fn new(addresses: AddressPolicy, timeouts: Timeouts) -> Result<Self, SendError> {
+        let addresses = Arc::new(addresses);
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(VettingResolver { addresses: addresses.clone() }))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .user_agent(concat!("ucm/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SendError::Other(e.to_string()))?;
+        Ok(Self { http, addresses })
+    }
+
+    /// POSTs `request`. A 3xx answer is returned as it is (not followed).
+    pub async fn post(&self, request: &Outbound) -> Result<Answer, SendError> {
+        let url = reqwest::Url::parse(&request.url).map_err(|e| SendError::BadUrl(format!("{}: {e}", request.url)))?;
+        if url.scheme() != "http" {
+            // This build has no TLS: say so rather than fail somewhere deeper.
+            return Err(SendError::BadUrl(format!(
+                "{}: only http:// can be called by this build (https needs TLS, which is not built in yet)",
+                request.url
+            )));
+        }
+        let host = url.host_str().ok_or_else(|| SendError::BadUrl(format!("{}: no host", request.url)))?;
+        // Literal addresses do not go through the resolver: check them here.
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>()
+            && !self.addresses.permits(ip)
+        {
+            return Err(SendError::Refused(format!("{ip} is not an address outbound calls may reach")));
+        }
+        let mut builder = self.http.post(url).body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let mut response = builder.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let retry_after =
+            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut body_prefix = Vec::new();
+        while body_prefix.len() < RESPONSE_PREFIX_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body_prefix.extend_from_slice(&chunk),
+                // The status is what counts; a body cut short is only less to log.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        body_prefix.truncate(RESPONSE_PREFIX_BYTES);
+        Ok(Answer { status, retry_after, body_prefix })
+    }
+}
+
+fn classify(error: reqwest::Error) -> SendError {
+    // The resolver's refusal arrives wrapped; find it in the chain.
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<AllRefused>() {
+            return SendError::Refused(refused.to_string());
+        }
+        source = e.source();
+    }
+    if error.is_timeout() {
+        SendError::Timeout
+    } else if error.is_connect() {
+        SendError::Connect(root_cause(&error))
+    } else {
+        SendError::Other(root_cause(&error))
+    }
+}
+
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut last = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        last = e.to_string();
+        source = e.source();
+    }
+    last
+}
