@@ -1,5 +1,6 @@
 //! The vocabulary of ucm: the directory (sites, app types, groups, users), User Browser
-//! filters, saved filters, API keys, access settings, Automated Tasks and their runs.
+//! filters, saved filters, API keys, access settings, Automated Tasks and their runs, webhook
+//! events.
 //!
 //! This crate does no IO and has no async code. Its only contact with the outside world is
 //! [`clock::SystemClock`] (reading the time) and [`random`] (the OS random source), each in one
@@ -15,5 +16,6 @@ pub mod random;
 pub mod run;
 pub mod suggest;
 pub mod task;
+pub mod webhook;
 
 pub use jiff::Timestamp;

@@ -17,6 +17,7 @@ pub mod schema;
 mod settings;
 mod sql;
 mod tasks;
+mod webhooks;
 
 pub use connect::{Engine, StoreOptions};
 pub use directory::UserPage;

@@ -7,6 +7,7 @@ use model::run::{
     ChangeStatus, Progress, Quarantine, RunOutcome, RunSource, RunState, RunTrigger, Selection, Summary, UserResult,
 };
 use model::task::Action;
+use model::webhook::{OutboundEvent, TaskEvent};
 use serde::de::DeserializeOwned;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
@@ -74,6 +75,9 @@ pub struct RunEnd {
     pub summary: Summary,
     pub progress: Progress,
     pub finished_at: Timestamp,
+    /// The webhook event this outcome fires (a task's run; never a bulk operation), queued in
+    /// the same transaction as the outcome.
+    pub event: Option<OutboundEvent>,
 }
 
 /// Which runs to list.
@@ -151,18 +155,6 @@ impl Store {
     pub async fn start_run(&self, run: &NewRun, claim: ScheduleClaim) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         if let Some(task_id) = &run.task_id {
-            // A run of this task whose process died must not block the task forever, even
-            // where no scheduler runs to notice (a killed `ucm tasks run`).
-            sqlx::query(concat!(
-                "UPDATE runs SET state = 'finished', outcome = 'failure', error = ",
-                interrupted!(),
-                ", finished_at = $1, owner = NULL, lease_until = NULL \
-                 WHERE task_id = $2 AND state = 'running' AND lease_until < $1"
-            ))
-            .bind(run.started_at.as_millisecond())
-            .bind(task_id.0.clone())
-            .execute(&mut *tx)
-            .await?;
             let done = match claim {
                 ScheduleClaim::Due { due, next } => {
                     sqlx::query(
@@ -319,7 +311,7 @@ impl Store {
     /// Closes a run `owner` holds with its outcome. Returns false when the run was no longer
     /// held by `owner` (already closed).
     pub async fn finish_run(&self, id: &ProcessId, owner: &str, end: &RunEnd) -> Result<bool> {
-        let RunEnd { outcome, error, summary, progress, finished_at: now } = end;
+        let RunEnd { outcome, error, summary, progress, finished_at: now, event } = end;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE runs SET state = 'finished', outcome = $1, error = $2, summary = $3, progress_done = $4, \
@@ -336,8 +328,14 @@ impl Store {
         .bind(owner.to_owned())
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(event) = event {
+            crate::webhooks::queue_deliveries(&mut tx, event, *now).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 
     /// Parks a run `owner` holds before it changed anything: over the execution limit.
@@ -410,21 +408,47 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Closes as `failure` ("interrupted") every running run whose claim lapsed before `now`:
-    /// its process died. Returns the runs closed.
-    pub async fn close_interrupted_runs(&self, now: Timestamp) -> Result<Vec<ProcessId>> {
+    /// Closes as `failure` ("interrupted") every running run whose claim lapsed before `now`
+    /// (of one task, or of all): its process died. A task's run fires `taskFailure` in the same
+    /// transaction, with links built on `public_url`. Returns the runs closed.
+    pub async fn close_interrupted_runs(
+        &self,
+        now: Timestamp,
+        public_url: &str,
+        task: Option<&TaskId>,
+    ) -> Result<Vec<ProcessId>> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(concat!(
             "UPDATE runs SET state = 'finished', outcome = 'failure', error = ",
             interrupted!(),
             ", finished_at = $1, owner = NULL, lease_until = NULL \
-                 WHERE state = 'running' AND lease_until < $1 RETURNING process_id"
+             WHERE state = 'running' AND lease_until < $1 AND ($2 = '' OR task_id = $2) \
+             RETURNING process_id, source, task_id, name, actions"
         ))
         .bind(now.as_millisecond())
+        .bind(task.map_or_else(String::new, |t| t.0.clone()))
         .fetch_all(&mut *tx)
         .await?;
+        let mut closed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let process_id = ProcessId(row.try_get(0)?);
+            let source: RunSource = word(row.try_get(1)?)?;
+            if let (RunSource::AutomatedTask, Some(task_id)) = (source, row.try_get::<Option<String>, _>(2)?) {
+                let actions: Vec<Action> = json(&row.try_get::<String, _>(4)?)?;
+                let event = TaskEvent::new(
+                    false,
+                    process_id.clone(),
+                    &TaskId(task_id),
+                    row.try_get(3)?,
+                    model::task::action_types(&actions),
+                    public_url,
+                );
+                crate::webhooks::queue_deliveries(&mut tx, &OutboundEvent::from(&event), now).await?;
+            }
+            closed.push(process_id);
+        }
         tx.commit().await?;
-        rows.iter().map(|r| Ok(ProcessId(r.try_get(0)?))).collect()
+        Ok(closed)
     }
 
     /// One run.

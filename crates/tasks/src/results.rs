@@ -105,13 +105,7 @@ impl RunExport {
 impl TaskService {
     /// The link that opens a run's result in the web UI.
     pub fn deep_link(&self, task_id: Option<&TaskId>, process_id: &ProcessId) -> String {
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        if let Some(task) = task_id {
-            pairs.push(("taskId", task.as_str()));
-        }
-        pairs.push(("processId", process_id.as_str()));
-        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
-        format!("{}/tasks?{query}", self.inner.settings.public_url)
+        model::webhook::run_deep_link(&self.inner.settings.public_url, task_id, process_id)
     }
 
     /// One run's record with one page of `userChanges` (after `cursor`, at most `limit`).

@@ -13,6 +13,7 @@ use model::run::{
     UserResult, plan_user,
 };
 use model::task::{Action, ExecutionLimit, effective_limit, resolve_actions, validate_task_name};
+use model::webhook::{OutboundEvent, TaskEvent};
 use serde::{Deserialize, Serialize};
 use store::{NewRun, RunEnd, ScheduleClaim};
 use utoipa::ToSchema;
@@ -230,6 +231,11 @@ impl TaskService {
         task_limit: Option<ExecutionLimit>,
         enforce_limit: bool,
     ) -> Result<Option<StartedRun>, TaskError> {
+        if let Some(task_id) = &task_id {
+            // A run of this task whose process died must not block it, even where no scheduler
+            // runs to notice (a killed `ucm tasks run`).
+            self.inner.store.close_interrupted_runs(self.now(), &self.inner.settings.public_url, Some(task_id)).await?;
+        }
         let run = NewRun {
             process_id: ProcessId(new_uuid()),
             source,
@@ -298,7 +304,7 @@ impl TaskService {
     /// Closes as `failure` ("interrupted") every run whose process stopped without finishing
     /// it (its claim lapsed). The scheduler does this on every pass; the CLI before its work.
     pub async fn close_interrupted(&self) -> Result<Vec<ProcessId>, TaskError> {
-        Ok(self.inner.store.close_interrupted_runs(self.now()).await?)
+        Ok(self.inner.store.close_interrupted_runs(self.now(), &self.inner.settings.public_url, None).await?)
     }
 
     /// Executes `run` in the background; [`TaskService::shutdown`] waits for it.
@@ -365,11 +371,31 @@ impl TaskService {
             Ok(Ended::Done(summary, done)) => (RunOutcome::Success, None, summary, done),
             Err(stopped) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
         };
+        // A task's outcome fires taskSuccess / taskFailure (queued with the outcome, in one
+        // transaction); a bulk operation never fires webhooks.
+        let event = run.task_id.as_ref().map(|task_id| {
+            let event = TaskEvent::new(
+                outcome == RunOutcome::Success,
+                run.process_id.clone(),
+                task_id,
+                run.name.clone(),
+                model::task::action_types(&run.actions),
+                &self.inner.settings.public_url,
+            );
+            OutboundEvent::from(&event)
+        });
         // The outcome is worth a few tries: a run left `running` would later be closed as
         // interrupted, which says something false. The claim is kept alive meanwhile.
         let mut wait = Duration::from_millis(200);
         for attempt in 1..=5 {
-            let end = RunEnd { outcome, error: error.clone(), summary, progress: done, finished_at: self.now() };
+            let end = RunEnd {
+                outcome,
+                error: error.clone(),
+                summary,
+                progress: done,
+                finished_at: self.now(),
+                event: event.clone(),
+            };
             match self.inner.store.finish_run(&run.process_id, &self.inner.owner, &end).await {
                 Ok(true) => break,
                 Ok(false) => {
@@ -764,8 +790,7 @@ impl TaskService {
 
     /// The User Browser link for one user.
     pub fn user_browser_url(&self, account_id: &AccountId) -> String {
-        let query = serde_urlencoded::to_string([("accountId", account_id.as_str())]).unwrap_or_default();
-        format!("{}/users?{query}", self.inner.settings.public_url)
+        model::webhook::user_browser_url(&self.inner.settings.public_url, account_id.as_str())
     }
 
     /// The state a run is in now.

@@ -86,7 +86,7 @@ impl Scheduler {
         let store = self.service.store();
         let now = self.service.now();
         let mut report =
-            TickReport { closed_interrupted: store.close_interrupted_runs(now).await?, ..Default::default() };
+            TickReport { closed_interrupted: self.service.close_interrupted().await?, ..Default::default() };
         for id in &report.closed_interrupted {
             tracing::warn!(process_id = %id, "closed an interrupted run as failure");
         }

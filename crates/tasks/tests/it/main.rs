@@ -5,6 +5,7 @@
 
 mod runs;
 mod scheduler;
+mod webhooks;
 
 use std::sync::Arc;
 
