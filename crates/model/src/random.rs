@@ -8,8 +8,16 @@ use base64::Engine as _;
 /// # Panics
 /// When the operating system has no random source, which leaves no safe way to continue.
 pub fn secret_text(n: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes(n))
+}
+
+/// `n` bytes from the operating system's cryptographically secure random source (keys, nonces).
+///
+/// # Panics
+/// When the operating system has no random source, which leaves no safe way to continue.
+pub fn bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
     #[allow(clippy::expect_used)]
     getrandom::fill(&mut bytes).expect("the operating system's random source is unavailable");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    bytes
 }
