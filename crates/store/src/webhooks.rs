@@ -70,8 +70,18 @@ fn subscription(row: &AnyRow) -> Result<Subscription> {
 }
 
 impl Store {
-    /// Stores a subscription with its sealed secret. Names are unique, ignoring case.
-    pub async fn insert_webhook_subscription(&self, s: &Subscription, secret_sealed: &str) -> Result<()> {
+    /// Stores a subscription with its sealed secret, unless `max` subscriptions exist already.
+    /// Names are unique, ignoring case.
+    pub async fn insert_webhook_subscription(&self, s: &Subscription, secret_sealed: &str, max: u64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let existing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_subscriptions").fetch_one(&mut *tx).await?;
+        if u64::try_from(existing).unwrap_or(u64::MAX) >= max {
+            return Err(StoreError::Conflict(format!(
+                "this installation already has {existing} webhooks, its limit (webhooks.max_subscriptions); \
+                 delete one or raise the limit"
+            )));
+        }
         sqlx::query(
             "INSERT INTO webhook_subscriptions (subscription_id, name, name_key, url, secret_sealed, triggers, notes, \
              enabled, disabled_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -87,13 +97,78 @@ impl Store {
         .bind(s.disabled_reason.clone())
         .bind(s.created_at.as_millisecond())
         .bind(s.updated_at.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("a webhook called `{}` already exists", s.name)),
+            other => other,
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One subscription.
+    pub async fn webhook_subscription(&self, id: &str) -> Result<Subscription> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM webhook_subscriptions WHERE subscription_id = $1"
+        ))
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook `{id}`")))?;
+        subscription(&row)
+    }
+
+    /// Replaces a subscription's settings; its secret too when `secret_sealed` is given.
+    pub async fn update_webhook_subscription(&self, s: &Subscription, secret_sealed: Option<&str>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE webhook_subscriptions SET name = $1, name_key = $2, url = $3, \
+             secret_sealed = COALESCE($4, secret_sealed), triggers = $5, notes = $6, enabled = $7, \
+             disabled_reason = $8, updated_at = $9 WHERE subscription_id = $10",
+        )
+        .bind(s.name.clone())
+        .bind(s.name.to_lowercase())
+        .bind(s.url.clone())
+        .bind(secret_sealed.map(str::to_owned))
+        .bind(serde_json::to_string(&s.triggers)?)
+        .bind(s.notes.clone())
+        .bind(i64::from(s.enabled))
+        .bind(s.disabled_reason.clone())
+        .bind(s.updated_at.as_millisecond())
+        .bind(s.id.clone())
         .execute(&self.pool)
         .await
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("a webhook called `{}` already exists", s.name)),
             other => other,
         })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook `{}`", s.id)));
+        }
         Ok(())
+    }
+
+    /// Deletes a subscription and its delivery log.
+    pub async fn delete_webhook_subscription(&self, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM webhook_subscriptions WHERE subscription_id = $1")
+            .bind(id.to_owned())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook `{id}`")));
+        }
+        Ok(())
+    }
+
+    /// The sealed secret of a subscription.
+    pub async fn webhook_secret_sealed(&self, id: &str) -> Result<String> {
+        sqlx::query_scalar("SELECT secret_sealed FROM webhook_subscriptions WHERE subscription_id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("webhook `{id}`")))
     }
 
     /// Every subscription, by name.

@@ -10,8 +10,10 @@ pub mod client;
 pub mod policy;
 pub mod sealing;
 pub mod signature;
+pub mod subscriptions;
 
 pub use client::{Answer, GuardedClient, Outbound, SendError, Timeouts};
 pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};
 pub use sealing::{SealError, SealingKey};
 pub use signature::{Headers, SecretError, SigningSecret, TOLERANCE_SECONDS, VerifyError, verify};
+pub use subscriptions::{SubscriptionError, SubscriptionInput, Subscriptions};

@@ -51,10 +51,8 @@ impl SealingKey {
         let nonce_bytes = model::random::bytes(NONCE_BYTES);
         let nonce = XNonce::try_from(nonce_bytes.as_slice()).unwrap_or_default();
         // Encryption fails only for inputs of many gigabytes.
-        let sealed = self
-            .0
-            .encrypt(&nonce, Payload { msg: secret.as_bytes(), aad: context.as_bytes() })
-            .unwrap_or_default();
+        let sealed =
+            self.0.encrypt(&nonce, Payload { msg: secret.as_bytes(), aad: context.as_bytes() }).unwrap_or_default();
         let mut out = nonce_bytes;
         out.extend_from_slice(&sealed);
         format!("{SCHEME}{}", STANDARD.encode(out))
