@@ -220,3 +220,18 @@ impl From<tasks::TaskError> for ApiError {
         }
     }
 }
+
+impl From<webhooks::SubscriptionError> for ApiError {
+    fn from(error: webhooks::SubscriptionError) -> Self {
+        use webhooks::SubscriptionError;
+        match error {
+            SubscriptionError::Invalid(errors) => Self::BadRequest {
+                detail: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                errors,
+            },
+            SubscriptionError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            SubscriptionError::Conflict(what) => Self::Conflict(what),
+            SubscriptionError::Store(e) => e.into(),
+        }
+    }
+}

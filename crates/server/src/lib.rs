@@ -35,6 +35,8 @@ pub struct AppState {
     pub public_url: String,
     /// Tasks, runs and bulk operations.
     pub tasks: tasks::TaskService,
+    /// Webhook subscriptions (Notification Settings).
+    pub webhooks: webhooks::Subscriptions,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, users};
+use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,11 @@ use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, u
         tasks::reject_run,
         tasks::create_bulk_operation,
         tasks::preview_bulk_operation,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
     ),
     modifiers(&BearerAuth)
 )]

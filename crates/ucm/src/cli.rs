@@ -121,6 +121,16 @@ Examples:
     )]
     Bulk(BulkCommand),
 
+    /// Webhook subscriptions (Notification Settings): who hears of task runs and key expiry.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  printf %s \"$SECRET\" | ucm webhooks create --name Automation --secret-stdin \\
+      --url https://api-private.atlassian.com/automation/webhooks/jira/a/b/c --triggers taskSuccess,taskFailure
+  ucm webhooks list"
+    )]
+    Webhooks(WebhooksCommand),
+
     /// Installation settings.
     #[command(
         subcommand,
@@ -659,6 +669,57 @@ pub enum BulkCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A webhook subscription as flags.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// A name to tell it apart.
+    #[arg(long)]
+    pub name: String,
+    /// Where deliveries go; it must start with an allowed prefix (see ucm.example.toml, [webhooks]).
+    #[arg(long)]
+    pub url: String,
+    /// taskSuccess, taskFailure, orgKeyExpiry (separate with commas).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub triggers: Vec<String>,
+    #[arg(long, default_value = "")]
+    pub notes: String,
+    /// Save it switched off.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Read the secret from standard input (so it stays out of shell history and process lists).
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List subscriptions (secrets are never shown).
+    #[command(after_help = "Examples:
+  ucm webhooks list
+  ucm webhooks list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Subscribe a URL; the secret is sealed and never shown again.
+    #[command(after_help = "Example:
+  printf %s \"$SECRET\" | ucm webhooks create --name Local --url http://127.0.0.1:9000/hook \\
+      --triggers taskSuccess,taskFailure --secret-stdin")]
+    Create(WebhookArgs),
+    /// Replace a subscription; without --secret-stdin its secret is kept.
+    #[command(after_help = "Example:
+  ucm webhooks update 0190f2c4-… --name Local --url http://127.0.0.1:9000/hook --triggers taskFailure")]
+    Update {
+        id: String,
+        #[command(flatten)]
+        webhook: WebhookArgs,
+    },
+    /// Delete a subscription and its delivery log.
+    #[command(after_help = "Example:
+  ucm webhooks delete 0190f2c4-…")]
+    Delete { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,8 +13,24 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
-const TOP_LEVEL_KEYS: [&str; 9] =
-    ["data_dir", "database_url", "database", "server", "tasks", "directory", "log", "api_keys", "demo"];
+const TOP_LEVEL_KEYS: [&str; 12] = [
+    "data_dir",
+    "database_url",
+    "database",
+    "server",
+    "tasks",
+    "directory",
+    "network",
+    "webhooks",
+    "secrets",
+    "log",
+    "api_keys",
+    "demo",
+];
+
+/// The file in the data directory that holds the key sealing secrets at rest, when the
+/// configuration gives none.
+pub const SECRET_KEY_FILE: &str = "secret-key";
 
 /// The effective configuration. Its `Debug` output redacts the database password.
 #[derive(Clone, Serialize, Deserialize)]
@@ -27,6 +43,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub tasks: TasksConfig,
     pub directory: DirectoryConfig,
+    pub network: NetworkConfig,
+    pub webhooks: WebhooksConfig,
+    pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub api_keys: ApiKeysConfig,
     pub demo: DemoConfig,
@@ -63,6 +82,47 @@ pub struct DirectoryConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    #[serde(deserialize_with = "list_or_text")]
+    pub allowed_networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    #[serde(deserialize_with = "list_or_text")]
+    pub allowed_url_prefixes: Vec<String>,
+    pub max_subscriptions: u64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    pub key: String,
+}
+
+impl std::fmt::Debug for SecretsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsConfig").field("key", &if self.key.is_empty() { "" } else { "***" }).finish()
+    }
+}
+
+/// A list given as a TOML list, or as text with commas (as environment variables are).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(deserializer)? {
+        ListOrText::List(items) => items,
+        ListOrText::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub level: String,
     pub format: String,
@@ -89,6 +149,9 @@ impl std::fmt::Debug for Config {
             .field("server", &self.server)
             .field("tasks", &self.tasks)
             .field("directory", &self.directory)
+            .field("network", &self.network)
+            .field("webhooks", &self.webhooks)
+            .field("secrets", &self.secrets)
             .field("log", &self.log)
             .finish_non_exhaustive()
     }
@@ -154,7 +217,38 @@ impl Config {
             bail!("tasks.chunk_size must be from 1 to 10000 (it is {})", self.tasks.chunk_size);
         }
         self.sync_slot()?;
+        self.address_policy()?;
+        if !self.secrets.key.is_empty() {
+            webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
+        }
         Ok(())
+    }
+
+    /// Where outbound calls may go.
+    pub fn address_policy(&self) -> anyhow::Result<webhooks::AddressPolicy> {
+        webhooks::AddressPolicy::parse(&self.network.allowed_networks)
+            .map_err(|bad| anyhow::anyhow!("network.allowed_networks: {}", bad.join("; ")))
+    }
+
+    /// The key that seals secrets at rest: the configured one, or `<data_dir>/secret-key`,
+    /// created (owner-only) when missing.
+    pub fn sealing_key(&self) -> anyhow::Result<webhooks::SealingKey> {
+        if !self.secrets.key.is_empty() {
+            return webhooks::SealingKey::from_base64(&self.secrets.key)
+                .map_err(|e| anyhow::anyhow!("secrets.key: {e}"));
+        }
+        let path = self.data_dir.join(SECRET_KEY_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let text = webhooks::SealingKey::generate();
+                crate::files::write_private(&path, &text)?;
+                tracing::info!(path = %path.display(), "created the key that seals secrets at rest");
+                text
+            }
+            Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        };
+        webhooks::SealingKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     /// How often the scheduler looks for work.
@@ -210,6 +304,9 @@ impl Config {
     pub fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = shown.database_url.as_deref().map(store::redact_url);
+        if !shown.secrets.key.is_empty() {
+            shown.secrets.key = "***".to_owned();
+        }
         Ok(toml::to_string_pretty(&shown)?)
     }
 }

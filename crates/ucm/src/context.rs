@@ -41,7 +41,20 @@ impl Context {
             clock: self.clock.clone(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             tasks: self.task_service(public_url)?,
+            webhooks: self.subscriptions(public_url)?,
         })
+    }
+
+    /// Webhook subscriptions, with the URL policy of this installation.
+    pub fn subscriptions(&self, public_url: &str) -> anyhow::Result<webhooks::Subscriptions> {
+        let urls = webhooks::UrlPolicy::new(public_url, &self.config.webhooks.allowed_url_prefixes);
+        Ok(webhooks::Subscriptions::new(
+            self.store.clone(),
+            self.config.sealing_key()?,
+            urls,
+            self.config.webhooks.max_subscriptions,
+            self.clock.clone(),
+        ))
     }
 
     /// Tasks, runs and bulk operations, with deep links built from `public_url`.

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config;
 mod context;
+mod files;
 mod output;
 
 use std::process::ExitCode;

@@ -7,6 +7,7 @@ pub mod saved_filters;
 pub(crate) mod settings;
 pub mod tasks;
 pub mod users;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -34,6 +35,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/api-keys/{api_key_id}", axum::routing::delete(api_keys::revoke_api_key))
         .route("/api/v1/settings/access", get(settings::get_access_settings).put(settings::put_access_settings))
         .route("/api/v1/settings/execution-limit", get(tasks::get_execution_limit).put(tasks::put_execution_limit))
+        .route("/api/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::create_webhook))
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get_webhook).put(webhooks::update_webhook).delete(webhooks::delete_webhook),
+        )
         .route("/api/v1/tasks", get(tasks::list_tasks).post(tasks::create_task))
         .route("/api/v1/tasks/{task_id}", get(tasks::get_task).put(tasks::update_task).delete(tasks::delete_task))
         .route("/api/v1/tasks/{task_id}/pause", post(tasks::pause_task))

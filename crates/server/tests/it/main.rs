@@ -8,6 +8,7 @@ mod openapi;
 mod saved_filters;
 mod tasks;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -52,6 +53,13 @@ impl App {
             clock: Arc::new(clock.clone()),
             public_url: PUBLIC_URL.to_owned(),
             tasks: ::tasks::TaskService::new(db.store.clone(), directory, Arc::new(clock.clone()), settings),
+            webhooks: ::webhooks::Subscriptions::new(
+                db.store.clone(),
+                ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+                ::webhooks::UrlPolicy::new(PUBLIC_URL, &["http://127.0.0.1:".to_owned()]),
+                3,
+                Arc::new(clock.clone()),
+            ),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

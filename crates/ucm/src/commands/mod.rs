@@ -10,6 +10,7 @@ mod settings;
 mod tasks;
 mod template;
 mod users;
+mod webhooks;
 
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tasks(command) => tasks::run(&context, command).await,
         Command::Runs(command) => tasks::runs(&context, command).await,
         Command::Bulk(command) => tasks::bulk(&context, command).await,
+        Command::Webhooks(command) => webhooks::run(&context, command).await,
         Command::Bench(_) | Command::Config(_) | Command::Template(_) => Ok(()),
     };
     context.store.close().await;

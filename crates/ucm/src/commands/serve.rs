@@ -2,7 +2,6 @@
 //! the scheduler.
 
 use std::io::Write as _;
-use std::path::Path;
 
 use anyhow::Context as _;
 use model::apikey::{ApiKey, ApiKeyRole};
@@ -90,7 +89,7 @@ async fn ensure_initial_key(context: &Context, local: std::net::SocketAddr) -> a
         ApiKey::mint("initial admin key".to_owned(), ApiKeyRole::Admin, None, now, now.checked_add(lifetime)?);
     let path = context.config.data_dir.join(ADMIN_KEY_FILE);
     // The file first: a key nobody can read would be of no use.
-    write_private(&path, secret.expose())?;
+    crate::files::write_private(&path, secret.expose())?;
     context.store.insert_api_key(&key, &secret.hash()).await?;
     eprintln!(
         "Created an admin API key (expires {}) and wrote it to {} (readable only by you).\n\
@@ -100,27 +99,6 @@ async fn ensure_initial_key(context: &Context, local: std::net::SocketAddr) -> a
         path.display(),
         local,
     );
-    Ok(())
-}
-
-/// Writes `text` to `path` with mode 0600 (owner read/write only), replacing any old file.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        // An existing file keeps its mode on open: set it explicitly.
-        if path.exists() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(file, "{text}")?;
     Ok(())
 }
 

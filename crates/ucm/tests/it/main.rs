@@ -6,6 +6,7 @@
 mod cli;
 mod serve;
 mod tasks;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
