@@ -18,6 +18,7 @@ mod settings;
 mod sql;
 mod tasks;
 mod webhooks;
+pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
 
 pub use connect::{Engine, StoreOptions};
 pub use directory::UserPage;

@@ -45,6 +45,40 @@ pub(crate) async fn queue_deliveries(
     Ok(subscriptions.len() as u64)
 }
 
+/// A delivery claimed for an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub delivery_id: String,
+    pub subscription_id: String,
+    pub url: String,
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// One attempt's record and what follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    pub status: Option<u16>,
+    pub error_kind: Option<String>,
+    pub response_prefix: String,
+    pub next: NextStep,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    Succeeded,
+    /// Try again at this time.
+    Retry(Timestamp),
+    /// No more attempts.
+    Dead,
+    /// No more attempts, and the subscription is switched off (the receiver said 410 Gone).
+    DeadAndDisable(String),
+}
+
 fn word<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
     Ok(serde_json::from_value(serde_json::Value::String(text))?)
 }
@@ -70,6 +104,136 @@ fn subscription(row: &AnyRow) -> Result<Subscription> {
 }
 
 impl Store {
+    /// Queues an event that no other write causes (a "send test") in a transaction of its own.
+    pub async fn queue_event(&self, event: &OutboundEvent, now: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let queued = queue_deliveries(&mut tx, event, now).await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Claims up to `limit` deliveries due at `now` (new, to retry, or whose claim lapsed) for
+    /// `owner` until `lease_until`, oldest due first. Two processes never claim the same one:
+    /// PostgreSQL skips rows another claimer has locked, SQLite claims under its write lock.
+    pub async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let due = "(d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $3) \
+                   OR (d.state = 'in_flight' AND d.lease_until < $3)";
+        let lock = match self.engine {
+            crate::Engine::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            crate::Engine::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET state = 'in_flight', lease_owner = $1, lease_until = $2 \
+             WHERE delivery_id IN (SELECT d.delivery_id FROM webhook_deliveries d \
+               JOIN webhook_subscriptions s ON s.subscription_id = d.subscription_id \
+               WHERE s.enabled = 1 AND ({due}) ORDER BY d.next_attempt_at, d.delivery_id LIMIT $4{lock}) \
+             AND (state IN ('pending', 'retrying') OR (state = 'in_flight' AND lease_until < $3)) \
+             RETURNING delivery_id, subscription_id, body, attempts"
+        );
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner.to_owned())
+            .bind(lease_until.as_millisecond())
+            .bind(now.as_millisecond())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let subscription_id: String = row.try_get(1)?;
+            let url: String = sqlx::query_scalar("SELECT url FROM webhook_subscriptions WHERE subscription_id = $1")
+                .bind(subscription_id.clone())
+                .fetch_one(&mut *tx)
+                .await?;
+            claimed.push(ClaimedDelivery {
+                delivery_id: row.try_get(0)?,
+                subscription_id,
+                url,
+                body: row.try_get(2)?,
+                attempts: u32::try_from(row.try_get::<i64, _>(3)?).unwrap_or_default(),
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records one attempt of a delivery `owner` holds and moves the delivery on, in one
+    /// transaction. False when `owner` no longer holds it (its claim lapsed and another took it).
+    pub async fn record_attempt(&self, delivery_id: &str, owner: &str, attempt: &AttemptRecord) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let (state, next_at, finished) = match &attempt.next {
+            NextStep::Succeeded => ("succeeded", attempt.started_at, Some(attempt.started_at)),
+            NextStep::Retry(at) => ("retrying", *at, None),
+            NextStep::Dead | NextStep::DeadAndDisable(_) => ("dead", attempt.started_at, Some(attempt.started_at)),
+        };
+        let row = sqlx::query(
+            "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             lease_owner = NULL, lease_until = NULL, last_status = $3, last_error = $4, finished_at = $5 \
+             WHERE delivery_id = $6 AND lease_owner = $7 AND state = 'in_flight' RETURNING attempts, subscription_id",
+        )
+        .bind(state)
+        .bind(next_at.as_millisecond())
+        .bind(attempt.status.map(i64::from))
+        .bind(attempt.error_kind.clone())
+        .bind(finished.map(|f| f.as_millisecond()))
+        .bind(delivery_id.to_owned())
+        .bind(owner.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let number: i64 = row.try_get(0)?;
+        let subscription_id: String = row.try_get(1)?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status, error_kind, \
+             response_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(delivery_id.to_owned())
+        .bind(number)
+        .bind(attempt.started_at.as_millisecond())
+        .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+        .bind(attempt.status.map(i64::from))
+        .bind(attempt.error_kind.clone())
+        .bind(attempt.response_prefix.clone())
+        .execute(&mut *tx)
+        .await?;
+        if let NextStep::DeadAndDisable(reason) = &attempt.next {
+            sqlx::query(
+                "UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = $1, updated_at = $2 \
+                 WHERE subscription_id = $3",
+            )
+            .bind(reason.clone())
+            .bind(attempt.started_at.as_millisecond())
+            .bind(subscription_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The attempts of one delivery, in order: (attempt, status, error kind).
+    pub async fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<(u32, Option<u16>, Option<String>)>> {
+        sqlx::query("SELECT attempt, status, error_kind FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt")
+            .bind(delivery_id.to_owned())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    u32::try_from(r.try_get::<i64, _>(0)?).unwrap_or_default(),
+                    r.try_get::<Option<i64>, _>(1)?.and_then(|s| u16::try_from(s).ok()),
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Stores a subscription with its sealed secret, unless `max` subscriptions exist already.
     /// Names are unique, ignoring case.
     pub async fn insert_webhook_subscription(&self, s: &Subscription, secret_sealed: &str, max: u64) -> Result<()> {

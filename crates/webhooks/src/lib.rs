@@ -7,12 +7,14 @@
 //! client speaks plain HTTP only (no TLS in this build yet).
 
 pub mod client;
+pub mod dispatcher;
 pub mod policy;
 pub mod sealing;
 pub mod signature;
 pub mod subscriptions;
 
 pub use client::{Answer, GuardedClient, Outbound, SendError, Timeouts};
+pub use dispatcher::{DispatchSettings, Dispatcher};
 pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};
 pub use sealing::{SealError, SealingKey};
 pub use signature::{Headers, SecretError, SigningSecret, TOLERANCE_SECONDS, VerifyError, verify};

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;
+mod dispatcher;
 mod subscriptions;
 
 use serde_json::Value;

@@ -1,0 +1,242 @@
+//! The dispatcher (DELIVERY.md): claims due deliveries with a lease, sends each signed attempt
+//! through the guarded client under a CapacityLimiter (a semaphore with owned permits), records
+//! every attempt, and decides what follows: done, a retry with backoff and jitter (or the
+//! receiver's `Retry-After`), dead, or dead with the subscription switched off (410).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use model::clock::Clock;
+use store::{AttemptRecord, ClaimedDelivery, NextStep, Store};
+use tokio::sync::Semaphore;
+
+use crate::client::{Answer, GuardedClient, Outbound, SendError};
+use crate::subscriptions::Subscriptions;
+
+/// How deliveries are sent.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// Requests in flight at once, across the process (the CapacityLimiter).
+    pub capacity: usize,
+    /// The waits before each retry; their number is the number of retries (1 attempt + 3).
+    pub retry_delays: Vec<Duration>,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+    /// How long a claim on a delivery holds.
+    pub lease: Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 8,
+            retry_delays: vec![Duration::from_secs(10), Duration::from_secs(60), Duration::from_secs(600)],
+            max_retry_after: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The dispatcher of one process. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    store: Store,
+    subscriptions: Subscriptions,
+    client: GuardedClient,
+    settings: Arc<DispatchSettings>,
+    limiter: Arc<Semaphore>,
+    clock: Arc<dyn Clock>,
+    owner: String,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        subscriptions: Subscriptions,
+        client: GuardedClient,
+        settings: DispatchSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let limiter = Arc::new(Semaphore::new(settings.capacity.max(1)));
+        let owner = format!("ucm-{}", model::ids::new_uuid());
+        Self { store, subscriptions, client, settings: Arc::new(settings), limiter, clock, owner }
+    }
+
+    /// Claims what is due (as many as there are free permits) and sends each in the
+    /// background. Returns how many were claimed.
+    pub async fn pass(&self) -> Result<usize, store::StoreError> {
+        let free = self.limiter.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let until = now
+            .checked_add(SignedDuration::try_from(self.settings.lease).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX);
+        let claimed =
+            self.store.claim_deliveries(&self.owner, now, until, u32::try_from(free).unwrap_or(u32::MAX)).await?;
+        let count = claimed.len();
+        for delivery in claimed {
+            // Taken before the request starts, given back when it ends (dropped with the task).
+            let Ok(permit) = self.limiter.clone().acquire_owned().await else { break };
+            let dispatcher = self.clone();
+            tokio::spawn(async move {
+                dispatcher.deliver(delivery).await;
+                drop(permit);
+            });
+        }
+        Ok(count)
+    }
+
+    /// Waits until every permit is free again (all sends in flight have ended).
+    pub async fn idle(&self) {
+        let all = u32::try_from(self.settings.capacity.max(1)).unwrap_or(u32::MAX);
+        if let Ok(permits) = self.limiter.acquire_many(all).await {
+            drop(permits);
+        }
+    }
+
+    /// Passes every `every` until `shutdown` completes; errors are logged and the loop goes on.
+    pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = interval.tick() => {}
+            }
+            if let Err(e) = self.pass().await {
+                tracing::warn!(error = %e, "delivery pass failed; trying again at the next tick");
+            }
+        }
+    }
+
+    async fn deliver(&self, delivery: ClaimedDelivery) {
+        let started_at = self.clock.now();
+        let clock_started = Instant::now();
+        let outcome = match self.subscriptions.signing_secret(&delivery.subscription_id).await {
+            Ok((token, secret)) => {
+                let timestamp = started_at.as_second();
+                let signature = secret.sign(&delivery.delivery_id, timestamp, delivery.body.as_bytes());
+                let request = Outbound {
+                    url: delivery.url.clone(),
+                    headers: vec![
+                        ("content-type".into(), "application/json".into()),
+                        ("x-automation-webhook-token".into(), token),
+                        ("webhook-id".into(), delivery.delivery_id.clone()),
+                        ("webhook-timestamp".into(), timestamp.to_string()),
+                        ("webhook-signature".into(), signature),
+                    ],
+                    body: delivery.body.clone().into_bytes(),
+                };
+                self.client.post(&request).await
+            }
+            Err(e) => Err(SendError::BadUrl(format!("the webhook's secret is unusable: {e}"))),
+        };
+        let duration_ms = u64::try_from(clock_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let attempt = self.decide(&delivery, started_at, duration_ms, outcome);
+        tracing::info!(delivery_id = %delivery.delivery_id, subscription = %delivery.subscription_id,
+            status = attempt.status, error = attempt.error_kind, next = ?attempt.next, "delivery attempt");
+        match self.store.record_attempt(&delivery.delivery_id, &self.owner, &attempt).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt was recorded")
+            }
+            Err(e) => tracing::error!(delivery_id = %delivery.delivery_id, error = %e, "could not record an attempt"),
+        }
+    }
+
+    /// DELIVERY.md's rules: 2xx done; 410 dead and the subscription off; 408, 425, 429, 5xx and
+    /// transient errors retried (Retry-After honoured within a cap); 3xx and other 4xx dead.
+    fn decide(
+        &self,
+        delivery: &ClaimedDelivery,
+        started_at: Timestamp,
+        duration_ms: u64,
+        outcome: Result<Answer, SendError>,
+    ) -> AttemptRecord {
+        let retries_left = (delivery.attempts as usize) < self.settings.retry_delays.len();
+        let retry_at = |retry_after: Option<&str>| -> NextStep {
+            if !retries_left {
+                return NextStep::Dead;
+            }
+            let planned = self.settings.retry_delays[delivery.attempts as usize];
+            let wait = retry_after
+                .and_then(|value| parse_retry_after(value, started_at))
+                .map_or_else(|| jitter(planned), |asked| asked.min(self.settings.max_retry_after));
+            NextStep::Retry(
+                started_at
+                    .checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
+                    .unwrap_or(Timestamp::MAX),
+            )
+        };
+        match outcome {
+            Ok(answer) => {
+                let next = match answer.status {
+                    200..=299 => NextStep::Succeeded,
+                    410 => NextStep::DeadAndDisable("the receiver answered 410 Gone".to_owned()),
+                    408 | 425 | 429 | 500..=599 => retry_at(answer.retry_after.as_deref()),
+                    _ => NextStep::Dead,
+                };
+                AttemptRecord {
+                    started_at,
+                    duration_ms,
+                    status: Some(answer.status),
+                    error_kind: None,
+                    response_prefix: String::from_utf8_lossy(&answer.body_prefix).into_owned(),
+                    next,
+                }
+            }
+            Err(error) => AttemptRecord {
+                started_at,
+                duration_ms,
+                status: None,
+                error_kind: Some(error.to_string()),
+                response_prefix: String::new(),
+                next: if error.is_transient() { retry_at(None) } else { NextStep::Dead },
+            },
+        }
+    }
+}
+
+/// ±20 % around `base`.
+fn jitter(base: Duration) -> Duration {
+    let random = model::random::bytes(2);
+    let unit = f64::from(u16::from_le_bytes([random[0], random[1]])) / f64::from(u16::MAX);
+    base.mul_f64(0.8 + 0.4 * unit)
+}
+
+/// `Retry-After` as seconds, or as an HTTP date (RFC 9110: `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = date.duration_since(now);
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now: Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Sun, 29 Nov 2026 12:01:00 GMT", now), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now), Some(Duration::ZERO), "in the past: now");
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        for _ in 0..1000 {
+            let d = jitter(Duration::from_secs(10));
+            assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12), "{d:?}");
+        }
+    }
+}
