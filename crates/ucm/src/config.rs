@@ -93,6 +93,9 @@ pub struct WebhooksConfig {
     #[serde(deserialize_with = "list_or_text")]
     pub allowed_url_prefixes: Vec<String>,
     pub max_subscriptions: u64,
+    pub capacity: usize,
+    #[serde(deserialize_with = "list_or_text")]
+    pub retry_delays: Vec<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -218,10 +221,28 @@ impl Config {
         }
         self.sync_slot()?;
         self.address_policy()?;
+        self.dispatch_settings()?;
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
         }
         Ok(())
+    }
+
+    /// How the dispatcher sends deliveries.
+    pub fn dispatch_settings(&self) -> anyhow::Result<webhooks::DispatchSettings> {
+        if !(1..=256).contains(&self.webhooks.capacity) {
+            bail!("webhooks.capacity must be from 1 to 256 (it is {})", self.webhooks.capacity);
+        }
+        let retry_delays = self
+            .webhooks
+            .retry_delays
+            .iter()
+            .map(|d| duration("webhooks.retry_delays", d, 0, 86_400))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if retry_delays.len() > 10 {
+            bail!("webhooks.retry_delays: at most 10 retries");
+        }
+        Ok(webhooks::DispatchSettings { capacity: self.webhooks.capacity, retry_delays, ..Default::default() })
     }
 
     /// Where outbound calls may go.

@@ -45,6 +45,18 @@ impl Context {
         })
     }
 
+    /// The dispatcher of webhook deliveries.
+    pub fn dispatcher(&self, subscriptions: webhooks::Subscriptions) -> anyhow::Result<webhooks::Dispatcher> {
+        let client = webhooks::GuardedClient::new(self.config.address_policy()?, webhooks::Timeouts::default())?;
+        Ok(webhooks::Dispatcher::new(
+            self.store.clone(),
+            subscriptions,
+            client,
+            self.config.dispatch_settings()?,
+            self.clock.clone(),
+        ))
+    }
+
     /// Webhook subscriptions, with the URL policy of this installation.
     pub fn subscriptions(&self, public_url: &str) -> anyhow::Result<webhooks::Subscriptions> {
         let urls = webhooks::UrlPolicy::new(public_url, &self.config.webhooks.allowed_url_prefixes);

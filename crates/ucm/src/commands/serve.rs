@@ -41,6 +41,11 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     let scheduler = tokio::spawn(scheduler.run(every, async move {
         let _ = scheduler_stopped.wait_for(|stop| *stop).await;
     }));
+    let dispatcher = context.dispatcher(state.webhooks.clone())?;
+    let mut dispatcher_stopped = stopped.clone();
+    let dispatcher = tokio::spawn(dispatcher.run(std::time::Duration::from_secs(1), async move {
+        let _ = dispatcher_stopped.wait_for(|stop| *stop).await;
+    }));
 
     tracing::info!(%local, public_url, engine = context.store.engine().name(), "listening");
     outln!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
@@ -51,6 +56,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     })
     .await?;
     let _ = scheduler.await;
+    let _ = dispatcher.await;
     // Runs started by this process get the chance to finish (or to stop as cancelled).
     tasks.shutdown(std::time::Duration::from_secs(10), std::time::Duration::from_secs(10)).await;
     tracing::info!("stopped");

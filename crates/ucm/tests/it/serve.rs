@@ -6,7 +6,11 @@ use testkit::{TestDb, backend_tests};
 
 use crate::{run, ucm};
 
-backend_tests!(serve_demo_answers_the_readme_request, a_run_killed_with_its_server_is_closed_on_restart);
+backend_tests!(
+    serve_demo_answers_the_readme_request,
+    a_run_killed_with_its_server_is_closed_on_restart,
+    a_task_run_reaches_a_subscribed_receiver_signed
+);
 
 /// A running `ucm serve`, stopped when dropped.
 struct Server {
@@ -171,4 +175,83 @@ async fn a_run_killed_with_its_server_is_closed_on_restart(db: TestDb) {
     assert_eq!(record["outcome"], "failure", "{record}");
     assert!(record["error"].as_str().unwrap().starts_with("interrupted"), "{record}");
     assert!(record["summary"]["usersMatched"].as_u64().unwrap() >= done, "what it did before the crash stays recorded");
+}
+
+/// The loop so far: a webhook subscribed to a receiver on 127.0.0.1, a demo task run by hand,
+/// and the receiver gets the run's taskSuccess, signed, with the exact PRODUCT §6 body.
+async fn a_task_run_reaches_a_subscribed_receiver_signed(db: TestDb) {
+    use axum::http::HeaderMap;
+    let received: std::sync::Arc<std::sync::Mutex<Vec<(HeaderMap, String)>>> = std::sync::Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let env =
+        [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8"), ("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:")];
+    let server = start_with(&db, &env);
+    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let created = http
+        .post(format!("{}/api/v1/webhooks", server.base))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name": "Receiver", "url": hook, "secret": secret, "triggers": ["taskSuccess", "taskFailure"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let tasks: serde_json::Value =
+        http.get(format!("{}/api/v1/tasks", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let onboard = tasks.as_array().unwrap().iter().find(|t| t["name"] == "Onboard contractors").unwrap();
+    let task_id = onboard["taskId"].as_str().unwrap();
+    let started: serde_json::Value = http
+        .post(format!("{}/api/v1/tasks/{task_id}/run", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let process_id = started["processId"].as_str().unwrap();
+
+    let mut delivered = None;
+    for _ in 0..200 {
+        if let Some(first) = received.lock().unwrap().first().cloned() {
+            delivered = Some(first);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (headers, body) = delivered.expect("the receiver got the run's webhook");
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let signature_ok = webhooks::verify(
+        &webhooks::SigningSecret::new(secret).unwrap(),
+        webhooks::Headers {
+            id: header("webhook-id").as_deref(),
+            timestamp: header("webhook-timestamp").as_deref(),
+            signature: header("webhook-signature").as_deref(),
+        },
+        body.as_bytes(),
+        Some(jiff::Timestamp::now().as_second()),
+    );
+    assert_eq!(signature_ok, Ok(()));
+    assert_eq!(header("x-automation-webhook-token").as_deref(), Some(secret));
+    let expected = format!(
+        "{{\"trigger\":\"taskSuccess\",\"processId\":\"{process_id}\",\"name\":\"Onboard contractors\",\
+         \"actionTypes\":[\"addToGroups\"],\"deepLink\":\"{}/tasks?taskId={task_id}&processId={process_id}\"}}",
+        server.base
+    );
+    assert_eq!(body, expected);
 }
