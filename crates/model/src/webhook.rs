@@ -71,6 +71,31 @@ pub struct Delivery {
     pub next_attempt_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// The last attempt's HTTP status, if it got an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+    /// The last attempt's error, if it got no answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+}
+
+/// One attempt of a delivery (the delivery log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub attempt: u32,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// Why there was no answer (timeout, refused, …).
+    pub error: Option<String>,
+    /// The first bytes of the answer.
+    pub response: String,
 }
 
 /// An event to queue for every enabled subscription that listens to its trigger, written in

@@ -57,6 +57,10 @@ use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, u
         webhooks::get_webhook,
         webhooks::update_webhook,
         webhooks::delete_webhook,
+        webhooks::test_webhook,
+        webhooks::list_deliveries,
+        webhooks::get_delivery,
+        webhooks::redeliver,
     ),
     modifiers(&BearerAuth)
 )]

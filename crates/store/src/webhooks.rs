@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use model::ids::{ApiKeyId, ProcessId};
-use model::webhook::{Delivery, OutboundEvent, Subscription, Trigger};
+use model::webhook::{Attempt, Delivery, OutboundEvent, Subscription, Trigger};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
@@ -29,8 +29,8 @@ pub(crate) async fn queue_deliveries(
     for subscription in &subscriptions {
         sqlx::query(
             "INSERT INTO webhook_deliveries (delivery_id, subscription_id, event, process_id, api_key_id, body, \
-             state, attempts, next_attempt_at, lease_owner, lease_until, last_status, last_error, created_at, \
-             finished_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, NULL, NULL, NULL, NULL, $7, NULL)",
+             state, attempts, round_start, next_attempt_at, lease_owner, lease_until, last_status, last_error, \
+             created_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, NULL, NULL, NULL, NULL, $7, NULL)",
         )
         .bind(format!("msg_{}", model::ids::new_uuid().replace('-', "")))
         .bind(subscription.clone())
@@ -52,7 +52,7 @@ pub struct ClaimedDelivery {
     pub subscription_id: String,
     pub url: String,
     pub body: String,
-    /// Attempts made before this one.
+    /// Attempts made before this one in the current round (a redelivery starts a new round).
     pub attempts: u32,
 }
 
@@ -77,6 +77,31 @@ pub enum NextStep {
     Dead,
     /// No more attempts, and the subscription is switched off (the receiver said 410 Gone).
     DeadAndDisable(String),
+}
+
+macro_rules! delivery_columns {
+    () => {
+        "delivery_id, subscription_id, event, process_id, api_key_id, body, state, attempts, next_attempt_at, \
+         created_at, last_status, last_error, finished_at"
+    };
+}
+
+fn delivery(row: &AnyRow) -> Result<Delivery> {
+    Ok(Delivery {
+        delivery_id: row.try_get(0)?,
+        subscription_id: row.try_get(1)?,
+        event: word::<Trigger>(row.try_get(2)?)?,
+        process_id: row.try_get::<Option<String>, _>(3)?.map(ProcessId),
+        api_key_id: row.try_get::<Option<String>, _>(4)?.map(ApiKeyId),
+        body: row.try_get(5)?,
+        state: row.try_get(6)?,
+        attempts: u32::try_from(row.try_get::<i64, _>(7)?).unwrap_or_default(),
+        next_attempt_at: ts(row.try_get(8)?),
+        created_at: ts(row.try_get(9)?),
+        last_status: row.try_get::<Option<i64>, _>(10)?.and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get(11)?,
+        finished_at: row.try_get::<Option<i64>, _>(12)?.map(ts),
+    })
 }
 
 fn word<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
@@ -134,7 +159,7 @@ impl Store {
                JOIN webhook_subscriptions s ON s.subscription_id = d.subscription_id \
                WHERE s.enabled = 1 AND ({due}) ORDER BY d.next_attempt_at, d.delivery_id LIMIT $4{lock}) \
              AND (state IN ('pending', 'retrying') OR (state = 'in_flight' AND lease_until < $3)) \
-             RETURNING delivery_id, subscription_id, body, attempts"
+             RETURNING delivery_id, subscription_id, body, attempts - round_start"
         );
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -215,23 +240,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// The attempts of one delivery, in order: (attempt, status, error kind).
-    pub async fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<(u32, Option<u16>, Option<String>)>> {
-        sqlx::query("SELECT attempt, status, error_kind FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt")
-            .bind(delivery_id.to_owned())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    u32::try_from(r.try_get::<i64, _>(0)?).unwrap_or_default(),
-                    r.try_get::<Option<i64>, _>(1)?.and_then(|s| u16::try_from(s).ok()),
-                    r.try_get(2)?,
-                ))
-            })
-            .collect()
     }
 
     /// Stores a subscription with its sealed secret, unless `max` subscriptions exist already.
@@ -361,29 +369,118 @@ impl Store {
 
     /// The deliveries an event of this run queued, oldest first.
     pub async fn deliveries_of_run(&self, process_id: &ProcessId) -> Result<Vec<Delivery>> {
-        sqlx::query(
-            "SELECT delivery_id, subscription_id, event, process_id, api_key_id, body, state, attempts, \
-             next_attempt_at, created_at FROM webhook_deliveries WHERE process_id = $1 \
-             ORDER BY created_at, delivery_id",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM webhook_deliveries WHERE process_id = $1 ORDER BY created_at, delivery_id"
+        ))
         .bind(process_id.0.clone())
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Delivery {
-                delivery_id: row.try_get(0)?,
-                subscription_id: row.try_get(1)?,
-                event: word::<Trigger>(row.try_get(2)?)?,
-                process_id: row.try_get::<Option<String>, _>(3)?.map(ProcessId),
-                api_key_id: row.try_get::<Option<String>, _>(4)?.map(ApiKeyId),
-                body: row.try_get(5)?,
-                state: row.try_get(6)?,
-                attempts: u32::try_from(row.try_get::<i64, _>(7)?).unwrap_or_default(),
-                next_attempt_at: ts(row.try_get(8)?),
-                created_at: ts(row.try_get(9)?),
+        .map(delivery)
+        .collect()
+    }
+
+    /// A subscription's deliveries, newest first, of one state if given.
+    pub async fn deliveries_of_subscription(
+        &self,
+        subscription_id: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM webhook_deliveries WHERE subscription_id = $1 AND ($2 = '' OR state = $2) \
+             ORDER BY created_at DESC, delivery_id DESC LIMIT $3"
+        ))
+        .bind(subscription_id.to_owned())
+        .bind(state.unwrap_or_default().to_owned())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery)
+        .collect()
+    }
+
+    /// One delivery and every attempt of it.
+    pub async fn delivery(&self, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>)> {
+        let row =
+            sqlx::query(concat!("SELECT ", delivery_columns!(), " FROM webhook_deliveries WHERE delivery_id = $1"))
+                .bind(delivery_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("delivery `{delivery_id}`")))?;
+        let attempts = sqlx::query(
+            "SELECT attempt, started_at, duration_ms, status, error_kind, response_prefix FROM webhook_attempts \
+             WHERE delivery_id = $1 ORDER BY attempt",
+        )
+        .bind(delivery_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Attempt {
+                attempt: u32::try_from(r.try_get::<i64, _>(0)?).unwrap_or_default(),
+                started_at: ts(r.try_get(1)?),
+                duration_ms: u64::try_from(r.try_get::<i64, _>(2)?).unwrap_or_default(),
+                status: r.try_get::<Option<i64>, _>(3)?.and_then(|s| u16::try_from(s).ok()),
+                error: r.try_get(4)?,
+                response: r.try_get(5)?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+        Ok((delivery(&row)?, attempts))
+    }
+
+    /// Sends deliveries again from now, each with a new round of 1 attempt + retries: the given
+    /// ones, or every dead one of a subscription. Deliveries in flight are left alone. Returns
+    /// how many were queued again.
+    pub async fn redeliver(&self, ids: &[String], dead_of_subscription: Option<&str>, now: Timestamp) -> Result<u64> {
+        let mut total = 0;
+        for chunk in ids.chunks(500) {
+            let mut q = crate::sql::SqlBuilder::new(
+                self.engine,
+                "UPDATE webhook_deliveries SET state = 'pending', round_start = attempts, next_attempt_at = ",
+            );
+            q.bind(now)
+                .push(", finished_at = NULL WHERE state IN ('dead', 'succeeded', 'retrying', 'pending') AND delivery_id IN ")
+                .bind_list(chunk);
+            total += q.query().execute(&self.pool).await?.rows_affected();
+        }
+        if let Some(subscription) = dead_of_subscription {
+            total += sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'pending', round_start = attempts, next_attempt_at = $1, \
+                 finished_at = NULL WHERE state = 'dead' AND subscription_id = $2",
+            )
+            .bind(now.as_millisecond())
+            .bind(subscription.to_owned())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(total)
+    }
+
+    /// Queues a test event for one subscription; returns the delivery id.
+    pub async fn queue_test(&self, subscription_id: &str, event: &OutboundEvent, now: Timestamp) -> Result<String> {
+        let id = format!("msg_{}", model::ids::new_uuid().replace('-', ""));
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (delivery_id, subscription_id, event, process_id, api_key_id, body, \
+             state, attempts, round_start, next_attempt_at, lease_owner, lease_until, last_status, last_error, \
+             created_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, NULL, NULL, NULL, NULL, $7, NULL)",
+        )
+        .bind(id.clone())
+        .bind(subscription_id.to_owned())
+        .bind(event.trigger.as_str())
+        .bind(event.process_id.as_ref().map(|p| p.0.clone()))
+        .bind(event.api_key_id.as_ref().map(|k| k.0.clone()))
+        .bind(event.body.clone())
+        .bind(now.as_millisecond())
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
     }
 }

@@ -720,6 +720,42 @@ pub enum WebhooksCommand {
     #[command(after_help = "Example:
   ucm webhooks delete 0190f2c4-…")]
     Delete { id: String },
+    /// Queue a test delivery ("Test from ucm"); `ucm serve` sends it.
+    #[command(after_help = "Example:
+  ucm webhooks test 0190f2c4-…")]
+    Test { id: String },
+    /// A subscription's delivery log, newest first.
+    #[command(after_help = "Examples:
+  ucm webhooks deliveries 0190f2c4-…
+  ucm webhooks deliveries 0190f2c4-… --state dead")]
+    Deliveries {
+        id: String,
+        /// pending, in_flight, retrying, succeeded or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One delivery with every attempt.
+    #[command(after_help = "Example:
+  ucm webhooks delivery msg_0190f2c4…")]
+    Delivery {
+        delivery_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send deliveries again by hand, each with a new round of retries.
+    #[command(after_help = "Examples:
+  ucm webhooks redeliver msg_0190f2c4… msg_0190f2c5…
+  ucm webhooks redeliver --dead-of 0190f2c4-…")]
+    Redeliver {
+        delivery_ids: Vec<String>,
+        /// Every dead delivery of this subscription.
+        #[arg(long, value_name = "WEBHOOK_ID")]
+        dead_of: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

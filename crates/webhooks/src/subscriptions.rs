@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use model::clock::Clock;
 use model::filter::FieldProblem;
-use model::webhook::{Subscription, Trigger};
+use model::webhook::{Attempt, Delivery, KeyExpiryEvent, OutboundEvent, Subscription, TaskEvent, Trigger};
 use serde::{Deserialize, Serialize};
 use store::{Store, StoreError};
 use utoipa::ToSchema;
@@ -137,6 +137,68 @@ impl Subscriptions {
 
     pub async fn delete(&self, id: &str) -> Result<(), SubscriptionError> {
         Ok(self.store.delete_webhook_subscription(id).await?)
+    }
+
+    /// Queues a test delivery to one subscription (whether or not it is enabled it is sent
+    /// only when enabled): a payload of the shape of its first trigger, marked as a test by its
+    /// name. Returns the delivery id.
+    pub async fn send_test(&self, id: &str, public_url: &str) -> Result<String, SubscriptionError> {
+        let subscription = self.store.webhook_subscription(id).await?;
+        let now = self.clock.now();
+        let event = match subscription.triggers.first().copied().unwrap_or(Trigger::TaskSuccess) {
+            Trigger::OrgKeyExpiry => {
+                let event = KeyExpiryEvent::new(
+                    model::ids::ApiKeyId(model::ids::new_uuid()),
+                    "Test from ucm".to_owned(),
+                    now,
+                    public_url,
+                );
+                OutboundEvent { trigger: Trigger::OrgKeyExpiry, body: event.body(), process_id: None, api_key_id: None }
+            }
+            trigger => {
+                let event = TaskEvent::new(
+                    trigger == Trigger::TaskSuccess,
+                    model::ids::ProcessId(model::ids::new_uuid()),
+                    &model::ids::TaskId("test".to_owned()),
+                    "Test from ucm".to_owned(),
+                    vec![],
+                    public_url,
+                );
+                OutboundEvent { process_id: None, ..OutboundEvent::from(&event) }
+            }
+        };
+        Ok(self.store.queue_test(id, &event, now).await?)
+    }
+
+    /// A subscription's delivery log, newest first.
+    pub async fn deliveries(
+        &self,
+        id: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, SubscriptionError> {
+        self.store.webhook_subscription(id).await?;
+        Ok(self.store.deliveries_of_subscription(id, state, limit.clamp(1, 500)).await?)
+    }
+
+    /// One delivery with every attempt.
+    pub async fn delivery(&self, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>), SubscriptionError> {
+        Ok(self.store.delivery(delivery_id).await?)
+    }
+
+    /// Sends deliveries again by hand (the given ones, or every dead one of a subscription).
+    pub async fn redeliver(&self, ids: &[String], dead_of: Option<&str>) -> Result<u64, SubscriptionError> {
+        if let Some(id) = dead_of {
+            self.store.webhook_subscription(id).await?;
+        }
+        if ids.len() > 1_000 {
+            return Err(SubscriptionError::Invalid(vec![FieldProblem::new(
+                "deliveryIds",
+                ids.len().to_string(),
+                "at most 1000 at once",
+            )]));
+        }
+        Ok(self.store.redeliver(ids, dead_of, self.clock.now()).await?)
     }
 
     /// The signing secret of a subscription, opened (for the dispatcher only).

@@ -40,6 +40,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/v1/webhooks/{id}",
             get(webhooks::get_webhook).put(webhooks::update_webhook).delete(webhooks::delete_webhook),
         )
+        .route("/api/v1/webhooks/{id}/test", post(webhooks::test_webhook))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::list_deliveries))
+        .route("/api/v1/deliveries/redeliver", post(webhooks::redeliver))
+        .route("/api/v1/deliveries/{delivery_id}", get(webhooks::get_delivery))
         .route("/api/v1/tasks", get(tasks::list_tasks).post(tasks::create_task))
         .route("/api/v1/tasks/{task_id}", get(tasks::get_task).put(tasks::update_task).delete(tasks::delete_task))
         .route("/api/v1/tasks/{task_id}/pause", post(tasks::pause_task))

@@ -65,6 +65,25 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     let updated = json_ok(updated).await;
     assert_eq!((updated["enabled"].clone(), updated["triggers"].clone()), (json!(false), json!(["orgKeyExpiry"])));
 
+    // A test is queued for the subscription and shows in its delivery log.
+    let queued = send(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None).await.unwrap();
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    let queued: Value = queued.json().await.unwrap();
+    let delivery_id = queued["deliveryId"].as_str().unwrap().to_owned();
+    let log = json_ok(app.get(&format!("/api/v1/webhooks/{id}/deliveries")).send().await.unwrap()).await;
+    assert_eq!(log[0]["deliveryId"], delivery_id.as_str());
+    assert_eq!(log[0]["state"], "pending");
+    let detail = json_ok(app.get(&format!("/api/v1/deliveries/{delivery_id}")).send().await.unwrap()).await;
+    assert_eq!(detail["attempts"], json!([]));
+    assert!(detail["delivery"]["body"].as_str().unwrap().contains("Test from ucm"));
+    let bad = app.get(&format!("/api/v1/webhooks/{id}/deliveries?state=lost")).send().await.unwrap();
+    problem(bad, StatusCode::BAD_REQUEST).await;
+    let again =
+        send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({"deliveryIds": [delivery_id]}))).await.unwrap();
+    assert_eq!(json_ok(again).await["redelivered"], 1);
+    let nothing = send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({}))).await.unwrap();
+    problem(nothing, StatusCode::BAD_REQUEST).await;
+
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, jiff::SignedDuration::from_hours(1)).await;
     let forbidden = app.request(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Some(&reader)).send().await.unwrap();
     problem(forbidden, StatusCode::FORBIDDEN).await;

@@ -32,6 +32,9 @@ CREATE TABLE webhook_deliveries (
     -- pending, in_flight, retrying, succeeded, dead
     state           TEXT COLLATE "C" NOT NULL,
     attempts        BIGINT NOT NULL,
+    -- Attempts made before the current round (a redelivery by hand starts a new round of
+    -- 1 attempt + retries).
+    round_start     BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
     lease_owner     TEXT COLLATE "C",
     lease_until     BIGINT,

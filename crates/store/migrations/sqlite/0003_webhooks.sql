@@ -31,6 +31,9 @@ CREATE TABLE webhook_deliveries (
     -- pending, in_flight, retrying, succeeded, dead
     state           TEXT NOT NULL,
     attempts        INTEGER NOT NULL,
+    -- Attempts made before the current round (a redelivery by hand starts a new round of
+    -- 1 attempt + retries).
+    round_start     INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     lease_owner     TEXT,
     lease_until     INTEGER,

@@ -56,6 +56,78 @@ pub async fn run(context: &Context, command: WebhooksCommand) -> anyhow::Result<
             outln!("Deleted webhook {id} and its delivery log.");
             Ok(())
         }
+        WebhooksCommand::Test { id } => {
+            let delivery = subscriptions.send_test(&id, &context.public_url()).await.map_err(explain)?;
+            outln!(
+                "Queued test delivery {delivery}; `ucm serve` sends it. Follow it with `ucm webhooks delivery {delivery}`."
+            );
+            Ok(())
+        }
+        WebhooksCommand::Deliveries { id, state, limit, json } => {
+            let list = subscriptions.deliveries(&id, state.as_deref(), limit).await.map_err(explain)?;
+            if json {
+                return output::json(&list);
+            }
+            if list.is_empty() {
+                outln!("No deliveries.");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|d| {
+                    let last = match (&d.last_status, &d.last_error) {
+                        (Some(status), _) => status.to_string(),
+                        (None, Some(error)) => error.clone(),
+                        (None, None) => "-".to_owned(),
+                    };
+                    vec![
+                        d.delivery_id.clone(),
+                        d.event.as_str().to_owned(),
+                        d.state.clone(),
+                        d.attempts.to_string(),
+                        last,
+                        output::when(Some(d.created_at)),
+                    ]
+                })
+                .collect();
+            output::table(&["DELIVERY", "EVENT", "STATE", "ATTEMPTS", "LAST", "QUEUED"], &rows);
+            Ok(())
+        }
+        WebhooksCommand::Delivery { delivery_id, json } => {
+            let (delivery, attempts) = subscriptions.delivery(&delivery_id).await.map_err(explain)?;
+            if json {
+                return output::json(&serde_json::json!({"delivery": delivery, "attempts": attempts}));
+            }
+            outln!("Delivery {} · {} · {}", delivery.delivery_id, delivery.event.as_str(), delivery.state);
+            outln!("Body:    {}", delivery.body);
+            let rows: Vec<Vec<String>> = attempts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.attempt.to_string(),
+                        output::when(Some(a.started_at)),
+                        format!("{} ms", a.duration_ms),
+                        a.status.map_or_else(|| a.error.clone().unwrap_or_default(), |s| s.to_string()),
+                        a.response.chars().take(60).collect(),
+                    ]
+                })
+                .collect();
+            if rows.is_empty() {
+                outln!("No attempt yet.");
+            } else {
+                outln!();
+                output::table(&["#", "STARTED", "TOOK", "STATUS", "ANSWER"], &rows);
+            }
+            Ok(())
+        }
+        WebhooksCommand::Redeliver { delivery_ids, dead_of } => {
+            if delivery_ids.is_empty() && dead_of.is_none() {
+                bail!("name deliveries, or --dead-of WEBHOOK_ID for every dead delivery of a webhook");
+            }
+            let n = subscriptions.redeliver(&delivery_ids, dead_of.as_deref()).await.map_err(explain)?;
+            outln!("Queued {n} deliveries again; `ucm serve` sends them.");
+            Ok(())
+        }
     }
 }
 

@@ -22,6 +22,7 @@ backend_tests!(
     always_failing_is_four_attempts_then_dead,
     retry_after_is_honoured,
     gone_disables_the_subscription_and_redirects_are_not_followed,
+    dead_deliveries_are_redelivered_by_hand_and_tests_are_sent,
 );
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -154,8 +155,8 @@ async fn two_failures_then_success_is_three_attempts(db: TestDb) {
         "the same webhook-id, signed, the body as stored: {:?}",
         seen
     );
-    let attempts = s.db.store.delivery_attempts(&delivery.delivery_id).await.unwrap();
-    let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.1).collect();
+    let (_, attempts) = s.db.store.delivery(&delivery.delivery_id).await.unwrap();
+    let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Some(500), Some(503), Some(200)], "one row per attempt");
 }
 
@@ -200,4 +201,40 @@ async fn gone_disables_the_subscription_and_redirects_are_not_followed(db: TestD
     let s = setup(TestDb::sqlite().await, &url).await;
     assert_eq!(settle(&s, Duration::from_secs(10)).await, "dead", "3xx counts as failure, not retried");
     assert_eq!(seen.lock().unwrap().requests.len(), 1);
+}
+
+async fn dead_deliveries_are_redelivered_by_hand_and_tests_are_sent(db: TestDb) {
+    let failing = || status(StatusCode::INTERNAL_SERVER_ERROR);
+    let (url, seen) = receiver(vec![failing(), failing(), failing(), failing(), status(StatusCode::OK)]).await;
+    let s = setup(db, &url).await;
+    assert_eq!(settle(&s, Duration::from_secs(10)).await, "dead");
+    let subscription = s.subscriptions.list().await.unwrap()[0].id.clone();
+    let dead = s.subscriptions.deliveries(&subscription, Some("dead"), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].last_status, dead[0].attempts), (Some(500), 4));
+
+    // By hand: a new round, and this time the receiver takes it.
+    assert_eq!(s.subscriptions.redeliver(&[], Some(&subscription)).await.unwrap(), 1);
+    assert_eq!(settle(&s, Duration::from_secs(10)).await, "succeeded");
+    let (delivery, attempts) = s.subscriptions.delivery(&dead[0].delivery_id).await.unwrap();
+    assert_eq!((delivery.state.as_str(), attempts.len()), ("succeeded", 5), "every attempt stays in the log");
+    assert_eq!(attempts.last().unwrap().status, Some(200));
+    assert_eq!(seen.lock().unwrap().requests.len(), 5);
+
+    // "Send test": a delivery of its own, signed like any other.
+    let test = s.subscriptions.send_test(&subscription, "http://127.0.0.1:8080").await.unwrap();
+    for _ in 0..200 {
+        s.dispatcher.pass().await.unwrap();
+        s.dispatcher.idle().await;
+        if s.subscriptions.delivery(&test).await.unwrap().0.state == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    let requests = std::mem::take(&mut seen.lock().unwrap().requests);
+    let (id, verified, body) = requests.last().unwrap();
+    assert_eq!(id, &test);
+    assert!(*verified);
+    assert!(body.contains("\"name\":\"Test from ucm\"") && body.starts_with("{\"trigger\":\"taskSuccess\""), "{body}");
+    assert!(matches!(s.subscriptions.delivery("msg_nope").await, Err(webhooks::SubscriptionError::NotFound(_))));
 }
