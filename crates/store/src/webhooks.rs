@@ -464,6 +464,71 @@ impl Store {
         Ok(total)
     }
 
+    /// The daily API key expiry check (PRODUCT §7): every key that is not revoked and expires
+    /// after `now` but by `horizon` fires one `orgKeyExpiry` per expiry date. The notice and its
+    /// deliveries are written in one transaction, so two processes checking at once notice a
+    /// key once. A key whose expiry moves (renewed) is noticed again. Returns the keys noticed.
+    pub async fn notice_key_expiries(
+        &self,
+        now: Timestamp,
+        horizon: Timestamp,
+        public_url: &str,
+    ) -> Result<Vec<ApiKeyId>> {
+        let mut tx = self.begin_write().await?;
+        let due = sqlx::query(
+            "SELECT api_key_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL \
+             AND expires_at > $1 AND expires_at <= $2 ORDER BY expires_at, api_key_id",
+        )
+        .bind(now.as_millisecond())
+        .bind(horizon.as_millisecond())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut noticed = Vec::new();
+        for row in &due {
+            let id = ApiKeyId(row.try_get(0)?);
+            let expires_at = ts(row.try_get(2)?);
+            let first = sqlx::query(
+                "INSERT INTO key_expiry_notices (api_key_id, expires_at, noticed_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (api_key_id, expires_at) DO NOTHING",
+            )
+            .bind(id.0.clone())
+            .bind(expires_at.as_millisecond())
+            .bind(now.as_millisecond())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if first {
+                let event = model::webhook::KeyExpiryEvent::new(id.clone(), row.try_get(1)?, expires_at, public_url);
+                let out = OutboundEvent {
+                    trigger: Trigger::OrgKeyExpiry,
+                    body: event.body(),
+                    process_id: None,
+                    api_key_id: Some(id.clone()),
+                };
+                queue_deliveries(&mut tx, &out, now).await?;
+                noticed.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok(noticed)
+    }
+
+    /// The deliveries queued for one API key's expiry notices.
+    pub async fn deliveries_of_key(&self, api_key_id: &ApiKeyId) -> Result<Vec<Delivery>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM webhook_deliveries WHERE api_key_id = $1 ORDER BY created_at, delivery_id"
+        ))
+        .bind(api_key_id.0.clone())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery)
+        .collect()
+    }
+
     /// Queues a test event for one subscription; returns the delivery id.
     pub async fn queue_test(&self, subscription_id: &str, event: &OutboundEvent, now: Timestamp) -> Result<String> {
         let id = format!("msg_{}", model::ids::new_uuid().replace('-', ""));

@@ -59,6 +59,8 @@ pub struct TickReport {
     pub in_sync_slot: bool,
     /// Runs started by this pass; execute them (the loop spawns them).
     pub started: Vec<StartedRun>,
+    /// API keys this pass noticed expiring within 7 days (`orgKeyExpiry` queued).
+    pub keys_noticed: Vec<model::ids::ApiKeyId>,
 }
 
 /// The scheduler of one process.
@@ -67,11 +69,13 @@ pub struct Scheduler {
     service: TaskService,
     slot: Option<SyncSlot>,
     last_sync: Mutex<Option<Date>>,
+    /// When this process last ran the API key expiry check (at start, then daily).
+    last_expiry_check: Mutex<Option<Timestamp>>,
 }
 
 impl Scheduler {
     pub fn new(service: TaskService, slot: Option<SyncSlot>) -> Self {
-        Self { service, slot, last_sync: Mutex::new(None) }
+        Self { service, slot, last_sync: Mutex::new(None), last_expiry_check: Mutex::new(None) }
     }
 
     /// One pass: close interrupted runs, sync in the slot, start what is due (outside it). The
@@ -90,6 +94,7 @@ impl Scheduler {
         for id in &report.closed_interrupted {
             tracing::warn!(process_id = %id, "closed an interrupted run as failure");
         }
+        report.keys_noticed = self.expiry_check(now).await?;
         if let Some(slot) = &self.slot
             && let Some(date) = slot.slot_containing(now)
         {
@@ -111,6 +116,27 @@ impl Scheduler {
             }
         }
         Ok(report)
+    }
+
+    /// At start and then once a day: every API key that expires within 7 days fires one
+    /// `orgKeyExpiry` per expiry date (PRODUCT §7). Idempotent across processes.
+    async fn expiry_check(&self, now: Timestamp) -> Result<Vec<model::ids::ApiKeyId>, TaskError> {
+        let due = self
+            .last_expiry_check
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none_or(|last| now.duration_since(last) >= SignedDuration::from_hours(24));
+        if !due {
+            return Ok(Vec::new());
+        }
+        let horizon = now.checked_add(SignedDuration::from_hours(24 * 7)).unwrap_or(Timestamp::MAX);
+        let noticed =
+            self.service.store().notice_key_expiries(now, horizon, &self.service.settings().public_url).await?;
+        *self.last_expiry_check.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+        for id in &noticed {
+            tracing::info!(api_key_id = %id, "API key expires within 7 days: orgKeyExpiry queued");
+        }
+        Ok(noticed)
     }
 
     async fn daily_sync(&self, date: Date, now: Timestamp) -> Result<bool, TaskError> {

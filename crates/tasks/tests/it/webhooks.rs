@@ -127,3 +127,51 @@ async fn there_is_no_moment_between_outcome_and_outbox(db: TestDb) {
     assert_eq!(seen_missing.load(Ordering::SeqCst), 0);
     assert_eq!(f.db.store.count_task_outcomes_without_deliveries().await.unwrap(), 0);
 }
+
+async fn api_keys_expiring_within_a_week_fire_once_per_expiry_date(db: TestDb) {
+    use model::apikey::{ApiKey, ApiKeyRole};
+    let f = Fixture::new(db).await;
+    subscribe(&f, "keys", vec![Trigger::OrgKeyExpiry], true).await;
+    subscribe(&f, "tasks-only", vec![Trigger::TaskSuccess], true).await;
+    let now = at("2026-11-29T12:00:00Z");
+    f.clock.set(now);
+    let key = |name: &str, days: i64| {
+        let (key, secret) = ApiKey::mint(
+            name.to_owned(),
+            ApiKeyRole::Admin,
+            None,
+            now,
+            now + jiff::SignedDuration::from_hours(24 * days),
+        );
+        (key, secret.hash())
+    };
+    let mut ids = Vec::new();
+    for (name, days) in [("soon", 3), ("later", 10), ("revoked", 2)] {
+        let (k, hash) = key(name, days);
+        f.db.store.insert_api_key(&k, &hash).await.unwrap();
+        ids.push(k.api_key_id);
+    }
+    f.db.store.revoke_api_key(&ids[2], now).await.unwrap();
+
+    let scheduler = Scheduler::new(f.service.clone(), None);
+    assert_eq!(scheduler.tick().await.unwrap().keys_noticed, vec![ids[0].clone()], "at start");
+    let deliveries = f.db.store.deliveries_of_key(&ids[0]).await.unwrap();
+    assert_eq!(deliveries.len(), 1, "to the subscription listening to orgKeyExpiry only");
+    assert_eq!(
+        deliveries[0].body,
+        format!(
+            "{{\"trigger\":\"orgKeyExpiry\",\"apiKeyId\":\"{}\",\"name\":\"soon\",\"expiresAt\":\"2026-12-02T12:00:00Z\",\
+             \"settingsUrl\":\"{PUBLIC_URL}/settings/api-keys\"}}",
+            ids[0]
+        )
+    );
+    // Again, here or in another process: one notice per key and expiry date.
+    assert!(scheduler.tick().await.unwrap().keys_noticed.is_empty());
+    let elsewhere = Scheduler::new(f.second_process().await, None);
+    assert!(elsewhere.tick().await.unwrap().keys_noticed.is_empty());
+    // Four days on, the daily check finds the next one.
+    f.clock.advance(jiff::SignedDuration::from_hours(24 * 4));
+    assert_eq!(scheduler.tick().await.unwrap().keys_noticed, vec![ids[1].clone()]);
+    assert_eq!(f.db.store.deliveries_of_key(&ids[0]).await.unwrap().len(), 1);
+    assert!(f.db.store.deliveries_of_key(&ids[2]).await.unwrap().is_empty(), "revoked keys are not announced");
+}
