@@ -11,7 +11,8 @@ use crate::{Fixture, PUBLIC_URL, at, three_actions};
 
 backend_tests!(
     task_outcomes_queue_their_webhooks_and_bulk_operations_never_do,
-    there_is_no_moment_between_outcome_and_outbox
+    there_is_no_moment_between_outcome_and_outbox,
+    api_keys_expiring_within_a_week_fire_once_per_expiry_date,
 );
 
 async fn subscribe(f: &Fixture, id: &str, triggers: Vec<Trigger>, enabled: bool) {
