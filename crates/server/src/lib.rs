@@ -37,6 +37,8 @@ pub struct AppState {
     pub tasks: tasks::TaskService,
     /// Webhook subscriptions (Notification Settings).
     pub webhooks: webhooks::Subscriptions,
+    /// What this process's delivery dispatcher has done (for `/metrics`).
+    pub delivery_metrics: Arc<webhooks::DeliveryMetrics>,
 }
 
 impl AppState {

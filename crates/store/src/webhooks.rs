@@ -54,6 +54,8 @@ pub struct ClaimedDelivery {
     pub body: String,
     /// Attempts made before this one in the current round (a redelivery starts a new round).
     pub attempts: u32,
+    /// When the event was queued (its outcome committed).
+    pub queued_at: Timestamp,
 }
 
 /// One attempt's record and what follows it.
@@ -159,7 +161,7 @@ impl Store {
                JOIN webhook_subscriptions s ON s.subscription_id = d.subscription_id \
                WHERE s.enabled = 1 AND ({due}) ORDER BY d.next_attempt_at, d.delivery_id LIMIT $4{lock}) \
              AND (state IN ('pending', 'retrying') OR (state = 'in_flight' AND lease_until < $3)) \
-             RETURNING delivery_id, subscription_id, body, attempts - round_start"
+             RETURNING delivery_id, subscription_id, body, attempts - round_start, created_at"
         );
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -182,6 +184,7 @@ impl Store {
                 url,
                 body: row.try_get(2)?,
                 attempts: u32::try_from(row.try_get::<i64, _>(3)?).unwrap_or_default(),
+                queued_at: ts(row.try_get(4)?),
             });
         }
         tx.commit().await?;
@@ -527,6 +530,16 @@ impl Store {
         .iter()
         .map(delivery)
         .collect()
+    }
+
+    /// Deliveries by state, across the installation (the outbox's depth, for `/metrics`).
+    pub async fn deliveries_by_state(&self) -> Result<Vec<(String, u64)>> {
+        sqlx::query("SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or_default())))
+            .collect()
     }
 
     /// Queues a test event for one subscription; returns the delivery id.

@@ -42,11 +42,16 @@ impl Context {
             public_url: public_url.trim_end_matches('/').to_owned(),
             tasks: self.task_service(public_url)?,
             webhooks: self.subscriptions(public_url)?,
+            delivery_metrics: std::sync::Arc::default(),
         })
     }
 
     /// The dispatcher of webhook deliveries.
-    pub fn dispatcher(&self, subscriptions: webhooks::Subscriptions) -> anyhow::Result<webhooks::Dispatcher> {
+    pub fn dispatcher(
+        &self,
+        subscriptions: webhooks::Subscriptions,
+        metrics: Arc<webhooks::DeliveryMetrics>,
+    ) -> anyhow::Result<webhooks::Dispatcher> {
         let client = webhooks::GuardedClient::new(self.config.address_policy()?, webhooks::Timeouts::default())?;
         Ok(webhooks::Dispatcher::new(
             self.store.clone(),
@@ -54,6 +59,7 @@ impl Context {
             client,
             self.config.dispatch_settings()?,
             self.clock.clone(),
+            metrics,
         ))
     }
 

@@ -12,6 +12,7 @@ use store::{AttemptRecord, ClaimedDelivery, NextStep, Store};
 use tokio::sync::Semaphore;
 
 use crate::client::{Answer, GuardedClient, Outbound, SendError};
+use crate::metrics::{AttemptResult, DeliveryMetrics};
 use crate::subscriptions::Subscriptions;
 
 /// How deliveries are sent.
@@ -48,6 +49,7 @@ pub struct Dispatcher {
     limiter: Arc<Semaphore>,
     clock: Arc<dyn Clock>,
     owner: String,
+    metrics: Arc<DeliveryMetrics>,
 }
 
 impl Dispatcher {
@@ -57,10 +59,16 @@ impl Dispatcher {
         client: GuardedClient,
         settings: DispatchSettings,
         clock: Arc<dyn Clock>,
+        metrics: Arc<DeliveryMetrics>,
     ) -> Self {
         let limiter = Arc::new(Semaphore::new(settings.capacity.max(1)));
         let owner = format!("ucm-{}", model::ids::new_uuid());
-        Self { store, subscriptions, client, settings: Arc::new(settings), limiter, clock, owner }
+        Self { store, subscriptions, client, settings: Arc::new(settings), limiter, clock, owner, metrics }
+    }
+
+    /// What this dispatcher has done (for `/metrics`).
+    pub fn metrics(&self) -> Arc<DeliveryMetrics> {
+        self.metrics.clone()
     }
 
     /// Claims what is due (as many as there are free permits) and sends each in the
@@ -115,6 +123,10 @@ impl Dispatcher {
 
     async fn deliver(&self, delivery: ClaimedDelivery) {
         let started_at = self.clock.now();
+        if delivery.attempts == 0 {
+            let waited = started_at.duration_since(delivery.queued_at);
+            self.metrics.first_attempt_after(Duration::try_from(waited).unwrap_or(Duration::ZERO));
+        }
         let clock_started = Instant::now();
         let outcome = match self.subscriptions.signing_secret(&delivery.subscription_id).await {
             Ok((token, secret)) => {
@@ -139,6 +151,11 @@ impl Dispatcher {
         let attempt = self.decide(&delivery, started_at, duration_ms, outcome);
         tracing::info!(delivery_id = %delivery.delivery_id, subscription = %delivery.subscription_id,
             status = attempt.status, error = attempt.error_kind, next = ?attempt.next, "delivery attempt");
+        self.metrics.attempt(match attempt.next {
+            NextStep::Succeeded => AttemptResult::Succeeded,
+            NextStep::Retry(_) => AttemptResult::Retried,
+            NextStep::Dead | NextStep::DeadAndDisable(_) => AttemptResult::Dead,
+        });
         match self.store.record_attempt(&delivery.delivery_id, &self.owner, &attempt).await {
             Ok(true) => {}
             Ok(false) => {

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod dispatcher;
+pub mod metrics;
 pub mod policy;
 pub mod sealing;
 pub mod signature;
@@ -15,6 +16,7 @@ pub mod subscriptions;
 
 pub use client::{Answer, GuardedClient, Outbound, SendError, Timeouts};
 pub use dispatcher::{DispatchSettings, Dispatcher};
+pub use metrics::DeliveryMetrics;
 pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};
 pub use sealing::{SealError, SealingKey};
 pub use signature::{Headers, SecretError, SigningSecret, TOLERANCE_SECONDS, VerifyError, verify};

@@ -18,6 +18,7 @@ use crate::error::ApiError;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(crate::openapi::serve_document))
         .route("/api/v1/users", get(users::list_users))
         .route("/api/v1/users/{account_id}", get(users::get_user))

@@ -60,6 +60,7 @@ impl App {
                 3,
                 Arc::new(clock.clone()),
             ),
+            delivery_metrics: Arc::default(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

@@ -84,7 +84,17 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     let nothing = send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({}))).await.unwrap();
     problem(nothing, StatusCode::BAD_REQUEST).await;
 
+    // The outbox's depth on /metrics (any key).
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, jiff::SignedDuration::from_hours(1)).await;
+    let metrics = app.request(Method::GET, "/metrics", Some(&reader)).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("ucm_webhook_deliveries{state=\"pending\"} 1"), "{text}");
+    assert!(text.contains("ucm_webhook_attempts_total{result=\"succeeded\"} 0"), "{text}");
+    assert!(text.contains("ucm_webhook_first_attempt_latency_seconds_count 0"), "{text}");
+    problem(app.request(Method::GET, "/metrics", None).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+
     let forbidden = app.request(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Some(&reader)).send().await.unwrap();
     problem(forbidden, StatusCode::FORBIDDEN).await;
     let deleted = send(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None).await.unwrap();

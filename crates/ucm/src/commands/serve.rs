@@ -41,7 +41,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     let scheduler = tokio::spawn(scheduler.run(every, async move {
         let _ = scheduler_stopped.wait_for(|stop| *stop).await;
     }));
-    let dispatcher = context.dispatcher(state.webhooks.clone())?;
+    let dispatcher = context.dispatcher(state.webhooks.clone(), state.delivery_metrics.clone())?;
     let mut dispatcher_stopped = stopped.clone();
     let dispatcher = tokio::spawn(dispatcher.run(std::time::Duration::from_secs(1), async move {
         let _ = dispatcher_stopped.wait_for(|stop| *stop).await;

@@ -106,7 +106,7 @@ async fn setup(db: TestDb, url: &str) -> Setup {
         retry_delays: vec![Duration::from_millis(10), Duration::from_millis(10), Duration::from_millis(10)],
         ..DispatchSettings::default()
     };
-    let dispatcher = Dispatcher::new(db.store.clone(), subscriptions.clone(), client, settings, clock);
+    let dispatcher = Dispatcher::new(db.store.clone(), subscriptions.clone(), client, settings, clock, Arc::default());
     let process = ProcessId::from(model::ids::new_uuid());
     let event = OutboundEvent {
         trigger: Trigger::TaskSuccess,
@@ -158,6 +158,11 @@ async fn two_failures_then_success_is_three_attempts(db: TestDb) {
     let (_, attempts) = s.db.store.delivery(&delivery.delivery_id).await.unwrap();
     let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Some(500), Some(503), Some(200)], "one row per attempt");
+    let mut text = String::new();
+    s.dispatcher.metrics().render(&mut text);
+    assert!(text.contains("ucm_webhook_attempts_total{result=\"retried\"} 2"), "{text}");
+    assert!(text.contains("ucm_webhook_attempts_total{result=\"succeeded\"} 1"), "{text}");
+    assert!(text.contains("ucm_webhook_first_attempt_latency_seconds_count 1"), "{text}");
 }
 
 async fn always_failing_is_four_attempts_then_dead(db: TestDb) {
