@@ -96,6 +96,7 @@ pub struct WebhooksConfig {
     pub capacity: usize,
     #[serde(deserialize_with = "list_or_text")]
     pub retry_delays: Vec<String>,
+    pub lease: String,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -242,7 +243,8 @@ impl Config {
         if retry_delays.len() > 10 {
             bail!("webhooks.retry_delays: at most 10 retries");
         }
-        Ok(webhooks::DispatchSettings { capacity: self.webhooks.capacity, retry_delays, ..Default::default() })
+        let lease = duration("webhooks.lease", &self.webhooks.lease, 1, 3600)?;
+        Ok(webhooks::DispatchSettings { capacity: self.webhooks.capacity, retry_delays, lease, ..Default::default() })
     }
 
     /// Where outbound calls may go.

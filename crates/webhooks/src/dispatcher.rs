@@ -105,18 +105,30 @@ impl Dispatcher {
         }
     }
 
-    /// Passes every `every` until `shutdown` completes; errors are logged and the loop goes on.
+    /// Sends until `shutdown` completes: while there is work, a new pass starts as soon as a
+    /// permit is free; when there is none, it looks again every `every`. Errors are logged and
+    /// the loop goes on.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         loop {
+            let claimed = match self.pass().await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery pass failed; trying again shortly");
+                    0
+                }
+            };
+            let next = async {
+                if claimed == 0 {
+                    tokio::time::sleep(every).await;
+                } else if let Ok(permit) = self.limiter.acquire().await {
+                    // Busy: go on as soon as one send ends.
+                    drop(permit);
+                }
+            };
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = interval.tick() => {}
-            }
-            if let Err(e) = self.pass().await {
-                tracing::warn!(error = %e, "delivery pass failed; trying again at the next tick");
+                () = next => {}
             }
         }
     }
