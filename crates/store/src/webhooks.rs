@@ -133,7 +133,8 @@ fn subscription(row: &AnyRow) -> Result<Subscription> {
 impl Store {
     /// Queues an event that no other write causes (a "send test") in a transaction of its own.
     pub async fn queue_event(&self, event: &OutboundEvent, now: Timestamp) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        // It reads the subscriptions before it writes: take SQLite's write lock first.
+        let mut tx = self.begin_write().await?;
         let queued = queue_deliveries(&mut tx, event, now).await?;
         tx.commit().await?;
         Ok(queued)
@@ -530,6 +531,17 @@ impl Store {
         .iter()
         .map(delivery)
         .collect()
+    }
+
+    /// For every delivery attempted at least once: milliseconds from its event's commit to its
+    /// first attempt (benchmarks).
+    pub async fn first_attempt_latencies(&self) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.started_at - d.created_at FROM webhook_deliveries d \
+             JOIN webhook_attempts a ON a.delivery_id = d.delivery_id AND a.attempt = 1 ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Deliveries by state, across the installation (the outbox's depth, for `/metrics`).

@@ -827,6 +827,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Webhook deliveries per second to a receiver on 127.0.0.1, against a plain HTTP client's
+    /// rate to the same receiver in the same run, and commit → first attempt p50/p99. SQLite
+    /// and (with UCM_DATABASE_URL) PostgreSQL; scratch databases only.
+    #[command(after_help = "Example:
+  ucm bench delivery --events 20000")]
+    Delivery {
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Smart-value renders per second of a Slack-style summary (10 users, conditionals, two date
     /// formats) and parse time, against minijinja rendering the same output in the same run.
     #[command(after_help = "Example:

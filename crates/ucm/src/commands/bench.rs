@@ -40,6 +40,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Directory { users, queries, json } => (users, queries, json),
         BenchCommand::Templates { iterations, json } => return bench_templates(iterations, json),
         BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
+        BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
     };
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
     let mut results = Vec::new();

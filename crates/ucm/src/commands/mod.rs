@@ -2,6 +2,7 @@
 
 mod apikey;
 mod bench;
+mod bench_delivery;
 mod bench_tasks;
 mod filters;
 mod import;

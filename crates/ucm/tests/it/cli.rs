@@ -264,6 +264,7 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "directory", "--help"],
         vec!["bench", "templates", "--help"],
         vec!["bench", "tasks", "--help"],
+        vec!["bench", "delivery", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");
