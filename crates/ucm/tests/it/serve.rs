@@ -26,6 +26,11 @@ impl Drop for Server {
     }
 }
 
+/// The admin key `ucm serve` wrote on first start.
+fn admin_key(db: &TestDb) -> String {
+    std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned()
+}
+
 fn start(db: &TestDb) -> Server {
     start_with(db, &[])
 }
@@ -133,7 +138,7 @@ async fn a_run_killed_with_its_server_is_closed_on_restart(db: TestDb) {
         ("UCM_TASKS__SCHEDULER_INTERVAL", "1s"),
     ];
     let mut server = start_with(&db, &env);
-    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let key = admin_key(&db);
     let http = reqwest::Client::new();
     let started: serde_json::Value = http
         .post(format!("{}/api/v1/bulk-operations", server.base))
@@ -201,7 +206,7 @@ async fn a_task_run_reaches_a_subscribed_receiver_signed(db: TestDb) {
     let env =
         [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8"), ("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:")];
     let server = start_with(&db, &env);
-    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let key = admin_key(&db);
     let http = reqwest::Client::new();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let created = http
@@ -289,7 +294,7 @@ async fn deliveries_survive_a_killed_server(db: TestDb) {
         ("UCM_WEBHOOKS__LEASE", "2s"),
     ];
     let mut server = start_with(&db, &env);
-    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let key = admin_key(&db);
     let http = reqwest::Client::new();
     let created: serde_json::Value = http
         .post(format!("{}/api/v1/webhooks", server.base))
