@@ -18,4 +18,10 @@ pub mod suggest;
 pub mod task;
 pub mod webhook;
 
+/// An enum from its wire name (`automatedTask`, `dead`, `mon`), by its serde names: the one
+/// way text from people, query strings and the database becomes a closed set of values.
+pub fn from_wire<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
 pub use jiff::Timestamp;

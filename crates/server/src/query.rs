@@ -45,9 +45,9 @@ pub(crate) fn user_query(raw: Option<&str>) -> Result<(UserFilter, PageRequest),
             "statuses" => filter.statuses.extend(list(value)),
             "page" => page.page = number(key, value, &mut problems).unwrap_or(page.page),
             "pageSize" => page.page_size = number(key, value, &mut problems).unwrap_or(page.page_size),
-            "sort" => match serde_json::from_value::<SortKey>(serde_json::Value::String(value.clone())) {
-                Ok(sort) => page.sort = sort,
-                Err(_) => problems.push(FieldProblem {
+            "sort" => match model::from_wire::<SortKey>(value) {
+                Some(sort) => page.sort = sort,
+                None => problems.push(FieldProblem {
                     suggestions: ["displayName", "email", "status", "lastActive", "createdAt"]
                         .map(String::from)
                         .to_vec(),

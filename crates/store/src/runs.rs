@@ -108,8 +108,8 @@ macro_rules! columns {
 }
 
 /// A wire name (`automatedTask`) back into its enum.
-fn word<T: DeserializeOwned>(text: String) -> Result<T> {
-    Ok(serde_json::from_value(serde_json::Value::String(text))?)
+pub(crate) fn word<T: DeserializeOwned>(text: String) -> Result<T> {
+    model::from_wire(&text).ok_or_else(|| StoreError::Other(format!("`{text}` is not a known value here")))
 }
 
 fn json<T: DeserializeOwned>(text: &str) -> Result<T> {

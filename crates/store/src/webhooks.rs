@@ -7,6 +7,7 @@ use model::webhook::{Attempt, Delivery, OutboundEvent, Subscription, Trigger};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use crate::runs::word;
 use crate::sql::ts;
 use crate::{Result, Store, StoreError};
 
@@ -104,10 +105,6 @@ fn delivery(row: &AnyRow) -> Result<Delivery> {
         last_error: row.try_get(11)?,
         finished_at: row.try_get::<Option<i64>, _>(12)?.map(ts),
     })
-}
-
-fn word<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
-    Ok(serde_json::from_value(serde_json::Value::String(text))?)
 }
 
 macro_rules! subscription_columns {

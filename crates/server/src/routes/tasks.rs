@@ -238,7 +238,7 @@ pub async fn list_runs(
         outcome: query
             .get("outcome")
             .map(|v| {
-                serde_json::from_value::<RunOutcome>(serde_json::Value::String(v.clone())).map_err(|_| {
+                model::from_wire::<RunOutcome>(v).ok_or_else(|| {
                     ApiError::field("outcome", v.clone(), "one of success, failure, quarantined, rejected")
                 })
             })
@@ -287,7 +287,7 @@ pub async fn get_run_users(
     let status = query
         .get("status")
         .map(|v| {
-            serde_json::from_value::<ChangeStatus>(serde_json::Value::String(v.clone())).map_err(|_| {
+            model::from_wire::<ChangeStatus>(v).ok_or_else(|| {
                 ApiError::field("status", v.clone(), "one of updated, partial, failed, unchanged, skipped")
             })
         })

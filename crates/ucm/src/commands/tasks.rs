@@ -133,7 +133,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
             };
             let outcome = outcome
                 .map(|o| {
-                    serde_json::from_value::<RunOutcome>(serde_json::Value::String(o.clone())).map_err(|_| {
+                    model::from_wire::<RunOutcome>(&o).ok_or_else(|| {
                         anyhow::anyhow!("--outcome: `{o}` is not one of success, failure, quarantined, rejected")
                     })
                 })
@@ -184,7 +184,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
         RunsCommand::Users { process_id, status, cursor, limit, json } => {
             let status = status
                 .map(|v| {
-                    serde_json::from_value::<ChangeStatus>(serde_json::Value::String(v.clone())).map_err(|_| {
+                    model::from_wire::<ChangeStatus>(&v).ok_or_else(|| {
                         anyhow::anyhow!("--status: `{v}` is not one of updated, partial, failed, unchanged, skipped")
                     })
                 })
@@ -598,9 +598,9 @@ fn parse_schedule(text: &str, time_zone: &str) -> anyhow::Result<Schedule> {
             let days = days
                 .split(',')
                 .map(|d| {
-                    serde_json::from_value::<Weekday>(serde_json::Value::String(d.trim().to_ascii_lowercase())).map_err(
-                        |_| anyhow::anyhow!("--schedule: `{d}` is not a day (mon, tue, wed, thu, fri, sat, sun)"),
-                    )
+                    model::from_wire::<Weekday>(&d.trim().to_ascii_lowercase()).ok_or_else(|| {
+                        anyhow::anyhow!("--schedule: `{d}` is not a day (mon, tue, wed, thu, fri, sat, sun)")
+                    })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             ScheduleKind::Weekly { days, time: time.to_owned() }

@@ -136,8 +136,9 @@ fn input(args: &WebhookArgs) -> anyhow::Result<SubscriptionInput> {
         .triggers
         .iter()
         .map(|t| {
-            serde_json::from_value::<Trigger>(serde_json::Value::String(t.trim().to_owned()))
-                .map_err(|_| anyhow::anyhow!("--triggers: `{t}` is not one of taskSuccess, taskFailure, orgKeyExpiry"))
+            model::from_wire::<Trigger>(t.trim()).ok_or_else(|| {
+                anyhow::anyhow!("--triggers: `{t}` is not one of taskSuccess, taskFailure, orgKeyExpiry")
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let secret = if args.secret_stdin {
