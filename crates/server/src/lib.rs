@@ -42,9 +42,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The User Browser link for one user.
+    /// The User Browser link for one user (the same link run records carry).
     pub fn user_browser_url(&self, account_id: &str) -> String {
-        format!("{}/users?accountId={}", self.public_url, query::encode(account_id))
+        model::webhook::user_browser_url(&self.public_url, account_id)
     }
 }
 

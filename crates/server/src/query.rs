@@ -138,11 +138,6 @@ pub(crate) fn filter_query(filter: &UserFilter) -> String {
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 
-/// Form-encodes one value for a URL query.
-pub(crate) fn encode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)]).map(|s| s[2..].to_owned()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
