@@ -43,12 +43,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
     };
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
-    let mut results = Vec::new();
-    for scratch in Scratch::all(config).await? {
-        let outcome = bench_directory(&scratch.store, users, queries).await;
-        scratch.remove().await?;
-        results.push(outcome?);
-    }
+    let results = on_scratch_stores(config, async |store| bench_directory(store, users, queries).await).await?;
 
     if json {
         return crate::output::json(&results);
@@ -83,53 +78,47 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A database made for one benchmark and removed after it: a SQLite file in a temporary
-/// directory, or a schema of its own on the configured PostgreSQL server.
-pub(crate) struct Scratch {
-    pub store: Store,
-    place: Place,
+/// Runs `measure` on a scratch SQLite database and, when the configuration points at
+/// PostgreSQL, on a scratch schema there; each is removed after its measurement, whatever the
+/// outcome. Your data is never touched.
+pub(crate) async fn on_scratch_stores<T>(
+    config: &Config,
+    measure: impl AsyncFn(&Store) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut results = Vec::new();
+
+    let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let outcome = measure_on(&sqlite_url, &store::StoreOptions::default(), &measure).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    results.push(outcome?);
+
+    let url = config.database_url();
+    if Engine::from_url(&url)? == Engine::Postgres {
+        let schema =
+            format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
+        store::create_postgres_schema(&url, &schema).await?;
+        let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
+        let outcome = measure_on(&url, &options, &measure).await;
+        store::drop_postgres_schema(&url, &schema).await?;
+        results.push(outcome?);
+    } else {
+        eprintln!("(PostgreSQL skipped: set UCM_DATABASE_URL=postgres://… to measure it too)");
+    }
+    Ok(results)
 }
 
-enum Place {
-    Sqlite(std::path::PathBuf),
-    Postgres { url: String, schema: String },
-}
-
-impl Scratch {
-    /// SQLite always; PostgreSQL too when the configuration points at it.
-    pub async fn all(config: &Config) -> anyhow::Result<Vec<Scratch>> {
-        let mut out = Vec::new();
-        let dir = std::env::temp_dir().join(format!("ucm-bench-{}", model::random::secret_text(6)));
-        std::fs::create_dir_all(&dir)?;
-        let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-        out.push(Scratch {
-            store: Store::open(&sqlite_url, &store::StoreOptions::default()).await?,
-            place: Place::Sqlite(dir),
-        });
-        let url = config.database_url();
-        if Engine::from_url(&url)? == Engine::Postgres {
-            let schema =
-                format!("ucm_bench_{}", model::random::secret_text(6).to_ascii_lowercase().replace(['-', '_'], "x"));
-            store::create_postgres_schema(&url, &schema).await?;
-            let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..config.store_options() };
-            out.push(Scratch { store: Store::open(&url, &options).await?, place: Place::Postgres { url, schema } });
-        } else {
-            eprintln!("(PostgreSQL skipped: set UCM_DATABASE_URL=postgres://… to measure it too)");
-        }
-        Ok(out)
-    }
-
-    /// Closes the store and removes the database.
-    pub async fn remove(self) -> anyhow::Result<()> {
-        self.store.close().await;
-        match self.place {
-            Place::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Place::Postgres { url, schema } => store::drop_postgres_schema(&url, &schema).await?,
-        }
-        Ok(())
-    }
+/// Opens a store, measures it, and closes it whatever the outcome.
+async fn measure_on<T>(
+    url: &str,
+    options: &store::StoreOptions,
+    measure: &impl AsyncFn(&Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let store = Store::open(url, options).await?;
+    let outcome = measure(&store).await;
+    store.close().await;
+    outcome
 }
 
 async fn bench_directory(store: &Store, users: usize, queries: usize) -> anyhow::Result<DirectoryBench> {

@@ -15,7 +15,7 @@ use webhooks::{
     UrlPolicy,
 };
 
-use super::bench::Scratch;
+use super::bench::on_scratch_stores;
 use crate::config::Config;
 
 #[derive(Debug, Serialize)]
@@ -35,12 +35,7 @@ struct DeliveryBench {
 pub async fn run(config: &Config, events: usize, json: bool) -> anyhow::Result<()> {
     anyhow::ensure!(events > 0, "--events must be at least 1");
     let (url, hits) = receiver().await?;
-    let mut results = Vec::new();
-    for scratch in Scratch::all(config).await? {
-        let outcome = bench(&scratch.store, &url, &hits, events).await;
-        scratch.remove().await?;
-        results.push(outcome?);
-    }
+    let results = on_scratch_stores(config, async |store| bench(store, &url, &hits, events).await).await?;
     if json {
         return crate::output::json(&results);
     }

@@ -18,7 +18,7 @@ use model::task::{Action, AppTarget, Schedule};
 use serde::Serialize;
 use tasks::{RunStart, TaskInput, TaskService, TaskSettings};
 
-use super::bench::Scratch;
+use super::bench::on_scratch_stores;
 use crate::config::Config;
 use crate::output::outln;
 
@@ -45,12 +45,7 @@ struct TasksBench {
 
 pub async fn run(config: &Config, users: usize, reads: usize, json: bool) -> anyhow::Result<()> {
     anyhow::ensure!(users >= 5 && reads > 0, "--users must be at least 5 and --reads at least 1");
-    let mut results = Vec::new();
-    for scratch in Scratch::all(config).await? {
-        let outcome = bench(&scratch.store, users, reads).await;
-        scratch.remove().await?;
-        results.push(outcome?);
-    }
+    let results = on_scratch_stores(config, async |store| bench(store, users, reads).await).await?;
     if json {
         return crate::output::json(&results);
     }
