@@ -79,10 +79,21 @@ fn init_logging(config: &Config, server: bool) {
 /// suggestions).
 pub(crate) fn explain(error: directory::DirectoryError) -> anyhow::Error {
     match error {
-        directory::DirectoryError::Filter(e) => {
-            let lines: Vec<String> = e.0.iter().map(|p| format!("  {p}")).collect();
-            anyhow::anyhow!("the criteria cannot be used:\n{}", lines.join("\n"))
-        }
+        directory::DirectoryError::Filter(e) => list_problems("the criteria cannot be used", &e.0, str::to_owned),
         other => other.into(),
     }
+}
+
+/// Every problem on a line of its own under `heading`, each field shown as `name` says (the
+/// flag that sets it, say).
+pub(crate) fn list_problems(
+    heading: &str,
+    problems: &[model::filter::FieldProblem],
+    name: impl Fn(&str) -> String,
+) -> anyhow::Error {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("  {}", model::filter::FieldProblem { field: name(&p.field), ..p.clone() }))
+        .collect();
+    anyhow::anyhow!("{heading}:\n{}", lines.join("\n"))
 }

@@ -669,16 +669,7 @@ async fn find_task(service: &TaskService, input: &str) -> anyhow::Result<TaskId>
 /// sets it (and the JSON field, for `--file`).
 fn explain(error: TaskError) -> anyhow::Error {
     match error {
-        TaskError::Invalid(problems) => {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    let shown = model::filter::FieldProblem { field: flag_for(&p.field), ..p.clone() };
-                    format!("  {shown}")
-                })
-                .collect();
-            anyhow::anyhow!("this cannot be used:\n{}", lines.join("\n"))
-        }
+        TaskError::Invalid(problems) => super::list_problems("this cannot be used", &problems, flag_for),
         other => other.into(),
     }
 }

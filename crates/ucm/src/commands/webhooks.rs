@@ -165,17 +165,10 @@ fn input(args: &WebhookArgs) -> anyhow::Result<SubscriptionInput> {
 fn explain(error: SubscriptionError) -> anyhow::Error {
     match error {
         SubscriptionError::Invalid(problems) => {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    let flag = match p.field.as_str() {
-                        "secret" => "--secret-stdin (secret)".to_owned(),
-                        other => format!("--{other} ({other})"),
-                    };
-                    format!("  {}", model::filter::FieldProblem { field: flag, ..p.clone() })
-                })
-                .collect();
-            anyhow::anyhow!("this cannot be used:\n{}", lines.join("\n"))
+            super::list_problems("this cannot be used", &problems, |field| match field {
+                "secret" => "--secret-stdin (secret)".to_owned(),
+                other => format!("--{other} ({other})"),
+            })
         }
         other => other.into(),
     }
