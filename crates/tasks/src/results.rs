@@ -171,23 +171,6 @@ impl TaskService {
         })
     }
 
-    /// One run's whole record, every `userChanges` entry included, in memory (tests and small
-    /// runs; [`TaskService::export`] streams).
-    pub async fn export_record(&self, id: &ProcessId) -> Result<RunRecord, TaskError> {
-        let stored = self.inner.store.run(id).await?;
-        let mut all: Vec<UserResult> = Vec::new();
-        loop {
-            let after = all.last().map(|r| r.account_id.0.clone());
-            let page = self.inner.store.run_users(id, after.as_deref(), MAX_PAGE, &ChangeStatus::CHANGES).await?;
-            let last = page.len() < MAX_PAGE as usize;
-            all.extend(page);
-            if last {
-                break;
-            }
-        }
-        Ok(self.record(stored, &all, None, &self.inner.store.catalog().await?))
-    }
-
     /// Runs matching `filter`, newest first.
     pub async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunOverview>, TaskError> {
         let query = RunQuery {
