@@ -99,6 +99,20 @@ impl App {
         }
     }
 
+    /// A request with the admin key and, if given, a JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let request = self.request(method, path, Some(&self.admin_key));
+        match body {
+            Some(body) => request.json(&body).send().await,
+            None => request.send().await,
+        }
+    }
+
     /// The first user with `role`, by account id.
     pub async fn account_with_role(&self, role: &str) -> String {
         let body = json_ok(self.get(&format!("/api/v1/users?roles={role}&pageSize=10")).send().await.unwrap()).await;

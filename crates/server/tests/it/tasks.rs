@@ -24,50 +24,46 @@ async fn finished(app: &App, process_id: &str) -> Value {
 
 async fn a_task_over_http_from_save_to_results(db: TestDb) {
     let app = App::start(db).await;
-    let send = |method: Method, path: &str, body: Option<Value>| {
-        let request = app.request(method, path, Some(&app.admin_key));
-        match body {
-            Some(body) => request.json(&body).send(),
-            None => request.send(),
-        }
-    };
-    let filter = send(
-        Method::POST,
-        "/api/v1/saved-filters",
-        Some(json!({"name": "Contractors", "criteria": {"groups": ["contractors"]}})),
-    )
-    .await
-    .unwrap();
+    let filter = app
+        .send(
+            Method::POST,
+            "/api/v1/saved-filters",
+            Some(json!({"name": "Contractors", "criteria": {"groups": ["contractors"]}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(filter.status(), StatusCode::CREATED);
 
     // Every problem at once, by field.
-    let bad = send(
-        Method::POST,
-        "/api/v1/tasks",
-        Some(json!({"name": "Offboard", "filterId": "Contractrs", "actions": [],
+    let bad = app
+        .send(
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"name": "Offboard", "filterId": "Contractrs", "actions": [],
                      "schedule": {"type": "cron", "expr": "0 25 * * *", "timeZone": "Mars/Base"}})),
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     let bad = problem(bad, StatusCode::BAD_REQUEST).await;
     let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["filterId", "actions", "schedule.timeZone"]);
     assert_eq!(bad["errors"][0]["suggestions"][0], "Contractors");
-    let unknown_field =
-        send(Method::POST, "/api/v1/tasks", Some(json!({"name": "x", "filterId": "x", "actions": [], "colour": 1})))
-            .await
-            .unwrap();
+    let unknown_field = app
+        .send(Method::POST, "/api/v1/tasks", Some(json!({"name": "x", "filterId": "x", "actions": [], "colour": 1})))
+        .await
+        .unwrap();
     problem(unknown_field, StatusCode::BAD_REQUEST).await;
 
-    let created = send(
-        Method::POST,
-        "/api/v1/tasks",
-        Some(json!({"name": "Offboard contractors", "filterId": "contractors",
+    let created = app
+        .send(
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"name": "Offboard contractors", "filterId": "contractors",
                      "actions": [{"type": "removeAppAccess", "all": true}, {"type": "suspendUsers"}],
                      "schedule": {"type": "weekly", "days": ["mon"], "time": "05:00", "timeZone": "Europe/Berlin"}})),
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let task: Value = created.json().await.unwrap();
     let task_id = task["taskId"].as_str().unwrap().to_owned();
@@ -76,12 +72,13 @@ async fn a_task_over_http_from_save_to_results(db: TestDb) {
     assert_eq!(task["nextRunAt"], "2026-11-30T04:00:00Z");
     assert_eq!(task["active"], true);
 
-    let paused = json_ok(send(Method::POST, &format!("/api/v1/tasks/{task_id}/pause"), None).await.unwrap()).await;
+    let paused = json_ok(app.send(Method::POST, &format!("/api/v1/tasks/{task_id}/pause"), None).await.unwrap()).await;
     assert_eq!((paused["active"].clone(), paused["nextRunAt"].clone()), (json!(false), Value::Null));
-    json_ok(send(Method::POST, &format!("/api/v1/tasks/{task_id}/resume"), None).await.unwrap()).await;
+    json_ok(app.send(Method::POST, &format!("/api/v1/tasks/{task_id}/resume"), None).await.unwrap()).await;
 
     let preview =
-        json_ok(send(Method::POST, &format!("/api/v1/tasks/{task_id}/preview?sample=2"), None).await.unwrap()).await;
+        json_ok(app.send(Method::POST, &format!("/api/v1/tasks/{task_id}/preview?sample=2"), None).await.unwrap())
+            .await;
     let would_change = preview["wouldChange"].as_u64().unwrap();
     assert!(would_change > 0);
     assert!(preview["userChanges"].as_array().unwrap().len() <= 2);
@@ -94,7 +91,7 @@ async fn a_task_over_http_from_save_to_results(db: TestDb) {
     let nobody = app.request(Method::GET, "/api/v1/runs", None).send().await.unwrap();
     problem(nobody, StatusCode::UNAUTHORIZED).await;
 
-    let started = send(Method::POST, &format!("/api/v1/tasks/{task_id}/run"), None).await.unwrap();
+    let started = app.send(Method::POST, &format!("/api/v1/tasks/{task_id}/run"), None).await.unwrap();
     assert_eq!(started.status(), StatusCode::ACCEPTED);
     let started: Value = started.json().await.unwrap();
     let process_id = started["processId"].as_str().unwrap().to_owned();
@@ -150,10 +147,10 @@ async fn a_task_over_http_from_save_to_results(db: TestDb) {
     let bad = app.get(&format!("/api/v1/runs/{process_id}/users?status=gone")).send().await.unwrap();
     problem(bad, StatusCode::BAD_REQUEST).await;
     problem(app.get("/api/v1/runs/nope").send().await.unwrap(), StatusCode::NOT_FOUND).await;
-    let done = send(Method::POST, &format!("/api/v1/runs/{process_id}/cancel"), None).await.unwrap();
+    let done = app.send(Method::POST, &format!("/api/v1/runs/{process_id}/cancel"), None).await.unwrap();
     problem(done, StatusCode::CONFLICT).await;
 
-    let deleted = send(Method::DELETE, &format!("/api/v1/tasks/{task_id}"), None).await.unwrap();
+    let deleted = app.send(Method::DELETE, &format!("/api/v1/tasks/{task_id}"), None).await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     json_ok(app.get(&format!("/api/v1/runs/{process_id}")).send().await.unwrap()).await;
 }

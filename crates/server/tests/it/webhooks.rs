@@ -9,22 +9,16 @@ backend_tests!(webhook_subscriptions_over_http);
 
 async fn webhook_subscriptions_over_http(db: TestDb) {
     let app = App::start(db).await;
-    let send = |method: Method, path: &str, body: Option<Value>| {
-        let request = app.request(method, path, Some(&app.admin_key));
-        match body {
-            Some(body) => request.json(&body).send(),
-            None => request.send(),
-        }
-    };
     let secret = "a-secret-of-some-length";
-    let created = send(
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"name": "Local receiver", "url": "http://127.0.0.1:9000/hook", "secret": secret,
+    let created = app
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"name": "Local receiver", "url": "http://127.0.0.1:9000/hook", "secret": secret,
                      "triggers": ["taskSuccess", "taskFailure"], "notes": "tests"})),
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let text = created.text().await.unwrap();
     assert!(!text.contains(secret) && !text.contains("\"secret\""), "the secret never comes back: {text}");
@@ -33,15 +27,16 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     assert_eq!(created["enabled"], true);
     assert_eq!(created["triggers"], json!(["taskSuccess", "taskFailure"]));
 
-    let refused = send(
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"name": "Elsewhere", "url": "http://10.0.0.5/hook", "secret": secret, "triggers": ["nope"]})),
-    )
-    .await
-    .unwrap();
+    let refused = app
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"name": "Elsewhere", "url": "http://10.0.0.5/hook", "secret": secret, "triggers": ["nope"]})),
+        )
+        .await
+        .unwrap();
     problem(refused, StatusCode::BAD_REQUEST).await;
-    let refused = send(
+    let refused = app.send(
         Method::POST,
         "/api/v1/webhooks",
         Some(
@@ -55,7 +50,7 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
 
     let list = json_ok(app.get("/api/v1/webhooks").send().await.unwrap()).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let updated = send(
+    let updated = app.send(
         Method::PUT,
         &format!("/api/v1/webhooks/{id}"),
         Some(json!({"name": "Local receiver", "url": "http://127.0.0.1:9000/hook", "triggers": ["orgKeyExpiry"], "enabled": false})),
@@ -66,7 +61,7 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     assert_eq!((updated["enabled"].clone(), updated["triggers"].clone()), (json!(false), json!(["orgKeyExpiry"])));
 
     // A test is queued for the subscription and shows in its delivery log.
-    let queued = send(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None).await.unwrap();
+    let queued = app.send(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None).await.unwrap();
     assert_eq!(queued.status(), StatusCode::ACCEPTED);
     let queued: Value = queued.json().await.unwrap();
     let delivery_id = queued["deliveryId"].as_str().unwrap().to_owned();
@@ -78,10 +73,12 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     assert!(detail["delivery"]["body"].as_str().unwrap().contains("Test from ucm"));
     let bad = app.get(&format!("/api/v1/webhooks/{id}/deliveries?state=lost")).send().await.unwrap();
     problem(bad, StatusCode::BAD_REQUEST).await;
-    let again =
-        send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({"deliveryIds": [delivery_id]}))).await.unwrap();
+    let again = app
+        .send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({"deliveryIds": [delivery_id]})))
+        .await
+        .unwrap();
     assert_eq!(json_ok(again).await["redelivered"], 1);
-    let nothing = send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({}))).await.unwrap();
+    let nothing = app.send(Method::POST, "/api/v1/deliveries/redeliver", Some(json!({}))).await.unwrap();
     problem(nothing, StatusCode::BAD_REQUEST).await;
 
     // The outbox's depth on /metrics (any key).
@@ -97,7 +94,7 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
 
     let forbidden = app.request(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Some(&reader)).send().await.unwrap();
     problem(forbidden, StatusCode::FORBIDDEN).await;
-    let deleted = send(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None).await.unwrap();
+    let deleted = app.send(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None).await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     problem(app.get(&format!("/api/v1/webhooks/{id}")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
 }
