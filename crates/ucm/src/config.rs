@@ -85,6 +85,8 @@ pub struct DirectoryConfig {
 pub struct NetworkConfig {
     #[serde(deserialize_with = "list_or_text")]
     pub allowed_networks: Vec<String>,
+    /// A PEM file of certificate authorities trusted for `https://` besides the system's.
+    pub extra_ca_file: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +224,7 @@ impl Config {
         }
         self.sync_slot()?;
         self.address_policy()?;
+        self.extra_roots()?;
         self.dispatch_settings()?;
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
@@ -251,6 +254,22 @@ impl Config {
     pub fn address_policy(&self) -> anyhow::Result<webhooks::AddressPolicy> {
         webhooks::AddressPolicy::parse(&self.network.allowed_networks)
             .map_err(|bad| anyhow::anyhow!("network.allowed_networks: {}", bad.join("; ")))
+    }
+
+    /// The outbound HTTP client: the address policy, and the system's trusted roots plus
+    /// `network.extra_ca_file`.
+    pub fn outbound_client(&self) -> anyhow::Result<webhooks::GuardedClient> {
+        let roots = self.extra_roots()?;
+        Ok(webhooks::GuardedClient::with_roots(self.address_policy()?, webhooks::Timeouts::default(), roots)?)
+    }
+
+    fn extra_roots(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
+        let file = self.network.extra_ca_file.trim();
+        if file.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pem = std::fs::read(file).with_context(|| format!("network.extra_ca_file: cannot read {file}"))?;
+        webhooks::GuardedClient::parse_roots(&pem).with_context(|| format!("network.extra_ca_file: {file}"))
     }
 
     /// The key that seals secrets at rest: the configured one, or `<data_dir>/secret-key`,

@@ -52,7 +52,7 @@ impl Context {
         subscriptions: webhooks::Subscriptions,
         metrics: Arc<webhooks::DeliveryMetrics>,
     ) -> anyhow::Result<webhooks::Dispatcher> {
-        let client = webhooks::GuardedClient::new(self.config.address_policy()?, webhooks::Timeouts::default())?;
+        let client = self.config.outbound_client()?;
         Ok(webhooks::Dispatcher::new(
             self.store.clone(),
             subscriptions,

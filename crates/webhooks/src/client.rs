@@ -3,6 +3,10 @@
 //! vetted addresses are the ones the connection uses, so a name cannot resolve to something
 //! else between the check and the call. Literal IP hosts are checked the same way. Redirects
 //! are never followed, no proxy is used, and every call has a connect and a total timeout.
+//!
+//! `https://` is verified against the system's trust store (rustls with the platform verifier)
+//! plus any roots the installation adds (`[network] extra_ca_file`), for receivers behind a
+//! private certificate authority.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -53,7 +57,7 @@ pub enum SendError {
     /// The address policy refused every address of the host: nothing was sent.
     #[error("refused: {0}")]
     Refused(String),
-    /// The URL cannot be called (not http, no host, …): nothing was sent.
+    /// The URL cannot be called (not http or https, no host, …): nothing was sent.
     #[error("not a usable URL: {0}")]
     BadUrl(String),
     #[error("the call timed out")]
@@ -109,10 +113,40 @@ impl Resolve for VettingResolver {
     }
 }
 
+/// The extra roots could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("extra trusted roots: {0}")]
+pub struct BadRoots(String);
+
 impl GuardedClient {
+    /// A client that trusts the system's certificate authorities.
     pub fn new(addresses: AddressPolicy, timeouts: Timeouts) -> Result<Self, SendError> {
+        Self::with_roots(addresses, timeouts, Vec::new())
+    }
+
+    /// Reads a PEM bundle of extra trusted roots (at least one certificate).
+    pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, BadRoots> {
+        let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| BadRoots(e.to_string()))?;
+        if roots.is_empty() {
+            return Err(BadRoots("no PEM certificate (-----BEGIN CERTIFICATE-----) found".to_owned()));
+        }
+        Ok(roots)
+    }
+
+    /// A client that trusts the system's certificate authorities and `extra_roots`.
+    pub fn with_roots(
+        addresses: AddressPolicy,
+        timeouts: Timeouts,
+        extra_roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, SendError> {
+        // reqwest is built without a default crypto provider; ring is ours. Installing it
+        // twice is harmless (the first stays).
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let addresses = Arc::new(addresses);
         let http = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .dns_resolver(Arc::new(VettingResolver { addresses: addresses.clone() }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -127,12 +161,8 @@ impl GuardedClient {
     /// POSTs `request`. A 3xx answer is returned as it is (not followed).
     pub async fn post(&self, request: &Outbound) -> Result<Answer, SendError> {
         let url = reqwest::Url::parse(&request.url).map_err(|e| SendError::BadUrl(format!("{}: {e}", request.url)))?;
-        if url.scheme() != "http" {
-            // This build has no TLS: say so rather than fail somewhere deeper.
-            return Err(SendError::BadUrl(format!(
-                "{}: only http:// can be called by this build (https needs TLS, which is not built in yet)",
-                request.url
-            )));
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(SendError::BadUrl(format!("{}: only http:// and https:// can be called", request.url)));
         }
         let host = url.host_str().ok_or_else(|| SendError::BadUrl(format!("{}: no host", request.url)))?;
         // Literal addresses do not go through the resolver: check them here.

@@ -196,6 +196,12 @@ fn config_check_shows_the_layers_and_redacts_secrets() {
     assert!(!ok && err.contains("bnid"), "{err}");
     let (ok, _, err) = run(ucm(&dir, None).args(["config", "check"]).env("UCM_SERVER__BIND", "localhost"));
     assert!(!ok && err.contains("server.bind"), "{err}");
+    let not_pem = file(&dir, "ca.pem", "not a certificate");
+    let (ok, _, err) = run(ucm(&dir, None).args(["config", "check"]).env("UCM_NETWORK__EXTRA_CA_FILE", &not_pem));
+    assert!(!ok && err.contains("network.extra_ca_file") && err.contains("no PEM certificate"), "{err}");
+    let (ok, _, err) =
+        run(ucm(&dir, None).args(["config", "check"]).env("UCM_NETWORK__EXTRA_CA_FILE", dir.join("missing.pem")));
+    assert!(!ok && err.contains("cannot read"), "{err}");
 
     let (ok, out, _) = run(ucm(&dir, None).args(["config", "example"]));
     assert!(ok && out.starts_with("# ucm configuration."));

@@ -12,6 +12,15 @@ use webhooks::{AddressPolicy, GuardedClient, Outbound, SendError, Timeouts};
 
 /// A receiver on 127.0.0.1:0; returns its base URL and how many requests reached it.
 async fn receiver() -> (String, Arc<AtomicUsize>) {
+    let (app, hits) = receiver_app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, hits)
+}
+
+/// The receiver's routes, and how many requests reached them.
+fn receiver_app() -> (Router, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let count = |hits: Arc<AtomicUsize>| move || hits.fetch_add(1, Ordering::SeqCst);
     let (ok, moved, slow, big) = (count(hits.clone()), count(hits.clone()), count(hits.clone()), count(hits.clone()));
@@ -48,10 +57,75 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
                 (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "7")], "x".repeat(10_000)).into_response()
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    (app, hits)
+}
+
+/// A certificate authority made for one test, and a certificate it signed for `localhost`.
+struct TestCa {
+    ca_pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+fn test_ca() -> TestCa {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "ucm test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+    TestCa { ca_pem: ca.pem(), server: Arc::new(server) }
+}
+
+/// Accepts TLS connections for axum; a handshake the client gives up on is skipped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+    handshakes_failed: Arc<AtomicUsize>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, address)) = self.tcp.accept().await else { continue };
+            match self.tls.accept(tcp).await {
+                Ok(stream) => return (stream, address),
+                Err(_) => {
+                    self.handshakes_failed.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// The receiver over TLS with `ca`'s certificate: its port, requests served, failed handshakes.
+async fn tls_receiver(ca: &TestCa) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (app, hits) = receiver_app();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let handshakes_failed = Arc::new(AtomicUsize::new(0));
+    let listener = TlsListener {
+        tcp,
+        tls: tokio_rustls::TlsAcceptor::from(ca.server.clone()),
+        handshakes_failed: handshakes_failed.clone(),
+    };
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, hits)
+    (port, hits, handshakes_failed)
 }
 
 fn loopback_allowed() -> AddressPolicy {
@@ -118,10 +192,53 @@ async fn retry_after_is_read_and_bodies_are_cut_short() {
 }
 
 #[tokio::test]
+async fn https_receivers_are_verified_against_trusted_roots() {
+    let ca = test_ca();
+    let (port, hits, handshakes_failed) = tls_receiver(&ca).await;
+    let roots = GuardedClient::parse_roots(ca.ca_pem.as_bytes()).unwrap();
+    let trusting = GuardedClient::with_roots(loopback_allowed(), Timeouts::default(), roots).unwrap();
+    let answer = trusting.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(String::from_utf8(answer.body_prefix).unwrap().ends_with("|secret|{\"a\":1}"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // The system's roots alone do not know this CA: nothing is sent, and trying again may help
+    // (the receiver may fix its certificate).
+    let system_only = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
+    let untrusted = system_only.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap_err();
+    assert!(matches!(untrusted, SendError::Connect(ref m) if m.contains("certificate")), "{untrusted}");
+    assert!(untrusted.is_transient());
+    // A certificate for `localhost` does not cover 127.0.0.1.
+    let wrong_name = trusting.post(&request(format!("https://127.0.0.1:{port}/ok"))).await.unwrap_err();
+    assert!(matches!(wrong_name, SendError::Connect(ref m) if m.contains("certificate")), "{wrong_name}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "no request went over an unverified connection");
+    // The receiver sees the refused handshakes end a moment after the client gives up.
+    for _ in 0..100 {
+        if handshakes_failed.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(handshakes_failed.load(Ordering::SeqCst), 2);
+
+    // The address policy holds for https as for http.
+    let strict = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
+    let refused = strict.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap_err();
+    assert!(matches!(refused, SendError::Refused(_)), "{refused}");
+}
+
+#[test]
+fn extra_roots_must_hold_a_certificate() {
+    let error = GuardedClient::parse_roots(b"not a certificate").unwrap_err();
+    assert!(error.to_string().contains("no PEM certificate"), "{error}");
+    assert!(GuardedClient::parse_roots(test_ca().ca_pem.as_bytes()).is_ok());
+}
+
+#[tokio::test]
 async fn unusable_urls_say_why() {
     let client = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let https = client.post(&request("https://127.0.0.1:1/x".into())).await.unwrap_err();
-    assert!(matches!(https, SendError::BadUrl(ref m) if m.contains("TLS")), "{https}");
+    let ftp = client.post(&request("ftp://127.0.0.1:1/x".into())).await.unwrap_err();
+    assert!(matches!(ftp, SendError::BadUrl(ref m) if m.contains("only http:// and https://")), "{ftp}");
     assert!(matches!(client.post(&request("nonsense".into())).await, Err(SendError::BadUrl(_))));
     // A port where nobody listens: a connection error, worth retrying.
     let closed = client.post(&request("http://127.0.0.1:9/x".into())).await.unwrap_err();
