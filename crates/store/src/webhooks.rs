@@ -52,6 +52,9 @@ pub struct ClaimedDelivery {
     pub delivery_id: String,
     pub subscription_id: String,
     pub url: String,
+    /// The subscription's secret, sealed as stored (read with the claim, so an attempt needs
+    /// no read of its own).
+    pub secret_sealed: String,
     pub body: String,
     /// Attempts made before this one in the current round (a redelivery starts a new round).
     pub attempts: u32,
@@ -170,16 +173,29 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(claimed);
+        }
+        // Subscriptions are few (a configured maximum): read them all once rather than per row.
+        let targets: std::collections::HashMap<String, (String, String)> =
+            sqlx::query("SELECT subscription_id, url, secret_sealed FROM webhook_subscriptions")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?))))
+                .collect::<Result<_>>()?;
         for row in &rows {
             let subscription_id: String = row.try_get(1)?;
-            let url: String = sqlx::query_scalar("SELECT url FROM webhook_subscriptions WHERE subscription_id = $1")
-                .bind(subscription_id.clone())
-                .fetch_one(&mut *tx)
-                .await?;
+            let (url, secret_sealed) = targets
+                .get(&subscription_id)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(format!("webhook `{subscription_id}`")))?;
             claimed.push(ClaimedDelivery {
                 delivery_id: row.try_get(0)?,
                 subscription_id,
                 url,
+                secret_sealed,
                 body: row.try_get(2)?,
                 attempts: u32::try_from(row.try_get::<i64, _>(3)?).unwrap_or_default(),
                 queued_at: ts(row.try_get(4)?),
@@ -189,58 +205,20 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records one attempt of a delivery `owner` holds and moves the delivery on, in one
-    /// transaction. False when `owner` no longer holds it (its claim lapsed and another took it).
-    pub async fn record_attempt(&self, delivery_id: &str, owner: &str, attempt: &AttemptRecord) -> Result<bool> {
+    /// Records attempts of deliveries `owner` holds and moves each delivery on, all in one
+    /// transaction (the dispatcher gathers the attempts that end together). For each, in order:
+    /// false when `owner` no longer holds it (its claim lapsed and another took it).
+    pub async fn record_attempts(&self, owner: &str, attempts: &[(String, AttemptRecord)]) -> Result<Vec<bool>> {
+        let mut recorded = Vec::with_capacity(attempts.len());
+        if attempts.is_empty() {
+            return Ok(recorded);
+        }
         let mut tx = self.pool.begin().await?;
-        let (state, next_at, finished) = match &attempt.next {
-            NextStep::Succeeded => ("succeeded", attempt.started_at, Some(attempt.started_at)),
-            NextStep::Retry(at) => ("retrying", *at, None),
-            NextStep::Dead | NextStep::DeadAndDisable(_) => ("dead", attempt.started_at, Some(attempt.started_at)),
-        };
-        let row = sqlx::query(
-            "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             lease_owner = NULL, lease_until = NULL, last_status = $3, last_error = $4, finished_at = $5 \
-             WHERE delivery_id = $6 AND lease_owner = $7 AND state = 'in_flight' RETURNING attempts, subscription_id",
-        )
-        .bind(state)
-        .bind(next_at.as_millisecond())
-        .bind(attempt.status.map(i64::from))
-        .bind(attempt.error_kind.clone())
-        .bind(finished.map(|f| f.as_millisecond()))
-        .bind(delivery_id.to_owned())
-        .bind(owner.to_owned())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(false) };
-        let number: i64 = row.try_get(0)?;
-        let subscription_id: String = row.try_get(1)?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status, error_kind, \
-             response_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(delivery_id.to_owned())
-        .bind(number)
-        .bind(attempt.started_at.as_millisecond())
-        .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
-        .bind(attempt.status.map(i64::from))
-        .bind(attempt.error_kind.clone())
-        .bind(attempt.response_prefix.clone())
-        .execute(&mut *tx)
-        .await?;
-        if let NextStep::DeadAndDisable(reason) = &attempt.next {
-            sqlx::query(
-                "UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = $1, updated_at = $2 \
-                 WHERE subscription_id = $3",
-            )
-            .bind(reason.clone())
-            .bind(attempt.started_at.as_millisecond())
-            .bind(subscription_id)
-            .execute(&mut *tx)
-            .await?;
+        for (delivery_id, attempt) in attempts {
+            recorded.push(record_attempt(&mut tx, owner, delivery_id, attempt).await?);
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(recorded)
     }
 
     /// Stores a subscription with its sealed secret, unless `max` subscriptions exist already.
@@ -570,4 +548,61 @@ impl Store {
         .await?;
         Ok(id)
     }
+}
+
+/// Records one attempt of a delivery `owner` holds and moves the delivery on, in `tx`. False
+/// when `owner` no longer holds it.
+async fn record_attempt(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    owner: &str,
+    delivery_id: &str,
+    attempt: &AttemptRecord,
+) -> Result<bool> {
+    let (state, next_at, finished) = match &attempt.next {
+        NextStep::Succeeded => ("succeeded", attempt.started_at, Some(attempt.started_at)),
+        NextStep::Retry(at) => ("retrying", *at, None),
+        NextStep::Dead | NextStep::DeadAndDisable(_) => ("dead", attempt.started_at, Some(attempt.started_at)),
+    };
+    let row = sqlx::query(
+        "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
+         lease_owner = NULL, lease_until = NULL, last_status = $3, last_error = $4, finished_at = $5 \
+         WHERE delivery_id = $6 AND lease_owner = $7 AND state = 'in_flight' RETURNING attempts, subscription_id",
+    )
+    .bind(state)
+    .bind(next_at.as_millisecond())
+    .bind(attempt.status.map(i64::from))
+    .bind(attempt.error_kind.clone())
+    .bind(finished.map(|f| f.as_millisecond()))
+    .bind(delivery_id.to_owned())
+    .bind(owner.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    let number: i64 = row.try_get(0)?;
+    let subscription_id: String = row.try_get(1)?;
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status, error_kind, \
+         response_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(delivery_id.to_owned())
+    .bind(number)
+    .bind(attempt.started_at.as_millisecond())
+    .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+    .bind(attempt.status.map(i64::from))
+    .bind(attempt.error_kind.clone())
+    .bind(attempt.response_prefix.clone())
+    .execute(&mut **tx)
+    .await?;
+    if let NextStep::DeadAndDisable(reason) = &attempt.next {
+        sqlx::query(
+            "UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = $1, updated_at = $2 \
+             WHERE subscription_id = $3",
+        )
+        .bind(reason.clone())
+        .bind(attempt.started_at.as_millisecond())
+        .bind(subscription_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
 }

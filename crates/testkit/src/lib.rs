@@ -18,6 +18,15 @@ pub const POSTGRES_URL_VAR: &str = "UCM_TEST_DATABASE_URL";
 /// Set to `1` to fail, rather than skip, PostgreSQL tests when no server is configured.
 pub const REQUIRE_POSTGRES_VAR: &str = "UCM_TEST_REQUIRE_POSTGRES";
 
+/// An HTTP client for tests to call servers on 127.0.0.1 with. reqwest is built without a
+/// default TLS crypto provider (see `webhooks::client`), so one is installed first.
+pub fn http_client() -> reqwest::Client {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
+
 /// A store of its own for one test, removed when dropped.
 #[derive(Debug)]
 pub struct TestDb {

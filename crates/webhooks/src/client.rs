@@ -118,6 +118,16 @@ impl Resolve for VettingResolver {
 #[error("extra trusted roots: {0}")]
 pub struct BadRoots(String);
 
+/// reqwest is built without a default TLS crypto provider (its own, aws-lc-rs, builds a large C
+/// library); ring is ours, installed for the process before any reqwest client is built. Any
+/// other place that builds a reqwest client calls this first.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may install it between the check and here: that one stays, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 impl GuardedClient {
     /// A client that trusts the system's certificate authorities.
     pub fn new(addresses: AddressPolicy, timeouts: Timeouts) -> Result<Self, SendError> {
@@ -139,11 +149,7 @@ impl GuardedClient {
         timeouts: Timeouts,
         extra_roots: Vec<reqwest::Certificate>,
     ) -> Result<Self, SendError> {
-        // reqwest is built without a default crypto provider; ring is ours. Installing it
-        // twice is harmless (the first stays).
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        install_crypto_provider();
         let addresses = Arc::new(addresses);
         let http = reqwest::Client::builder()
             .tls_certs_merge(extra_roots)

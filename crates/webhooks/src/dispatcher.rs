@@ -50,6 +50,47 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     owner: String,
     metrics: Arc<DeliveryMetrics>,
+    recorder: Arc<Recorder>,
+}
+
+type Recorded = Result<bool, String>;
+
+/// Writes attempt records in groups: an attempt that ends while another group is being
+/// written waits, and the next writer takes everything waiting in one transaction. A send
+/// keeps its permit until its record is written, so the CapacityLimiter bounds both.
+#[derive(Debug, Default)]
+struct Recorder {
+    waiting: std::sync::Mutex<Vec<(String, AttemptRecord, tokio::sync::oneshot::Sender<Recorded>)>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Recorder {
+    async fn record(&self, store: &Store, owner: &str, delivery_id: String, attempt: AttemptRecord) -> Recorded {
+        let (done, recorded) = tokio::sync::oneshot::channel();
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((delivery_id, attempt, done));
+        {
+            // Whoever writes next takes ours too, if an earlier writer has not already.
+            let _writing = self.writing.lock().await;
+            let group = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            if !group.is_empty() {
+                let (records, answers): (Vec<_>, Vec<_>) =
+                    group.into_iter().map(|(id, attempt, done)| ((id, attempt), done)).unzip();
+                match store.record_attempts(owner, &records).await {
+                    Ok(results) => {
+                        for (done, result) in answers.into_iter().zip(results) {
+                            let _ = done.send(Ok(result));
+                        }
+                    }
+                    Err(e) => {
+                        for done in answers {
+                            let _ = done.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        recorded.await.unwrap_or_else(|_| Err("the attempt's writer stopped".to_owned()))
+    }
 }
 
 impl Dispatcher {
@@ -63,7 +104,17 @@ impl Dispatcher {
     ) -> Self {
         let limiter = Arc::new(Semaphore::new(settings.capacity.max(1)));
         let owner = format!("ucm-{}", model::ids::new_uuid());
-        Self { store, subscriptions, client, settings: Arc::new(settings), limiter, clock, owner, metrics }
+        Self {
+            store,
+            subscriptions,
+            client,
+            settings: Arc::new(settings),
+            limiter,
+            clock,
+            owner,
+            metrics,
+            recorder: Arc::default(),
+        }
     }
 
     /// What this dispatcher has done (for `/metrics`).
@@ -140,7 +191,7 @@ impl Dispatcher {
             self.metrics.first_attempt_after(Duration::try_from(waited).unwrap_or(Duration::ZERO));
         }
         let clock_started = Instant::now();
-        let outcome = match self.subscriptions.signing_secret(&delivery.subscription_id).await {
+        let outcome = match self.subscriptions.open_secret(&delivery.subscription_id, &delivery.secret_sealed) {
             Ok((token, secret)) => {
                 let timestamp = started_at.as_second();
                 let signature = secret.sign(&delivery.delivery_id, timestamp, delivery.body.as_bytes());
@@ -168,7 +219,7 @@ impl Dispatcher {
             NextStep::Retry(_) => AttemptResult::Retried,
             NextStep::Dead | NextStep::DeadAndDisable(_) => AttemptResult::Dead,
         });
-        match self.store.record_attempt(&delivery.delivery_id, &self.owner, &attempt).await {
+        match self.recorder.record(&self.store, &self.owner, delivery.delivery_id.clone(), attempt).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt was recorded")

@@ -204,7 +204,13 @@ impl Subscriptions {
     /// The signing secret of a subscription, opened (for the dispatcher only).
     pub async fn signing_secret(&self, id: &str) -> Result<(String, SigningSecret), SubscriptionError> {
         let sealed = self.store.webhook_secret_sealed(id).await?;
-        let text = self.key.open(&sealed, &context(id)).map_err(|e| {
+        self.open_secret(id, &sealed)
+    }
+
+    /// Opens the sealed secret of webhook `id` (as read with a claim): the token and the
+    /// signing secret.
+    pub fn open_secret(&self, id: &str, sealed: &str) -> Result<(String, SigningSecret), SubscriptionError> {
+        let text = self.key.open(sealed, &context(id)).map_err(|e| {
             SubscriptionError::Conflict(format!(
                 "the secret of webhook `{id}` cannot be opened ({e}); was the installation's key changed? set the secret again"
             ))

@@ -67,7 +67,7 @@ impl App {
             let _ = stopped.await;
         }));
         let mut app =
-            Self { base, admin_key: String::new(), clock, db, http: reqwest::Client::new(), stop: Some(stop) };
+            Self { base, admin_key: String::new(), clock, db, http: testkit::http_client(), stop: Some(stop) };
         app.admin_key = app.key("admin", ApiKeyRole::Admin, None, SignedDuration::from_hours(24 * 90)).await;
         app
     }

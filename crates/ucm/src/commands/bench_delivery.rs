@@ -85,6 +85,7 @@ async fn bench(store: &store::Store, url: &str, hits: &AtomicU64, events: usize)
     let body = r#"{"trigger":"taskSuccess","processId":"p","name":"Bench","actionTypes":[],"deepLink":"http://h/t"}"#;
 
     // Baseline: the same receiver, a plain client, the same concurrency.
+    webhooks::client::install_crypto_provider();
     let plain = reqwest::Client::new();
     let started = Instant::now();
     let per_worker = events / concurrency + 1;

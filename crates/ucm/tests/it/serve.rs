@@ -67,7 +67,7 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
         assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let key = std::fs::read_to_string(&key_file).unwrap().trim().to_owned();
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let response = http
         .get(format!("{}/api/v1/users?apps=JSM&inactiveDays=30", server.base))
         .bearer_auth(&key)
@@ -139,7 +139,7 @@ async fn a_run_killed_with_its_server_is_closed_on_restart(db: TestDb) {
     ];
     let mut server = start_with(&db, &env);
     let key = admin_key(&db);
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let started: serde_json::Value = http
         .post(format!("{}/api/v1/bulk-operations", server.base))
         .bearer_auth(&key)
@@ -207,7 +207,7 @@ async fn a_task_run_reaches_a_subscribed_receiver_signed(db: TestDb) {
         [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8"), ("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:")];
     let server = start_with(&db, &env);
     let key = admin_key(&db);
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let created = http
         .post(format!("{}/api/v1/webhooks", server.base))
@@ -295,7 +295,7 @@ async fn deliveries_survive_a_killed_server(db: TestDb) {
     ];
     let mut server = start_with(&db, &env);
     let key = admin_key(&db);
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let created: serde_json::Value = http
         .post(format!("{}/api/v1/webhooks", server.base))
         .bearer_auth(&key)
