@@ -50,7 +50,7 @@ impl Store {
             if self.engine == crate::Engine::Postgres {
                 q.push(" FOR UPDATE");
             }
-            for row in q.query().fetch_all(&mut *tx).await? {
+            for row in q.query().fetch_all(&mut **tx).await? {
                 let id: String = row.try_get(0)?;
                 let status: String = row.try_get(1)?;
                 let status = status
@@ -61,7 +61,7 @@ impl Store {
             }
             let mut q = SqlBuilder::new(self.engine, "SELECT account_id FROM user_roles WHERE role = ");
             q.bind(Role::OrgAdmin.as_str()).push(" AND account_id IN ").bind_list(chunk);
-            for row in q.query().fetch_all(&mut *tx).await? {
+            for row in q.query().fetch_all(&mut **tx).await? {
                 if let Some(member) = members.get_mut(&row.try_get::<String, _>(0)?) {
                     member.org_admin = true;
                 }
@@ -69,7 +69,7 @@ impl Store {
             let mut q =
                 SqlBuilder::new(self.engine, "SELECT account_id, group_id FROM user_groups WHERE account_id IN ");
             q.bind_list(chunk);
-            for row in q.query().fetch_all(&mut *tx).await? {
+            for row in q.query().fetch_all(&mut **tx).await? {
                 if let Some(member) = members.get_mut(&row.try_get::<String, _>(0)?) {
                     member.groups.insert(GroupId(row.try_get(1)?));
                 }
@@ -79,7 +79,7 @@ impl Store {
         for chunk in group_ids.chunks(500) {
             let mut q = SqlBuilder::new(self.engine, "SELECT group_id FROM groups WHERE group_id IN ");
             q.bind_list(chunk);
-            for row in q.query().fetch_all(&mut *tx).await? {
+            for row in q.query().fetch_all(&mut **tx).await? {
                 existing_groups.insert(row.try_get(0)?);
             }
         }
@@ -141,7 +141,7 @@ impl Store {
             for chunk in ids.chunks(500) {
                 let mut q = SqlBuilder::new(self.engine, "UPDATE users SET status = ");
                 q.bind(status.as_str()).push(" WHERE account_id IN ").bind_list(chunk);
-                q.query().execute(&mut *tx).await?;
+                q.query().execute(&mut **tx).await?;
             }
         }
         let touched: Vec<String> =

@@ -110,7 +110,7 @@ impl Store {
         };
         migrator.run(&pool).await?;
         tracing::debug!(engine = engine.name(), "database ready");
-        Ok(Self { pool, engine })
+        Ok(Self { pool, engine, write_gate: std::sync::Arc::default() })
     }
 
     /// The engine behind this store.
@@ -127,10 +127,16 @@ impl Store {
     /// (`BEGIN IMMEDIATE`): a deferred transaction that read first would fail with
     /// SQLITE_BUSY_SNAPSHOT if another connection committed in between, whatever the busy
     /// timeout. PostgreSQL callers lock the rows they read (`FOR UPDATE`).
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    ///
+    /// On SQLite the transaction also holds this process's write gate (see [`Store`]) until it
+    /// ends, so writers take turns in order.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTransaction> {
         Ok(match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+            Engine::Sqlite => {
+                let gate = self.write_gate.clone().lock_owned().await;
+                WriteTransaction { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: Some(gate) }
+            }
+            Engine::Postgres => WriteTransaction { tx: self.pool.begin().await?, _gate: None },
         })
     }
 
@@ -213,5 +219,34 @@ mod tests {
             redact_url("postgres://db/ucm?user=u&password=hunter2&sslmode=require"),
             "postgres://db/ucm?user=u&password=***&sslmode=require"
         );
+    }
+}
+
+/// A write transaction (see [`Store::begin_write`]). It derefs to the transaction; `&mut **tx`
+/// is the connection to run statements on.
+#[derive(Debug)]
+pub(crate) struct WriteTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::Transaction<'static, sqlx::Any>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }

@@ -31,6 +31,10 @@ pub use runs::{NewRun, RunEnd, RunQuery, ScheduleClaim, StoredRun};
 pub struct Store {
     pool: sqlx::AnyPool,
     engine: Engine,
+    /// SQLite has one writer at a time. Writers of this process queue here, first come first
+    /// served, rather than in SQLite's busy handler, which sleeps and retries and lets a busy
+    /// writer starve the others.
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The result of a store operation.

@@ -153,18 +153,18 @@ impl Store {
             crate::Engine::Postgres => "SELECT task_id FROM tasks WHERE task_id = $1 FOR UPDATE",
             crate::Engine::Sqlite => "SELECT task_id FROM tasks WHERE task_id = $1",
         };
-        sqlx::query(lock).bind(id.0.clone()).fetch_optional(&mut *tx).await?;
+        sqlx::query(lock).bind(id.0.clone()).fetch_optional(&mut **tx).await?;
         let open: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE task_id = $1 AND state IN ('running', 'quarantined')")
                 .bind(id.0.clone())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         if open > 0 {
             return Err(StoreError::Conflict(format!(
                 "task `{id}` has a run in progress or waiting for approval; cancel, approve or reject it first"
             )));
         }
-        let done = sqlx::query("DELETE FROM tasks WHERE task_id = $1").bind(id.0.clone()).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM tasks WHERE task_id = $1").bind(id.0.clone()).execute(&mut **tx).await?;
         if done.rows_affected() == 0 {
             return Err(not_found(id));
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use model::clock::Clock;
 use store::{AttemptRecord, ClaimedDelivery, NextStep, Store};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::client::{Answer, GuardedClient, Outbound, SendError};
 use crate::metrics::{AttemptResult, DeliveryMetrics};
@@ -55,27 +55,51 @@ pub struct Dispatcher {
 
 type Recorded = Result<bool, String>;
 
+/// An attempt waiting to be recorded, with the send's permit and where its result goes.
+type Waiting = (String, AttemptRecord, OwnedSemaphorePermit, tokio::sync::oneshot::Sender<Recorded>);
+
 /// Writes attempt records in groups: an attempt that ends while another group is being
 /// written waits, and the next writer takes everything waiting in one transaction. A send
-/// keeps its permit until its record is written, so the CapacityLimiter bounds both.
+/// keeps its permit until its record is written, so the CapacityLimiter bounds both; a group's
+/// permits are given back together, so the next claim can take as many deliveries at once.
 #[derive(Debug, Default)]
 struct Recorder {
-    waiting: std::sync::Mutex<Vec<(String, AttemptRecord, tokio::sync::oneshot::Sender<Recorded>)>>,
+    waiting: std::sync::Mutex<Vec<Waiting>>,
     writing: tokio::sync::Mutex<()>,
 }
 
 impl Recorder {
-    async fn record(&self, store: &Store, owner: &str, delivery_id: String, attempt: AttemptRecord) -> Recorded {
+    async fn record(
+        &self,
+        store: &Store,
+        owner: &str,
+        delivery_id: String,
+        attempt: AttemptRecord,
+        permit: OwnedSemaphorePermit,
+    ) -> Recorded {
         let (done, recorded) = tokio::sync::oneshot::channel();
-        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((delivery_id, attempt, done));
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((
+            delivery_id,
+            attempt,
+            permit,
+            done,
+        ));
         {
             // Whoever writes next takes ours too, if an earlier writer has not already.
             let _writing = self.writing.lock().await;
             let group = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
             if !group.is_empty() {
-                let (records, answers): (Vec<_>, Vec<_>) =
-                    group.into_iter().map(|(id, attempt, done)| ((id, attempt), done)).unzip();
-                match store.record_attempts(owner, &records).await {
+                let mut records = Vec::with_capacity(group.len());
+                let mut permits = Vec::with_capacity(group.len());
+                let mut answers = Vec::with_capacity(group.len());
+                for (id, attempt, permit, done) in group {
+                    records.push((id, attempt));
+                    permits.push(permit);
+                    answers.push(done);
+                }
+                let written = store.record_attempts(owner, &records).await;
+                drop(permits);
+                match written {
                     Ok(results) => {
                         for (done, result) in answers.into_iter().zip(results) {
                             let _ = done.send(Ok(result));
@@ -140,10 +164,7 @@ impl Dispatcher {
             // Taken before the request starts, given back when it ends (dropped with the task).
             let Ok(permit) = self.limiter.clone().acquire_owned().await else { break };
             let dispatcher = self.clone();
-            tokio::spawn(async move {
-                dispatcher.deliver(delivery).await;
-                drop(permit);
-            });
+            tokio::spawn(async move { dispatcher.deliver(delivery, permit).await });
         }
         Ok(count)
     }
@@ -184,7 +205,8 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, delivery: ClaimedDelivery) {
+    /// Sends one attempt and records it; `permit` is given back once the record is written.
+    async fn deliver(&self, delivery: ClaimedDelivery, permit: OwnedSemaphorePermit) {
         let started_at = self.clock.now();
         if delivery.attempts == 0 {
             let waited = started_at.duration_since(delivery.queued_at);
@@ -219,7 +241,7 @@ impl Dispatcher {
             NextStep::Retry(_) => AttemptResult::Retried,
             NextStep::Dead | NextStep::DeadAndDisable(_) => AttemptResult::Dead,
         });
-        match self.recorder.record(&self.store, &self.owner, delivery.delivery_id.clone(), attempt).await {
+        match self.recorder.record(&self.store, &self.owner, delivery.delivery_id.clone(), attempt, permit).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt was recorded")
