@@ -39,6 +39,9 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     let (users, queries, json) = match command {
         BenchCommand::Directory { users, queries, json } => (users, queries, json),
         BenchCommand::Templates { iterations, json } => return bench_templates(iterations, json),
+        BenchCommand::Render { size_mb, iterations, json } => {
+            return super::bench_render::run(size_mb, iterations, json);
+        }
         BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
         BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
     };

@@ -3,9 +3,11 @@
 mod apikey;
 mod bench;
 mod bench_delivery;
+mod bench_render;
 mod bench_tasks;
 mod filters;
 mod import;
+mod render;
 mod serve;
 mod settings;
 mod tasks;
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Templates need no configuration and no database.
         Command::Template(command) => return template::run(command),
+        Command::Render(args) => return render::run(args),
         _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
@@ -56,7 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(command) => tasks::runs(&context, command).await,
         Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Webhooks(command) => webhooks::run(&context, command).await,
-        Command::Bench(_) | Command::Config(_) | Command::Template(_) => Ok(()),
+        Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) => Ok(()),
     };
     context.store.close().await;
     result

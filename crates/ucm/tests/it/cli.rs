@@ -271,10 +271,62 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "templates", "--help"],
         vec!["bench", "tasks", "--help"],
         vec!["bench", "delivery", "--help"],
+        vec!["bench", "render", "--help"],
+        vec!["render", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");
     }
+}
+
+/// `ucm render` with `input` on standard input.
+fn render_stdin(dir: &std::path::Path, to: &str, input: &[u8]) -> (bool, String, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = ucm(dir, None)
+        .args(["render", "--to", to])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn markdown_renders_for_each_target_from_a_file_or_standard_input() {
+    let dir = testkit::temp_dir();
+    let markdown = "**3 users** suspended, see [the run](https://ucm.example/tasks) & <more>\n";
+    let (ok, out, err) = render_stdin(&dir, "mrkdwn", markdown.as_bytes());
+    assert!(ok, "{err}");
+    assert_eq!(out, "*3 users* suspended, see <https://ucm.example/tasks|the run> &amp; &lt;more&gt;\n");
+
+    let report = file(&dir, "report.md", "# Run\n\n```\n]]>\n```\n");
+    let (ok, out, err) = run(ucm(&dir, None).args(["render", "--to", "storage", report.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "<h1>Run</h1><ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[]]]]><![CDATA[>]]>\
+         </ac:plain-text-body></ac:structured-macro>\n"
+    );
+    let (ok, out, _) = run(ucm(&dir, None).args(["render", "--to", "adf", report.to_str().unwrap()]));
+    let adf: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && adf["type"] == "doc" && adf["content"][0]["type"] == "heading", "{out}");
+    let (ok, out, _) = run(ucm(&dir, None).args(["render", "--to", "html", report.to_str().unwrap()]));
+    assert!(ok && out.starts_with("<h1>Run</h1>"), "{out}");
+
+    let (ok, _, err) = render_stdin(&dir, "html", b"caf\xe9");
+    assert!(!ok && err.contains("not UTF-8") && err.contains("offset 3"), "{err}");
+    let (ok, _, err) = run(ucm(&dir, None).args(["render", "--to", "pdf"]));
+    assert!(!ok && err.contains("storage, adf, html, mrkdwn"), "{err}");
+    let (ok, _, err) = run(ucm(&dir, None).args(["render", "--to", "html", "missing.md"]));
+    assert!(!ok && err.contains("cannot read missing.md"), "{err}");
 }
 
 #[test]
