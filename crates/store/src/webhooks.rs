@@ -60,6 +60,8 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// When the event was queued (its outcome committed).
     pub queued_at: Timestamp,
+    /// The run whose outcome the event reports, if any (for logs).
+    pub process_id: Option<ProcessId>,
 }
 
 /// One attempt's record and what follows it.
@@ -186,7 +188,7 @@ impl Store {
         let sql = format!(
             "UPDATE webhook_deliveries SET state = 'in_flight', lease_owner = $1, lease_until = $2 \
              WHERE delivery_id IN ({placeholders}) \
-             RETURNING delivery_id, subscription_id, body, attempts - round_start, created_at"
+             RETURNING delivery_id, subscription_id, body, attempts - round_start, created_at, process_id"
         );
         let mut update =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.to_owned()).bind(lease_until.as_millisecond());
@@ -217,6 +219,7 @@ impl Store {
                 body: row.try_get(2)?,
                 attempts: u32::try_from(row.try_get::<i64, _>(3)?).unwrap_or_default(),
                 queued_at: ts(row.try_get(4)?),
+                process_id: row.try_get::<Option<String>, _>(5)?.map(ProcessId),
             });
         }
         tx.commit().await?;

@@ -774,6 +774,27 @@ pub enum WebhooksCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A receiver for trying webhooks out: prints each request it gets, checks its signature,
+    /// and answers as told (fail first to watch retries). Needs no database.
+    #[command(after_help = "Examples:
+  printf %s \"$SECRET\" | ucm webhooks listen --secret-stdin
+  printf %s \"$SECRET\" | ucm webhooks listen --secret-stdin --fail-first 2
+  ucm webhooks listen --bind 127.0.0.1:9001 --status 410")]
+    Listen {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        bind: std::net::SocketAddr,
+        /// The status to answer (500 to watch retries, 410 to watch the subscription switch off).
+        #[arg(long, default_value_t = 200)]
+        status: u16,
+        /// Answer 500 to the first N attempts of each delivery (by webhook-id), then --status.
+        #[arg(long, default_value_t = 0)]
+        fail_first: u32,
+        /// Read the subscription's secret from standard input and check every signature
+        /// (a request that fails the check is answered 401).
+        #[arg(long)]
+        secret_stdin: bool,
+    },
     /// Send deliveries again by hand, each with a new round of retries.
     #[command(after_help = "Examples:
   ucm webhooks redeliver msg_0190f2c4… msg_0190f2c5…

@@ -235,6 +235,7 @@ impl Dispatcher {
         let duration_ms = u64::try_from(clock_started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let attempt = self.decide(&delivery, started_at, duration_ms, outcome);
         tracing::info!(delivery_id = %delivery.delivery_id, subscription = %delivery.subscription_id,
+            process_id = delivery.process_id.as_ref().map(|p| p.0.as_str()), dispatcher = %self.owner,
             status = attempt.status, error = attempt.error_kind, next = ?attempt.next, "delivery attempt");
         self.metrics.attempt(match attempt.next {
             NextStep::Succeeded => AttemptResult::Succeeded,

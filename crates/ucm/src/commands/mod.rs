@@ -17,7 +17,7 @@ mod webhooks;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, WebhooksCommand};
 use crate::config::{Config, Overrides};
 use crate::context::Context;
 use crate::output::outln;
@@ -30,9 +30,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::output::write_out(format_args!("{}", crate::config::EXAMPLE));
             return Ok(());
         }
-        // Templates need no configuration and no database.
+        // Templates, rendering and the test receiver need no configuration and no database.
         Command::Template(command) => return template::run(command),
         Command::Render(args) => return render::run(args),
+        Command::Webhooks(WebhooksCommand::Listen { bind, status, fail_first, secret_stdin }) => {
+            return webhooks::listen(bind, status, fail_first, secret_stdin).await;
+        }
         _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;

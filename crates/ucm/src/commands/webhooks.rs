@@ -128,7 +128,107 @@ pub async fn run(context: &Context, command: WebhooksCommand) -> anyhow::Result<
             outln!("Queued {n} deliveries again; `ucm serve` sends them.");
             Ok(())
         }
+        WebhooksCommand::Listen { .. } => bail!("`ucm webhooks listen` runs without a database"),
     }
+}
+
+/// What `ucm webhooks listen` was told to do.
+#[derive(Debug)]
+struct Listener {
+    secret: Option<webhooks::SigningSecret>,
+    status: axum::http::StatusCode,
+    fail_first: u32,
+    /// Requests seen per webhook-id.
+    attempts: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+/// `ucm webhooks listen`: a receiver that prints what arrives, checks signatures, and answers
+/// as told, until Ctrl-C.
+pub async fn listen(
+    bind: std::net::SocketAddr,
+    status: u16,
+    fail_first: u32,
+    secret_stdin: bool,
+) -> anyhow::Result<()> {
+    let status = axum::http::StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| (200..=599).contains(&s.as_u16()))
+        .ok_or_else(|| anyhow::anyhow!("--status must be an HTTP status from 200 to 599"))?;
+    let secret = if secret_stdin {
+        let text = read_secret()?;
+        Some(webhooks::SigningSecret::new(&text).map_err(|e| anyhow::anyhow!("--secret-stdin: {e}"))?)
+    } else {
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let state = std::sync::Arc::new(Listener { secret, status, fail_first, attempts: Default::default() });
+    let app = axum::Router::new().fallback(receive).with_state(state.clone());
+    outln!("Listening on http://{} (any path; Ctrl-C to stop)", listener.local_addr()?);
+    if state.secret.is_none() {
+        outln!("Signatures are not checked: give the subscription's secret with --secret-stdin to check them.");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn receive(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<Listener>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let id = header("webhook-id").unwrap_or("-").to_owned();
+    let attempt = {
+        let mut attempts = state.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = attempts.entry(id.clone()).or_default();
+        *seen += 1;
+        *seen
+    };
+    let signature = match &state.secret {
+        None => "not checked".to_owned(),
+        Some(secret) => {
+            let sent = webhooks::Headers {
+                id: header("webhook-id"),
+                timestamp: header("webhook-timestamp"),
+                signature: header("webhook-signature"),
+            };
+            match webhooks::verify(secret, sent, &body, Some(jiff::Timestamp::now().as_second())) {
+                Ok(()) => "valid".to_owned(),
+                Err(e) => format!("INVALID ({e})"),
+            }
+        }
+    };
+    let answer = if signature.starts_with("INVALID") {
+        axum::http::StatusCode::UNAUTHORIZED
+    } else if attempt <= state.fail_first {
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        state.status
+    };
+    outln!(
+        "{} {method} {} webhook-id={id} attempt={attempt} signature {signature} → {}",
+        jiff::Timestamp::now().strftime("%H:%M:%S"),
+        uri.path(),
+        answer.as_u16()
+    );
+    outln!("  {}", String::from_utf8_lossy(&body));
+    answer
+}
+
+fn read_secret() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read the secret from standard input")?;
+    let text = text.trim_end_matches(['\r', '\n']).to_owned();
+    if text.is_empty() {
+        bail!("--secret-stdin: standard input was empty");
+    }
+    Ok(text)
 }
 
 fn input(args: &WebhookArgs) -> anyhow::Result<SubscriptionInput> {
@@ -141,17 +241,7 @@ fn input(args: &WebhookArgs) -> anyhow::Result<SubscriptionInput> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let secret = if args.secret_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the secret from standard input")?;
-        let text = text.trim_end_matches(['\r', '\n']).to_owned();
-        if text.is_empty() {
-            bail!("--secret-stdin: standard input was empty");
-        }
-        Some(text)
-    } else {
-        None
-    };
+    let secret = if args.secret_stdin { Some(read_secret()?) } else { None };
     Ok(SubscriptionInput {
         name: args.name.clone(),
         url: args.url.clone(),

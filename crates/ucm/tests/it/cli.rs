@@ -260,6 +260,7 @@ fn every_command_has_help_with_examples() {
         vec!["webhooks", "deliveries", "--help"],
         vec!["webhooks", "delivery", "--help"],
         vec!["webhooks", "redeliver", "--help"],
+        vec!["webhooks", "listen", "--help"],
         vec!["config", "--help"],
         vec!["config", "check", "--help"],
         vec!["config", "example", "--help"],

@@ -68,3 +68,57 @@ async fn webhooks_from_the_cli_keep_their_secret_sealed(db: TestDb) {
     );
     assert!(err.contains("--secret-stdin (secret): a new webhook needs a secret"), "{err}");
 }
+
+/// Kills the child process when dropped (a failed assertion must not leave a receiver running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_test_receiver_checks_signatures_and_fails_as_told() {
+    use std::io::BufRead as _;
+    let dir = testkit::temp_dir();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut child = ucm(&dir, None)
+        .args(["webhooks", "listen", "--bind", "127.0.0.1:0", "--fail-first", "1", "--secret-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(secret.as_bytes()).unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let child = KillOnDrop(child);
+    let first = lines.next().unwrap().unwrap();
+    let base = first.strip_prefix("Listening on ").unwrap().split(' ').next().unwrap().to_owned();
+
+    let signing = webhooks::SigningSecret::new(secret).unwrap();
+    let body = r#"{"trigger":"taskSuccess"}"#;
+    let http = testkit::http_client();
+    let send = |signature: String| {
+        let now = jiff::Timestamp::now().as_second();
+        http.post(format!("{base}/hook"))
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let good = signing.sign("msg_1", now, body.as_bytes());
+    assert_eq!(send(good.clone()).await.unwrap().status(), 500, "the first attempt fails as told");
+    assert_eq!(send(good).await.unwrap().status(), 200, "the retry succeeds");
+    assert_eq!(send("v1,AAAA".to_owned()).await.unwrap().status(), 401, "a bad signature is refused");
+
+    let printed: Vec<String> = lines.by_ref().take(6).map(Result::unwrap).collect();
+    assert!(printed[0].contains("POST /hook webhook-id=msg_1 attempt=1 signature valid → 500"), "{printed:?}");
+    assert_eq!(printed[1], format!("  {body}"));
+    assert!(printed[2].contains("attempt=2 signature valid → 200"), "{printed:?}");
+    assert!(printed[4].contains("signature INVALID") && printed[4].ends_with("→ 401"), "{printed:?}");
+    drop(child);
+}
