@@ -7,6 +7,7 @@
 mod api_keys;
 mod changes;
 mod connect;
+mod connections;
 pub use connect::{create_postgres_schema, drop_postgres_schema, redact_url};
 mod directory;
 mod error;
@@ -21,6 +22,7 @@ mod webhooks;
 pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
 
 pub use connect::{Engine, StoreOptions};
+pub use connections::{StoredConnection, StoredOutput};
 pub use directory::UserPage;
 pub use error::StoreError;
 pub use import::{DirectoryImport, ImportReport};

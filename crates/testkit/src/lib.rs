@@ -8,6 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod adf;
+pub mod simulators;
+
+pub use adf::{adf_errors, storage_error};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -164,8 +164,23 @@ impl GuardedClient {
         Ok(Self { http, addresses })
     }
 
-    /// POSTs `request`. A 3xx answer is returned as it is (not followed).
+    /// POSTs `request`, keeping the first [`RESPONSE_PREFIX_BYTES`] of the answer. A 3xx answer
+    /// is returned as it is (not followed).
     pub async fn post(&self, request: &Outbound) -> Result<Answer, SendError> {
+        let request = Request {
+            method: "POST".to_owned(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: Some(request.body.clone()),
+        };
+        let response = self.send(&request, RESPONSE_PREFIX_BYTES).await?;
+        let retry_after = response.header("retry-after").map(str::to_owned);
+        Ok(Answer { status: response.status, retry_after, body_prefix: response.body })
+    }
+
+    /// Sends `request` and reads at most `max_body` bytes of the answer (the rest is dropped
+    /// and `truncated` set). A 3xx answer is returned as it is (not followed).
+    pub async fn send(&self, request: &Request, max_body: usize) -> Result<Response, SendError> {
         let url = reqwest::Url::parse(&request.url).map_err(|e| SendError::BadUrl(format!("{}: {e}", request.url)))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(SendError::BadUrl(format!("{}: only http:// and https:// can be called", request.url)));
@@ -177,24 +192,105 @@ impl GuardedClient {
         {
             return Err(SendError::Refused(format!("{ip} is not an address outbound calls may reach")));
         }
-        let mut builder = self.http.post(url).body(request.body.clone());
+        let method = reqwest::Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| SendError::BadUrl(format!("`{}` is not an HTTP method", request.method)))?;
+        let mut builder = self.http.request(method, url);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let mut response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
-        let retry_after =
-            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut body_prefix = Vec::new();
-        while body_prefix.len() < RESPONSE_PREFIX_BYTES {
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
             match response.chunk().await {
-                Ok(Some(chunk)) => body_prefix.extend_from_slice(&chunk),
-                // The status is what counts; a body cut short is only less to log.
-                Ok(None) | Err(_) => break,
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk);
+                    if body.len() > max_body {
+                        body.truncate(max_body);
+                        truncated = true;
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                // The status is what counts; a body cut short is only less to read.
+                Err(_) => {
+                    truncated = true;
+                    break;
+                }
             }
         }
-        body_prefix.truncate(RESPONSE_PREFIX_BYTES);
-        Ok(Answer { status, retry_after, body_prefix })
+        Ok(Response { status, headers, body, truncated })
+    }
+}
+
+/// A request of any method (connectors and web request steps).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, …
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// A request with a JSON body and `content-type: application/json`.
+    pub fn json(method: &str, url: impl Into<String>, body: &impl serde::Serialize) -> Self {
+        Self {
+            method: method.to_owned(),
+            url: url.into(),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: Some(serde_json::to_vec(body).unwrap_or_default()),
+        }
+    }
+
+    /// A GET request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self { method: "GET".to_owned(), url: url.into(), ..Self::default() }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// An answer to [`GuardedClient::send`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// Header names in lower case, values that are text.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was longer than asked for (or ended early) and is cut short.
+    pub truncated: bool,
+}
+
+impl Response {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON, if it is.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 

@@ -1,36 +1,23 @@
 //! The converters against their contracts: golden outputs for a document that uses every
-//! construct, Atlassian's ADF schema for every ADF output, an XML parser for every storage
-//! output, and generated inputs (property tests) for all of them.
+//! construct, Atlassian's ADF schema (vendored in testkit) for every ADF output, an XML parser
+//! for every storage output, and generated inputs (property tests) for all of them.
 
 #![allow(clippy::unwrap_used)]
 
 mod properties;
 
-use std::sync::LazyLock;
-
 use render::{mrkdwn_to_html, to_adf, to_html, to_mrkdwn, to_storage};
 use serde_json::{Value, json};
 
-/// Atlassian's published ADF schema, `json-schema/v1/full.json` of the npm package
-/// `@atlaskit/adf-schema` 57.7.22 (Apache-2.0), vendored.
-static ADF_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(include_str!("data/adf-full.json")).unwrap();
-    jsonschema::options().with_draft(jsonschema::Draft::Draft4).build(&schema).unwrap()
-});
-
 /// Panics with every schema violation when `adf` is not a valid ADF document.
 pub fn assert_valid_adf(adf: &Value, input: &str) {
-    let errors: Vec<String> =
-        ADF_SCHEMA.iter_errors(adf).map(|e| format!("{} at {}", e, e.instance_path())).take(5).collect();
+    let errors = testkit::adf_errors(adf);
     assert!(errors.is_empty(), "input {input:?}\nADF {adf}\nerrors: {errors:#?}");
 }
 
 /// Panics unless `storage` parses as XML (inside a root that declares Confluence's prefixes).
 pub fn assert_well_formed(storage: &str, input: &str) {
-    let document = format!(
-        "<root xmlns:ac=\"http://atlassian.com/content\" xmlns:ri=\"http://atlassian.com/resource/identifier\">{storage}</root>"
-    );
-    if let Err(e) = roxmltree::Document::parse(&document) {
+    if let Some(e) = testkit::storage_error(storage) {
         panic!("input {input:?}\nstorage {storage}\nis not well-formed: {e}");
     }
 }
