@@ -15,7 +15,9 @@ pub mod local;
 pub mod slack;
 pub mod web;
 
-pub use connections::{Connection, ConnectionInput, Connections, Settings, Target, TestResult};
+pub use connections::{
+    Connection, ConnectionError, ConnectionInput, Connections, SLACK_API, Settings, Target, TestResult,
+};
 pub use error::ConnectorError;
 
 /// The `Authorization` value of HTTP Basic authentication.

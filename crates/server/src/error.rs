@@ -221,6 +221,21 @@ impl From<tasks::TaskError> for ApiError {
     }
 }
 
+impl From<connectors::ConnectionError> for ApiError {
+    fn from(error: connectors::ConnectionError) -> Self {
+        use connectors::ConnectionError;
+        match error {
+            ConnectionError::Invalid(errors) => Self::BadRequest {
+                detail: errors.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "),
+                errors,
+            },
+            ConnectionError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            ConnectionError::Conflict(what) => Self::Conflict(what),
+            ConnectionError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<webhooks::SubscriptionError> for ApiError {
     fn from(error: webhooks::SubscriptionError) -> Self {
         use webhooks::SubscriptionError;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub webhooks: webhooks::Subscriptions,
     /// What this process's delivery dispatcher has done (for `/metrics`).
     pub delivery_metrics: Arc<webhooks::DeliveryMetrics>,
+    /// Connections to the final-action targets.
+    pub connections: connectors::Connections,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, users, webhooks};
+use crate::routes::{api_keys, catalog, connections, health, saved_filters, settings, tasks, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,6 +61,14 @@ use crate::routes::{api_keys, catalog, health, saved_filters, settings, tasks, u
         webhooks::list_deliveries,
         webhooks::get_delivery,
         webhooks::redeliver,
+        connections::list_connections,
+        connections::create_connection,
+        connections::get_connection,
+        connections::update_connection,
+        connections::delete_connection,
+        connections::test_connection,
+        connections::list_outputs,
+        connections::get_output,
     ),
     modifiers(&BearerAuth)
 )]

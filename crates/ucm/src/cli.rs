@@ -131,6 +131,25 @@ Examples:
     )]
     Webhooks(WebhooksCommand),
 
+    /// Connections to the final-action targets: Slack, Confluence, Jira, or local.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  printf %s \"$JIRA_TOKEN\" | ucm connections create --name Jira --kind jira \\
+      --site https://acme.atlassian.net --email ada@acme.example --secret-stdin
+  ucm connections test Jira"
+    )]
+    Connections(ConnectionsCommand),
+
+    /// What the local connection stored: pages, messages, work items, emails.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm outputs list --kind workItem
+  ucm outputs show LOCAL-1"
+    )]
+    Outputs(OutputsCommand),
+
     /// Installation settings.
     #[command(
         subcommand,
@@ -804,6 +823,108 @@ pub enum WebhooksCommand {
         /// Every dead delivery of this subscription.
         #[arg(long, value_name = "WEBHOOK_ID")]
         dead_of: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConnectionKind {
+    /// A Slack incoming webhook; the secret is its URL.
+    SlackWebhook,
+    /// Slack's Web API; the secret is a bot token (xoxb-…).
+    SlackBot,
+    /// Confluence Cloud; the secret is an Atlassian API token.
+    Confluence,
+    /// Jira Cloud; the secret is an Atlassian API token.
+    Jira,
+    /// Stores what it is given in ucm's database.
+    Local,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// A name to tell it apart (flows name their connection).
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub kind: ConnectionKind,
+    /// Confluence or Jira: the site, https://your-site.atlassian.net.
+    #[arg(long, default_value = "")]
+    pub site: String,
+    /// Confluence or Jira: the Atlassian account the API token belongs to.
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Slack bot: the channel used when a step names none.
+    #[arg(long, default_value = "")]
+    pub default_channel: String,
+    /// Slack bot: the Web API's base (Slack's own unless testing).
+    #[arg(long, default_value = connectors::SLACK_API)]
+    pub api_url: String,
+    /// Read the secret (webhook URL, bot token or API token) from standard input.
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// List connections (credentials are never shown).
+    #[command(after_help = "Example:
+  ucm connections list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a connection; its secret is sealed and never shown again.
+    #[command(after_help = "Examples:
+  printf %s \"$SLACK_WEBHOOK_URL\" | ucm connections create --name Alerts --kind slack-webhook --secret-stdin
+  printf %s \"$TOKEN\" | ucm connections create --name Wiki --kind confluence \\
+      --site https://acme.atlassian.net --email ada@acme.example --secret-stdin
+  ucm connections create --name local --kind local")]
+    Create(ConnectionArgs),
+    /// Replace a connection; without --secret-stdin its secret is kept.
+    #[command(after_help = "Example:
+  ucm connections update Wiki --name Wiki --kind confluence --site https://acme.atlassian.net --email bob@acme.example")]
+    Update {
+        /// The connection's id or name.
+        connection: String,
+        #[command(flatten)]
+        args: ConnectionArgs,
+    },
+    /// Delete a connection.
+    #[command(after_help = "Example:
+  ucm connections delete Wiki")]
+    Delete { connection: String },
+    /// Check a connection with a harmless call to its target.
+    #[command(after_help = "Example:
+  ucm connections test Wiki")]
+    Test {
+        connection: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutputsCommand {
+    /// What the local connection stored, newest first.
+    #[command(after_help = "Examples:
+  ucm outputs list
+  ucm outputs list --kind page --limit 5 --json")]
+    List {
+        /// page, message, workItem or email.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One output, by id or work item key, as written.
+    #[command(after_help = "Example:
+  ucm outputs show LOCAL-1")]
+    Show {
+        output: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 

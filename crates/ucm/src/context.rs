@@ -43,7 +43,18 @@ impl Context {
             tasks: self.task_service(public_url)?,
             webhooks: self.subscriptions(public_url)?,
             delivery_metrics: std::sync::Arc::default(),
+            connections: self.connections()?,
         })
+    }
+
+    /// Connections to the final-action targets, credentials sealed with this installation's key.
+    pub fn connections(&self) -> anyhow::Result<connectors::Connections> {
+        Ok(connectors::Connections::new(
+            self.store.clone(),
+            self.config.sealing_key()?,
+            self.config.outbound_client()?,
+            self.clock.clone(),
+        ))
     }
 
     /// The dispatcher of webhook deliveries.

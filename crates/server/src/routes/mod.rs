@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub(crate) mod catalog;
+pub(crate) mod connections;
 pub(crate) mod health;
 pub mod saved_filters;
 pub(crate) mod settings;
@@ -36,6 +37,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/api-keys/{api_key_id}", axum::routing::delete(api_keys::revoke_api_key))
         .route("/api/v1/settings/access", get(settings::get_access_settings).put(settings::put_access_settings))
         .route("/api/v1/settings/execution-limit", get(tasks::get_execution_limit).put(tasks::put_execution_limit))
+        .route("/api/v1/connections", get(connections::list_connections).post(connections::create_connection))
+        .route(
+            "/api/v1/connections/{id}",
+            get(connections::get_connection).put(connections::update_connection).delete(connections::delete_connection),
+        )
+        .route("/api/v1/connections/{id}/test", post(connections::test_connection))
+        .route("/api/v1/outputs", get(connections::list_outputs))
+        .route("/api/v1/outputs/{id}", get(connections::get_output))
         .route("/api/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::create_webhook))
         .route(
             "/api/v1/webhooks/{id}",

@@ -4,6 +4,7 @@
 
 mod access;
 mod api_keys;
+mod connections;
 mod openapi;
 mod saved_filters;
 mod tasks;
@@ -61,6 +62,16 @@ impl App {
                 Arc::new(clock.clone()),
             ),
             delivery_metrics: Arc::default(),
+            connections: ::connectors::Connections::new(
+                db.store.clone(),
+                ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+                ::webhooks::GuardedClient::new(
+                    ::webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+                    ::webhooks::Timeouts::default(),
+                )
+                .unwrap(),
+                Arc::new(clock.clone()),
+            ),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

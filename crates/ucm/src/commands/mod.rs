@@ -5,6 +5,7 @@ mod bench;
 mod bench_delivery;
 mod bench_render;
 mod bench_tasks;
+mod connections;
 mod filters;
 mod import;
 mod render;
@@ -62,6 +63,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(command) => tasks::runs(&context, command).await,
         Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Webhooks(command) => webhooks::run(&context, command).await,
+        Command::Connections(command) => connections::run(&context, command).await,
+        Command::Outputs(command) => connections::outputs(&context, command).await,
         Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) => Ok(()),
     };
     context.store.close().await;

@@ -221,7 +221,8 @@ async fn receive(
     answer
 }
 
-fn read_secret() -> anyhow::Result<String> {
+/// A secret from standard input, without its final line ending.
+pub(super) fn read_secret() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read the secret from standard input")?;
     let text = text.trim_end_matches(['\r', '\n']).to_owned();

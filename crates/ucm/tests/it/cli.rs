@@ -274,6 +274,15 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "delivery", "--help"],
         vec!["bench", "render", "--help"],
         vec!["render", "--help"],
+        vec!["connections", "--help"],
+        vec!["connections", "list", "--help"],
+        vec!["connections", "create", "--help"],
+        vec!["connections", "update", "--help"],
+        vec!["connections", "delete", "--help"],
+        vec!["connections", "test", "--help"],
+        vec!["outputs", "--help"],
+        vec!["outputs", "list", "--help"],
+        vec!["outputs", "show", "--help"],
     ] {
         let (ok, out, _) = run(ucm(&dir, None).args(&args));
         assert!(ok && out.contains("Example"), "{args:?}: {out}");

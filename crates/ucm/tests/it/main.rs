@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod connections;
 mod serve;
 mod tasks;
 mod webhooks;
