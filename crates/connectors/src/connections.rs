@@ -20,8 +20,7 @@ fn slack_api() -> String {
     SLACK_API.to_owned()
 }
 
-/// What a connection connects to, and its settings that are not secret. Email (SMTP) is not
-/// built yet.
+/// What a connection connects to, and its settings that are not secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Settings {
@@ -45,6 +44,17 @@ pub enum Settings {
     },
     /// Jira Cloud (REST v3). The credential is an API token.
     Jira { site: String, email: String },
+    /// An SMTP server. The credential is the password of `username` (none without a username).
+    Smtp {
+        host: String,
+        /// 587 for STARTTLS, 465 for TLS.
+        port: u16,
+        security: crate::email::SmtpSecurity,
+        #[serde(default)]
+        username: String,
+        /// The sender, `Name <address>` or an address.
+        from: String,
+    },
     /// Stores pages, messages, work items and emails in ucm's database instead of sending.
     Local,
 }
@@ -57,12 +67,17 @@ impl Settings {
             Settings::SlackBot { .. } => "slackBot",
             Settings::Confluence { .. } => "confluence",
             Settings::Jira { .. } => "jira",
+            Settings::Smtp { .. } => "smtp",
             Settings::Local => "local",
         }
     }
 
     fn needs_secret(&self) -> bool {
-        !matches!(self, Settings::Local)
+        match self {
+            Settings::Local => false,
+            Settings::Smtp { username, .. } => !username.is_empty(),
+            _ => true,
+        }
     }
 }
 
@@ -254,6 +269,7 @@ impl Connections {
             Settings::SlackWebhook | Settings::SlackBot { .. } => crate::slack::test(&self.client, &target).await,
             Settings::Confluence { .. } => crate::confluence::test(&self.client, &target).await,
             Settings::Jira { .. } => crate::jira::test(&self.client, &target).await,
+            Settings::Smtp { .. } => crate::email::test(&self.client, &target).await,
             Settings::Local => Ok("the local connection stores what it is given in ucm's database".to_owned()),
         };
         Ok(match outcome {
@@ -302,6 +318,24 @@ fn check(input: &ConnectionInput, secret_required: bool) -> Result<(), Connectio
             url("apiUrl", api_url, &mut problems);
             if default_channel.contains(char::is_whitespace) {
                 problems.push(FieldProblem::new("defaultChannel", default_channel, "a channel id or #name"));
+            }
+        }
+        Settings::Smtp { host, port, security, username: _, from } => {
+            if host.trim().is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
+                problems.push(FieldProblem::new("host", host, "the SMTP server's name or address"));
+            }
+            if *port == 0 {
+                problems.push(FieldProblem::new("port", port.to_string(), "587 (STARTTLS), 465 (TLS) or 25"));
+            }
+            if *security == crate::email::SmtpSecurity::None && !crate::email::is_local_host(host) {
+                problems.push(FieldProblem::new(
+                    "security",
+                    "none",
+                    "plain SMTP only to localhost; use starttls or tls",
+                ));
+            }
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push(FieldProblem::new("from", from, "the sender: `Name <address>` or an address"));
             }
         }
         Settings::Confluence { site, email } | Settings::Jira { site, email } => {

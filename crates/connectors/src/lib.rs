@@ -9,6 +9,7 @@
 
 pub mod confluence;
 mod connections;
+pub mod email;
 mod error;
 pub mod jira;
 pub mod local;

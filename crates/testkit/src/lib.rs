@@ -10,6 +10,8 @@
 
 mod adf;
 pub mod simulators;
+pub mod smtp;
+pub mod tls;
 
 pub use adf::{adf_errors, storage_error};
 

@@ -836,8 +836,20 @@ pub enum ConnectionKind {
     Confluence,
     /// Jira Cloud; the secret is an Atlassian API token.
     Jira,
+    /// An SMTP server; the secret is the password of --username.
+    Smtp,
     /// Stores what it is given in ucm's database.
     Local,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SmtpSecurityArg {
+    /// STARTTLS on a plain connection (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+    /// No encryption: only to localhost.
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -859,6 +871,21 @@ pub struct ConnectionArgs {
     /// Slack bot: the Web API's base (Slack's own unless testing).
     #[arg(long, default_value = connectors::SLACK_API)]
     pub api_url: String,
+    /// SMTP: the server's name or address.
+    #[arg(long, default_value = "")]
+    pub host: String,
+    /// SMTP: the port.
+    #[arg(long, default_value_t = 587)]
+    pub port: u16,
+    /// SMTP: how the connection is protected.
+    #[arg(long, value_enum, default_value = "starttls")]
+    pub security: SmtpSecurityArg,
+    /// SMTP: the account to sign in as (none: no sign-in).
+    #[arg(long, default_value = "")]
+    pub username: String,
+    /// SMTP: the sender, `Name <address>` or an address.
+    #[arg(long, default_value = "")]
+    pub from: String,
     /// Read the secret (webhook URL, bot token or API token) from standard input.
     #[arg(long)]
     pub secret_stdin: bool,

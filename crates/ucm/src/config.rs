@@ -263,10 +263,10 @@ impl Config {
         Ok(webhooks::GuardedClient::with_roots(self.address_policy()?, webhooks::Timeouts::default(), roots)?)
     }
 
-    fn extra_roots(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    fn extra_roots(&self) -> anyhow::Result<webhooks::ExtraRoots> {
         let file = self.network.extra_ca_file.trim();
         if file.is_empty() {
-            return Ok(Vec::new());
+            return Ok(webhooks::ExtraRoots::default());
         }
         let pem = std::fs::read(file).with_context(|| format!("network.extra_ca_file: cannot read {file}"))?;
         webhooks::GuardedClient::parse_roots(&pem).with_context(|| format!("network.extra_ca_file: {file}"))

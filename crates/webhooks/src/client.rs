@@ -81,6 +81,15 @@ impl SendError {
 pub struct GuardedClient {
     http: reqwest::Client,
     addresses: Arc<AddressPolicy>,
+    /// The extra trusted roots as PEM, for TLS that is not HTTP (SMTP).
+    extra_roots_pem: Arc<Vec<u8>>,
+}
+
+/// Certificate authorities trusted besides the system's (see [`GuardedClient::parse_roots`]).
+#[derive(Debug, Clone, Default)]
+pub struct ExtraRoots {
+    pem: Vec<u8>,
+    certificates: Vec<reqwest::Certificate>,
 }
 
 /// Resolves with the system resolver and keeps only permitted addresses.
@@ -131,28 +140,33 @@ pub fn install_crypto_provider() {
 impl GuardedClient {
     /// A client that trusts the system's certificate authorities.
     pub fn new(addresses: AddressPolicy, timeouts: Timeouts) -> Result<Self, SendError> {
-        Self::with_roots(addresses, timeouts, Vec::new())
+        Self::with_roots(addresses, timeouts, ExtraRoots::default())
     }
 
     /// Reads a PEM bundle of extra trusted roots (at least one certificate).
-    pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, BadRoots> {
-        let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| BadRoots(e.to_string()))?;
-        if roots.is_empty() {
+    pub fn parse_roots(pem: &[u8]) -> Result<ExtraRoots, BadRoots> {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| BadRoots(e.to_string()))?;
+        if certificates.is_empty() {
             return Err(BadRoots("no PEM certificate (-----BEGIN CERTIFICATE-----) found".to_owned()));
         }
-        Ok(roots)
+        Ok(ExtraRoots { pem: pem.to_vec(), certificates })
+    }
+
+    /// The extra trusted roots as a PEM bundle (empty when there are none).
+    pub fn extra_roots_pem(&self) -> &[u8] {
+        &self.extra_roots_pem
     }
 
     /// A client that trusts the system's certificate authorities and `extra_roots`.
     pub fn with_roots(
         addresses: AddressPolicy,
         timeouts: Timeouts,
-        extra_roots: Vec<reqwest::Certificate>,
+        extra_roots: ExtraRoots,
     ) -> Result<Self, SendError> {
         install_crypto_provider();
         let addresses = Arc::new(addresses);
         let http = reqwest::Client::builder()
-            .tls_certs_merge(extra_roots)
+            .tls_certs_merge(extra_roots.certificates)
             .dns_resolver(Arc::new(VettingResolver { addresses: addresses.clone() }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -161,7 +175,7 @@ impl GuardedClient {
             .user_agent(concat!("ucm/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SendError::Other(e.to_string()))?;
-        Ok(Self { http, addresses })
+        Ok(Self { http, addresses, extra_roots_pem: Arc::new(extra_roots.pem) })
     }
 
     /// POSTs `request`, keeping the first [`RESPONSE_PREFIX_BYTES`] of the answer. A 3xx answer
@@ -176,6 +190,26 @@ impl GuardedClient {
         let response = self.send(&request, RESPONSE_PREFIX_BYTES).await?;
         let retry_after = response.header("retry-after").map(str::to_owned);
         Ok(Answer { status: response.status, retry_after, body_prefix: response.body })
+    }
+
+    /// Resolves `host` and returns the first of its addresses that outbound calls may reach,
+    /// for connections that are not HTTP (SMTP), which then connect to that address only.
+    pub async fn vet(&self, host: &str, port: u16) -> Result<SocketAddr, SendError> {
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            if !self.addresses.permits(ip) {
+                return Err(SendError::Refused(format!("{ip} is not an address outbound calls may reach")));
+            }
+            return Ok(SocketAddr::new(ip, port));
+        }
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| SendError::Connect(format!("cannot resolve `{host}`: {e}")))?
+            .collect();
+        found.iter().copied().find(|a| self.addresses.permits(a.ip())).ok_or_else(|| {
+            let addresses = found.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+            SendError::Refused(AllRefused { host: host.to_owned(), addresses }.to_string())
+        })
     }
 
     /// Sends `request` and reads at most `max_body` bytes of the answer (the rest is dropped

@@ -239,6 +239,19 @@ async fn connections_keep_their_credential_sealed_and_test_against_the_target(db
     for field in ["name:", "site:", "email:", "secret:"] {
         assert!(problems.contains(field), "{field} in {problems}");
     }
+    let plain_remote = ConnectionInput {
+        name: "Mail".into(),
+        settings: Settings::Smtp {
+            host: "mail.example.com".into(),
+            port: 25,
+            security: connectors::email::SmtpSecurity::None,
+            username: String::new(),
+            from: "not an address".into(),
+        },
+        secret: None,
+    };
+    let problems = service.create(&plain_remote).await.unwrap_err().to_string();
+    assert!(problems.contains("security: plain SMTP only to localhost") && problems.contains("from:"), "{problems}");
     assert!(service.create(&input).await.is_ok(), "the old name is free again");
     assert!(service.create(&input).await.unwrap_err().to_string().contains("already exists"));
     service.delete("Jira Cloud").await.unwrap();
@@ -272,4 +285,106 @@ async fn local_outputs_are_kept_newest_first(db: TestDb) {
     let items = local::list(&db.store, Some("workItem"), 10).await.unwrap();
     assert_eq!(items.iter().map(|o| o.key.clone().unwrap()).collect::<Vec<_>>(), ["LOCAL-2", "LOCAL-1"]);
     assert_eq!(db.store.output("LOCAL-1").await.unwrap().title, "Rotate the Automation key");
+}
+
+fn smtp_target(port: u16, username: &str, password: &str) -> Target {
+    target(
+        Settings::Smtp {
+            host: "localhost".into(),
+            port,
+            security: connectors::email::SmtpSecurity::None,
+            username: username.into(),
+            from: "ucm <ucm@example.com>".into(),
+        },
+        password,
+    )
+}
+
+#[tokio::test]
+async fn email_is_a_real_smtp_conversation_with_both_parts_and_utf8_headers() {
+    use connectors::email::{self, Email};
+    use mail_parser::MessageParser;
+
+    let server = testkit::smtp::SmtpServer::start(Some(("ucm", "smtp-password"))).await;
+    let account = smtp_target(server.port, "ucm", "smtp-password");
+    let sent = email::send(
+        &client(),
+        &account,
+        &Email {
+            to: vec!["Jürgen Groß <ops@example.com>".into(), "sec@example.com".into()],
+            subject: "Schlüssel „Automation“ läuft am 3. Dezember ab ✓".into(),
+            markdown: "The key **expires** soon.\n\n[Settings](https://ucm.test/settings/api-keys)".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let mail = &received[0];
+    assert_eq!(mail.authenticated_as.as_deref(), Some("ucm"));
+    assert_eq!(mail.mail_from, "ucm@example.com");
+    assert_eq!(mail.rcpt_to, ["ops@example.com", "sec@example.com"]);
+
+    let message = MessageParser::default().parse(mail.data.as_bytes()).unwrap();
+    assert_eq!(message.subject(), Some("Schlüssel „Automation“ läuft am 3. Dezember ab ✓"));
+    assert_eq!(message.to().unwrap().first().unwrap().name(), Some("Jürgen Groß"));
+    assert!(message.date().is_some(), "Date is set");
+    assert_eq!(format!("<{}>", message.message_id().unwrap()), sent.message_id, "Message-ID is set and returned");
+    assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
+    assert!(message.body_text(0).unwrap().contains("The key **expires** soon."));
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains("<strong>expires</strong>") && html.contains("href=\"https://ucm.test/settings/api-keys\""),
+        "{html}"
+    );
+    assert!(
+        !mail.data.lines().any(|l| l.contains('ü') && l.starts_with("Subject")),
+        "the subject is encoded, not raw UTF-8"
+    );
+
+    assert!(email::test(&client(), &account).await.unwrap().contains("accepts ucm"));
+    let wrong = email::test(&client(), &smtp_target(server.port, "ucm", "nope")).await.unwrap_err();
+    assert!(!wrong.retryable && wrong.field.as_deref() == Some("secret"), "{wrong:?}");
+    assert_eq!(server.received().len(), 1, "tests send nothing");
+
+    // Nothing listens: worth trying again later.
+    let closed = email::test(&client(), &smtp_target(1, "", "")).await.unwrap_err();
+    assert!(closed.retryable, "{closed:?}");
+    // The address policy applies to SMTP too.
+    let strict = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
+    let refused = email::test(&strict, &smtp_target(server.port, "ucm", "smtp-password")).await.unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("host"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn email_upgrades_with_starttls_and_trusts_only_known_authorities() {
+    use connectors::email::{self, Email, SmtpSecurity};
+
+    let ca = testkit::tls::TestCa::new();
+    let server = testkit::smtp::SmtpServer::start_tls(Some(("ucm", "smtp-password")), ca.acceptor()).await;
+    let mut account = smtp_target(server.port, "ucm", "smtp-password");
+    if let Settings::Smtp { security, .. } = &mut account.settings {
+        *security = SmtpSecurity::Starttls;
+    }
+    let roots = GuardedClient::parse_roots(ca.ca_pem.as_bytes()).unwrap();
+    let trusting = GuardedClient::with_roots(
+        AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+        Timeouts::default(),
+        roots,
+    )
+    .unwrap();
+    let email = Email { to: vec!["ops@example.com".into()], subject: "Over TLS".into(), markdown: "hello".into() };
+    email::send(&trusting, &account, &email).await.unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].over_tls, "the message went after STARTTLS");
+    assert_eq!(received[0].authenticated_as.as_deref(), Some("ucm"));
+
+    // The system's roots alone do not know the test CA.
+    let untrusted = email::send(&client(), &account, &email).await.unwrap_err();
+    assert!(untrusted.retryable, "{untrusted:?}");
+    // Plain to a server that requires STARTTLS is refused by the server.
+    let plain = email::send(&trusting, &smtp_target(server.port, "ucm", "smtp-password"), &email).await.unwrap_err();
+    assert!(!plain.retryable, "{plain:?}");
+    assert_eq!(server.received().len(), 1);
 }

@@ -4,7 +4,9 @@
 use anyhow::bail;
 use connectors::{ConnectionError, ConnectionInput, Settings};
 
-use crate::cli::{ConnectionArgs, ConnectionKind, ConnectionsCommand, OutputsCommand};
+use connectors::email::SmtpSecurity;
+
+use crate::cli::{ConnectionArgs, ConnectionKind, ConnectionsCommand, OutputsCommand, SmtpSecurityArg};
 use crate::context::Context;
 use crate::output::{self, outln};
 
@@ -29,6 +31,7 @@ pub async fn run(context: &Context, command: ConnectionsCommand) -> anyhow::Resu
                         Settings::Confluence { site, email } | Settings::Jira { site, email } => {
                             format!("{site} as {email}")
                         }
+                        Settings::Smtp { host, port, from, .. } => format!("{host}:{port} from {from}"),
                         Settings::Local => "ucm's database".to_owned(),
                     };
                     let secret = if c.has_secret { "set" } else { "-" };
@@ -130,6 +133,17 @@ fn input(args: &ConnectionArgs) -> anyhow::Result<ConnectionInput> {
         }
         ConnectionKind::Confluence => Settings::Confluence { site: args.site.clone(), email: args.email.clone() },
         ConnectionKind::Jira => Settings::Jira { site: args.site.clone(), email: args.email.clone() },
+        ConnectionKind::Smtp => Settings::Smtp {
+            host: args.host.clone(),
+            port: args.port,
+            security: match args.security {
+                SmtpSecurityArg::Starttls => SmtpSecurity::Starttls,
+                SmtpSecurityArg::Tls => SmtpSecurity::Tls,
+                SmtpSecurityArg::None => SmtpSecurity::None,
+            },
+            username: args.username.clone(),
+            from: args.from.clone(),
+        },
         ConnectionKind::Local => Settings::Local,
     };
     let secret = if args.secret_stdin { Some(super::webhooks::read_secret()?) } else { None };

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
+use testkit::tls::TestCa;
 use webhooks::{AddressPolicy, GuardedClient, Outbound, SendError, Timeouts};
 
 /// A receiver on 127.0.0.1:0; returns its base URL and how many requests reached it.
@@ -60,31 +61,6 @@ fn receiver_app() -> (Router, Arc<AtomicUsize>) {
     (app, hits)
 }
 
-/// A certificate authority made for one test, and a certificate it signed for `localhost`.
-struct TestCa {
-    ca_pem: String,
-    server: Arc<rustls::ServerConfig>,
-}
-
-fn test_ca() -> TestCa {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "ucm test CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
-    let server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-        )
-        .unwrap();
-    TestCa { ca_pem: ca.pem(), server: Arc::new(server) }
-}
-
 /// Accepts TLS connections for axum; a handshake the client gives up on is skipped.
 struct TlsListener {
     tcp: tokio::net::TcpListener,
@@ -119,11 +95,7 @@ async fn tls_receiver(ca: &TestCa) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) 
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let handshakes_failed = Arc::new(AtomicUsize::new(0));
-    let listener = TlsListener {
-        tcp,
-        tls: tokio_rustls::TlsAcceptor::from(ca.server.clone()),
-        handshakes_failed: handshakes_failed.clone(),
-    };
+    let listener = TlsListener { tcp, tls: ca.acceptor(), handshakes_failed: handshakes_failed.clone() };
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (port, hits, handshakes_failed)
 }
@@ -193,7 +165,7 @@ async fn retry_after_is_read_and_bodies_are_cut_short() {
 
 #[tokio::test]
 async fn https_receivers_are_verified_against_trusted_roots() {
-    let ca = test_ca();
+    let ca = TestCa::new();
     let (port, hits, handshakes_failed) = tls_receiver(&ca).await;
     let roots = GuardedClient::parse_roots(ca.ca_pem.as_bytes()).unwrap();
     let trusting = GuardedClient::with_roots(loopback_allowed(), Timeouts::default(), roots).unwrap();
@@ -231,7 +203,7 @@ async fn https_receivers_are_verified_against_trusted_roots() {
 fn extra_roots_must_hold_a_certificate() {
     let error = GuardedClient::parse_roots(b"not a certificate").unwrap_err();
     assert!(error.to_string().contains("no PEM certificate"), "{error}");
-    assert!(GuardedClient::parse_roots(test_ca().ca_pem.as_bytes()).is_ok());
+    assert!(GuardedClient::parse_roots(TestCa::new().ca_pem.as_bytes()).is_ok());
 }
 
 #[tokio::test]
