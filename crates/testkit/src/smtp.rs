@@ -40,7 +40,20 @@ impl SmtpServer {
         Self::start_with(credentials, Some(tls)).await
     }
 
+    /// Starts a server that speaks TLS from the first byte (as on port 465).
+    pub async fn start_implicit_tls(credentials: Option<(&str, &str)>, tls: tokio_rustls::TlsAcceptor) -> Self {
+        Self::start_mode(credentials, None, Some(tls)).await
+    }
+
     async fn start_with(credentials: Option<(&str, &str)>, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        Self::start_mode(credentials, tls, None).await
+    }
+
+    async fn start_mode(
+        credentials: Option<(&str, &str)>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        implicit: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -48,12 +61,22 @@ impl SmtpServer {
         let store = received.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (store, credentials, tls) = (store.clone(), credentials.clone(), tls.clone());
+                let (store, credentials, tls, implicit) =
+                    (store.clone(), credentials.clone(), tls.clone(), implicit.clone());
                 tokio::spawn(async move {
-                    let mut stream: Box<dyn Stream> = Box::new(stream);
-                    let mut over_tls = false;
+                    let (mut stream, mut over_tls): (Box<dyn Stream>, bool) = match implicit {
+                        None => (Box::new(stream), false),
+                        Some(acceptor) => match acceptor.accept(stream).await {
+                            Ok(secured) => (Box::new(secured), true),
+                            Err(_) => return,
+                        },
+                    };
+                    let mut greet = true;
                     // A STARTTLS ends one conversation and starts the next over TLS.
-                    while let Ok(Some(plain)) = converse(stream, &credentials, &store, tls.is_some(), over_tls).await {
+                    while let Ok(Some(plain)) =
+                        converse(stream, &credentials, &store, tls.is_some(), over_tls, greet).await
+                    {
+                        greet = false;
                         let Some(acceptor) = tls.clone() else { return };
                         let Ok(secured) = acceptor.accept(plain).await else { return };
                         stream = Box::new(secured);
@@ -82,10 +105,11 @@ async fn converse(
     store: &Arc<Mutex<Vec<ReceivedMail>>>,
     offers_tls: bool,
     over_tls: bool,
+    greet: bool,
 ) -> std::io::Result<Option<Box<dyn Stream>>> {
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read);
-    if !over_tls {
+    if greet {
         write.write_all(b"220 ucm-test ESMTP ready\r\n").await?;
     }
     let mut authenticated_as: Option<String> = None;

@@ -387,4 +387,13 @@ async fn email_upgrades_with_starttls_and_trusts_only_known_authorities() {
     let plain = email::send(&trusting, &smtp_target(server.port, "ucm", "smtp-password"), &email).await.unwrap_err();
     assert!(!plain.retryable, "{plain:?}");
     assert_eq!(server.received().len(), 1);
+
+    // TLS from the first byte (port 465).
+    let implicit = testkit::smtp::SmtpServer::start_implicit_tls(None, ca.acceptor()).await;
+    let mut wrapped = smtp_target(implicit.port, "", "");
+    if let Settings::Smtp { security, .. } = &mut wrapped.settings {
+        *security = SmtpSecurity::Tls;
+    }
+    email::send(&trusting, &wrapped, &email).await.unwrap();
+    assert!(implicit.received()[0].over_tls);
 }
