@@ -72,6 +72,21 @@ impl Settings {
         }
     }
 
+    /// Where the credential is sent and as whom: what may not change without it.
+    fn destination(&self) -> (&'static str, Vec<String>) {
+        let parts = match self {
+            Settings::SlackWebhook | Settings::Local => Vec::new(),
+            Settings::SlackBot { api_url, .. } => vec![api_url.trim().to_owned()],
+            Settings::Confluence { site, email } | Settings::Jira { site, email } => {
+                vec![crate::base(site.trim()).to_owned(), email.trim().to_owned()]
+            }
+            Settings::Smtp { host, port, security, username, .. } => {
+                vec![host.trim().to_owned(), port.to_string(), format!("{security:?}"), username.trim().to_owned()]
+            }
+        };
+        (self.kind(), parts)
+    }
+
     fn needs_secret(&self) -> bool {
         match self {
             Settings::Local => false,
@@ -82,7 +97,7 @@ impl Settings {
 }
 
 /// A connection to save: name, settings, and (when new or changed) the credential.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionInput {
     pub name: String,
@@ -91,6 +106,17 @@ pub struct ConnectionInput {
     /// The credential; on update, leave it out to keep the current one.
     #[serde(default)]
     pub secret: Option<String>,
+}
+
+// Debug hides the credential.
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// A connection as shown: never its credential.
@@ -217,8 +243,11 @@ impl Connections {
     /// change of kind needs a new credential.
     pub async fn update(&self, id_or_name: &str, input: &ConnectionInput) -> Result<Connection, ConnectionError> {
         let current = self.store.connection(id_or_name).await?;
-        let kind_changes = current.kind != input.settings.kind();
-        check(input, kind_changes || current.secret_sealed.is_none())?;
+        // The stored credential goes only where it went before: a new destination or account
+        // needs the credential again (else an admin could send it to a server of their own).
+        let moves = serde_json::from_str::<Settings>(&current.settings)
+            .map_or(true, |before| before.destination() != input.settings.destination());
+        check(input, moves || current.secret_sealed.is_none())?;
         let stored = StoredConnection {
             name: input.name.trim().to_owned(),
             kind: input.settings.kind().to_owned(),
@@ -340,6 +369,15 @@ fn check(input: &ConnectionInput, secret_required: bool) -> Result<(), Connectio
         }
         Settings::Confluence { site, email } | Settings::Jira { site, email } => {
             url("site", site, &mut problems);
+            // API tokens travel in every request: over TLS, except to this machine (tests).
+            let host = site.trim().trim_start_matches("http://").split(['/', ':']).next().unwrap_or_default();
+            if site.trim().starts_with("http://") && !crate::email::is_local_host(host) {
+                problems.push(FieldProblem::new(
+                    "site",
+                    site,
+                    "an https:// address (the API token must not travel in clear)",
+                ));
+            }
             if !email.contains('@') || email.contains(char::is_whitespace) {
                 problems.push(FieldProblem::new("email", email, "the email address of the Atlassian account"));
             }

@@ -168,6 +168,14 @@ fn failure(error: lettre::transport::smtp::Error) -> ConnectorError {
             failure
         };
     }
+    if error.is_client() {
+        // The server and these settings do not fit (no sign-in offered on a plain connection,
+        // say): trying again will not help.
+        return ConnectorError::permanent(format!(
+            "SMTP: {text} (does the server want STARTTLS or TLS before signing in?)"
+        ))
+        .on_field("security");
+    }
     if error.is_tls() {
         return ConnectorError::transient(format!("TLS with the SMTP server failed: {text}")).on_field("security");
     }

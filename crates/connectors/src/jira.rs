@@ -89,8 +89,9 @@ pub async fn create(
         "summary": item.summary.trim(),
         "description": render::to_adf(&item.markdown),
     });
-    if let Some(due) = &item.due_date {
-        fields["duedate"] = json!(due);
+    if let Some(due) = item.due_date.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()) {
+        // As parsed: Jira wants exactly YYYY-MM-DD.
+        fields["duedate"] = json!(due.to_string());
     }
     if let Some(priority) = item.priority.as_deref().filter(|p| !p.trim().is_empty()) {
         fields["priority"] = json!({"name": priority.trim()});

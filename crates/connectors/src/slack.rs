@@ -13,12 +13,16 @@ use crate::{ConnectorError, Target};
 /// Slack cuts text beyond this many characters.
 pub const MAX_TEXT_CHARS: usize = 40_000;
 
-/// Answers are small; more than this is not read.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// `chat.postMessage` repeats the message in its answer (non-ASCII as `\uXXXX`), so an answer
+/// to a long message is several times its size: read enough that a success is never cut short.
+const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 
-/// Errors of `chat.postMessage` that may pass if tried again.
-const RETRYABLE_ERRORS: [&str; 5] =
-    ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+/// Errors of `chat.postMessage` that may pass if tried again. (`fatal_error` is not one: Slack
+/// says part of the work may have been done, so a retry could post twice.)
+const RETRYABLE_ERRORS: [&str; 4] = ["ratelimited", "internal_error", "service_unavailable", "request_timeout"];
+
+/// Longer deep links are left out of the shortening note.
+const MAX_NOTE_LINK_CHARS: usize = 2000;
 
 /// A message to post, in mrkdwn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +53,13 @@ pub fn fit(text: &str, deep_link: Option<&str>) -> (String, bool) {
     if text.chars().count() <= MAX_TEXT_CHARS {
         return (text.to_owned(), false);
     }
-    let note = match deep_link {
-        Some(link) => format!("\n\n_…shortened to fit Slack; the full text is at <{link}|the run>._"),
+    let note = match deep_link.filter(|link| link.chars().count() <= MAX_NOTE_LINK_CHARS) {
+        Some(link) => {
+            format!("\n\n_…shortened to fit Slack; the full text is at {}._", render::slack_link(link, "the run"))
+        }
         None => "\n\n_…shortened to fit Slack._".to_owned(),
     };
-    let keep = MAX_TEXT_CHARS - note.chars().count();
+    let keep = MAX_TEXT_CHARS.saturating_sub(note.chars().count());
     let mut cut: String = text.chars().take(keep).collect();
     // Do not leave half an entity or an open link behind.
     if let Some(amp) = cut.rfind('&').filter(|&i| !cut[i..].contains(';')) {
@@ -184,5 +190,9 @@ mod tests {
         assert!(shortened && text.chars().count() <= MAX_TEXT_CHARS);
         assert!(text.ends_with("<https://ucm.test/run|the run>._"), "{}", &text[text.len() - 80..]);
         assert!(!text.contains("<https://x.test"), "the cut link is dropped whole");
+        let (text, _) = fit(&long, Some("https://ucm.test/tasks?taskId=1&processId=2"));
+        assert!(text.ends_with("<https://ucm.test/tasks?taskId=1&amp;processId=2|the run>._"), "the link is escaped");
+        let (text, _) = fit(&long, Some(&"x".repeat(50_000)));
+        assert!(text.ends_with("_…shortened to fit Slack._") && text.chars().count() <= MAX_TEXT_CHARS);
     }
 }

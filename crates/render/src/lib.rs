@@ -23,7 +23,7 @@ use comrak::nodes::{AstNode, NodeValue};
 
 pub use adf::{to_adf, to_adf_json};
 pub use html::to_html;
-pub use mrkdwn::{escape_mrkdwn, to_mrkdwn};
+pub use mrkdwn::{escape_mrkdwn, slack_link, to_mrkdwn};
 pub use slack_html::mrkdwn_to_html;
 pub use storage::to_storage;
 

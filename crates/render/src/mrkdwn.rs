@@ -7,6 +7,12 @@ use comrak::nodes::{AstNode, ListType, NodeValue};
 
 use crate::{MAX_DEPTH, code_text, is_safe_url, plain_text, with_document};
 
+/// An http, https or mailto address (not relative: Slack has no base to resolve it against).
+fn is_absolute_safe_url(url: &str) -> bool {
+    let url = url.trim();
+    is_safe_url(url) && url.split_once(':').is_some_and(|(scheme, _)| !scheme.contains(['/', '?', '#']))
+}
+
 /// Converts Markdown to Slack mrkdwn.
 pub fn to_mrkdwn(markdown: &str) -> String {
     with_document(markdown, |root| {
@@ -181,7 +187,8 @@ fn inline_node<'a>(node: &'a AstNode<'a>, depth: usize, style: Style, out: &mut 
         NodeValue::Strikethrough if !style.strike => {
             out.push_str(&emphasis(&inline(node, depth, Style { strike: true, ..style }), '~'));
         }
-        NodeValue::Link(link) | NodeValue::Image(link) if is_safe_url(&link.url) && !link.url.trim().is_empty() => {
+        // Absolute web and mail addresses only: Slack reads `<!here>`, `<@U1>`, `<#C1>` as mentions.
+        NodeValue::Link(link) | NodeValue::Image(link) if is_absolute_safe_url(&link.url) => {
             out.push_str(&slack_link(link.url.trim(), &plain_text(node)));
         }
         _ => {
@@ -192,10 +199,10 @@ fn inline_node<'a>(node: &'a AstNode<'a>, depth: usize, style: Style, out: &mut 
     }
 }
 
-/// `<url|label>`, or `<url>` when the label is empty or the URL itself. The URL holds no `|`,
+/// A Slack link: `<url|label>`, or `<url>` when the label is empty or the URL itself. The URL holds no `|`,
 /// `<`, `>` or space (percent-encoded) and its `&` is escaped; the label holds no `|` (shown as
 /// `¦`) and its `&`, `<`, `>` are escaped.
-fn slack_link(url: &str, label: &str) -> String {
+pub fn slack_link(url: &str, label: &str) -> String {
     let mut target = String::with_capacity(url.len());
     for c in url.chars() {
         match c {

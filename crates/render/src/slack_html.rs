@@ -71,11 +71,21 @@ fn inline(line: &str, depth: usize, out: &mut String) {
     let chars: Vec<(usize, char)> = line.char_indices().collect();
     let mut i = 0;
     let mut plain_from = 0;
+    // A search for a closing `>`, backtick or emphasis marker that failed from one place fails
+    // from every later place too: remember it, so a long line costs linear time.
+    let mut no_angle_after = usize::MAX;
+    let mut no_tick_after = usize::MAX;
+    let mut no_closer_after = [usize::MAX; 3];
+    let slot = |c: char| match c {
+        '*' => 0,
+        '_' => 1,
+        _ => 2,
+    };
     let flush = |out: &mut String, from: usize, to: usize| escape_html(&decode_entities(&line[from..to]), out);
     while i < chars.len() {
         let (at, c) = chars[i];
         match c {
-            '<' => {
+            '<' if at < no_angle_after => {
                 if let Some(end) = line[at..].find('>') {
                     flush(out, plain_from, at);
                     angle(&line[at + 1..at + end], out);
@@ -84,8 +94,9 @@ fn inline(line: &str, depth: usize, out: &mut String) {
                     plain_from = next;
                     continue;
                 }
+                no_angle_after = at;
             }
-            '`' => {
+            '`' if at < no_tick_after => {
                 if let Some(end) = line[at + 1..].find('`').filter(|&end| end > 0) {
                     flush(out, plain_from, at);
                     out.push_str("<code>");
@@ -96,8 +107,11 @@ fn inline(line: &str, depth: usize, out: &mut String) {
                     plain_from = next;
                     continue;
                 }
+                if !line[at + 1..].contains('`') {
+                    no_tick_after = at;
+                }
             }
-            '*' | '_' | '~' if depth < MAX_EMPHASIS_DEPTH && opens(&chars, i) => {
+            '*' | '_' | '~' if depth < MAX_EMPHASIS_DEPTH && i < no_closer_after[slot(c)] && opens(&chars, i) => {
                 if let Some(close) = closer(&chars, i) {
                     flush(out, plain_from, at);
                     let inner = &line[at + 1..chars[close].0];
@@ -108,6 +122,7 @@ fn inline(line: &str, depth: usize, out: &mut String) {
                     plain_from = chars.get(i).map_or(line.len(), |&(p, _)| p);
                     continue;
                 }
+                no_closer_after[slot(c)] = i;
             }
             _ => {}
         }

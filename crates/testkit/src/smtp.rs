@@ -126,7 +126,8 @@ async fn converse(
         let verb = command.split(' ').next().unwrap_or_default().to_ascii_uppercase();
         match verb.as_str() {
             "EHLO" if offers_tls && !over_tls => {
-                reply("250-ucm-test\r\n250-8BITMIME\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN").await?;
+                // As submission servers do: no sign-in offered before TLS.
+                reply("250-ucm-test\r\n250-8BITMIME\r\n250 STARTTLS").await?;
             }
             "EHLO" => reply("250-ucm-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 AUTH PLAIN LOGIN").await?,
             "STARTTLS" if offers_tls && !over_tls => {
@@ -136,6 +137,7 @@ async fn converse(
             }
             "MAIL" if offers_tls && !over_tls => reply("530 5.7.0 Must issue a STARTTLS command first").await?,
             "HELO" => reply("250 ucm-test").await?,
+            "AUTH" if offers_tls && !over_tls => reply("530 5.7.0 Must issue a STARTTLS command first").await?,
             "AUTH" => {
                 let words: Vec<&str> = command.split(' ').collect();
                 let (user, password) = match words.get(1).map(|m| m.to_ascii_uppercase()).as_deref() {

@@ -215,11 +215,14 @@ impl GuardedClient {
     /// Sends `request` and reads at most `max_body` bytes of the answer (the rest is dropped
     /// and `truncated` set). A 3xx answer is returned as it is (not followed).
     pub async fn send(&self, request: &Request, max_body: usize) -> Result<Response, SendError> {
-        let url = reqwest::Url::parse(&request.url).map_err(|e| SendError::BadUrl(format!("{}: {e}", request.url)))?;
+        // Errors name the scheme and host only: a URL's path can be a credential (Slack webhooks).
+        let url =
+            reqwest::Url::parse(&request.url).map_err(|e| SendError::BadUrl(format!("the URL is not valid: {e}")))?;
+        let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(SendError::BadUrl(format!("{}: only http:// and https:// can be called", request.url)));
+            return Err(SendError::BadUrl(format!("{shown}: only http:// and https:// can be called")));
         }
-        let host = url.host_str().ok_or_else(|| SendError::BadUrl(format!("{}: no host", request.url)))?;
+        let host = url.host_str().ok_or_else(|| SendError::BadUrl(format!("{shown}: no host")))?;
         // Literal addresses do not go through the resolver: check them here.
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>()
             && !self.addresses.permits(ip)
@@ -266,14 +269,24 @@ impl GuardedClient {
     }
 }
 
-/// A request of any method (connectors and web request steps).
-#[derive(Debug, Clone, Default)]
+/// A request of any method (connectors and web request steps). `Debug` shows the method and
+/// the scheme and host only: paths, headers and bodies may hold credentials.
+#[derive(Clone, Default)]
 pub struct Request {
     /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, …
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let to = reqwest::Url::parse(&self.url)
+            .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()))
+            .unwrap_or_default();
+        f.debug_struct("Request").field("method", &self.method).field("to", &to).finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -337,7 +350,10 @@ fn classify(error: reqwest::Error) -> SendError {
         }
         source = e.source();
     }
-    if error.is_timeout() {
+    if error.is_builder() {
+        // A header that cannot be sent, and the like: trying again will not help.
+        SendError::BadUrl(format!("the request cannot be sent: {}", root_cause(&error)))
+    } else if error.is_timeout() {
         SendError::Timeout
     } else if error.is_connect() {
         SendError::Connect(root_cause(&error))

@@ -47,7 +47,10 @@ async fn slack_incoming_webhooks_post_and_say_what_went_wrong() {
     let wrong = target(Settings::SlackWebhook, &format!("{}/services/T0001/B0001/WRONG", slack.base));
     let refused = slack::post(&client(), &wrong, &message("", "hi")).await.unwrap_err();
     assert!(!refused.retryable && refused.field.as_deref() == Some("secret"), "{refused:?}");
-    assert!(refused.message.contains("no_service"), "{refused}");
+    assert!(refused.message.contains("no_service") && !refused.message.contains("WRONG"), "{refused}");
+    let bad_port = target(Settings::SlackWebhook, "https://hooks.slack.com:4x3/services/T/B/SECRETPART");
+    let unusable = slack::post(&client(), &bad_port, &message("", "hi")).await.unwrap_err();
+    assert!(!unusable.retryable && !unusable.message.contains("SECRETPART"), "URLs stay out of errors: {unusable}");
 
     assert!(slack::test(&client(), &hook).await.unwrap().contains("answers"));
     assert!(slack::test(&client(), &wrong).await.is_err());
@@ -179,6 +182,10 @@ async fn web_requests_return_any_answer_and_keep_to_the_address_policy() {
     let mut odd = request.clone();
     odd.method = "TRACE".into();
     assert_eq!(web::send(&client(), &odd).await.unwrap_err().field.as_deref(), Some("method"));
+    let bad_header = request.clone().header("X Bad", "value");
+    let unsendable = web::send(&client(), &bad_header).await.unwrap_err();
+    assert!(!unsendable.retryable, "a request that cannot be built is not retried: {unsendable:?}");
+    assert!(!format!("{:?}", request.clone().header("authorization", "Bearer s3cr3t")).contains("s3cr3t"));
     let strict = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
     let refused = web::send(&strict, &request).await.unwrap_err();
     assert!(!refused.retryable && refused.message.contains("refused"), "{refused}");
@@ -225,6 +232,18 @@ async fn connections_keep_their_credential_sealed_and_test_against_the_target(db
 
     let result = service.test("Jira Cloud").await.unwrap();
     assert!(result.ok && result.message.contains("Ada Lovelace"), "{result:?}");
+    // Pointing the stored credential somewhere else needs the credential again.
+    let elsewhere = ConnectionInput {
+        settings: Settings::Jira { site: "https://evil.example".into(), email: ATLASSIAN_EMAIL.into() },
+        ..renamed.clone()
+    };
+    let refused = service.update("Jira Cloud", &elsewhere).await.unwrap_err().to_string();
+    assert!(refused.contains("secret:"), "{refused}");
+    let cleartext = ConnectionInput {
+        settings: Settings::Jira { site: "http://acme.atlassian.net".into(), email: ATLASSIAN_EMAIL.into() },
+        ..input.clone()
+    };
+    assert!(service.create(&cleartext).await.unwrap_err().to_string().contains("https://"));
     let wrong = ConnectionInput { secret: Some("not-the-token".into()), ..renamed.clone() };
     service.update("Jira Cloud", &wrong).await.unwrap();
     let result = service.test("Jira Cloud").await.unwrap();

@@ -203,6 +203,8 @@ fn mrkdwn_never_nests_the_same_marker_and_hugs_text() {
     assert_eq!(to_mrkdwn("** spaced **"), "** spaced **", "not emphasis in Markdown either");
     assert_eq!(to_mrkdwn("a [label | x](<https://x.test/a b>)"), "a <https://x.test/a%20b|label ¦ x>");
     assert_eq!(to_mrkdwn("<https://x.test>"), "<https://x.test>");
+    // Relative targets are no links in Slack, where `<!here>` and `<@U1>` are mentions.
+    assert_eq!(to_mrkdwn("[](!channel) [x](!here) [y](@U123) [z](/tasks)"), " x y z");
 }
 
 #[test]
