@@ -100,7 +100,10 @@ struct VettingResolver {
 
 /// Every address of a name was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("`{host}` resolves only to addresses outbound calls may not reach ({addresses})")]
+#[error(
+    "`{host}` resolves only to addresses outbound calls may not reach ({addresses}); list their network in \
+     network.allowed_networks if that is intended"
+)]
 struct AllRefused {
     host: String,
     addresses: String,
@@ -198,7 +201,10 @@ impl GuardedClient {
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = literal.parse::<IpAddr>() {
             if !self.addresses.permits(ip) {
-                return Err(SendError::Refused(format!("{ip} is not an address outbound calls may reach")));
+                return Err(SendError::Refused(format!(
+                    "{ip} is not an address outbound calls may reach; list its network in network.allowed_networks \
+                     if that is intended"
+                )));
             }
             return Ok(SocketAddr::new(ip, port));
         }
@@ -227,7 +233,10 @@ impl GuardedClient {
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>()
             && !self.addresses.permits(ip)
         {
-            return Err(SendError::Refused(format!("{ip} is not an address outbound calls may reach")));
+            return Err(SendError::Refused(format!(
+                "{ip} is not an address outbound calls may reach; list its network in network.allowed_networks \
+                     if that is intended"
+            )));
         }
         let method = reqwest::Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
             .map_err(|_| SendError::BadUrl(format!("`{}` is not an HTTP method", request.method)))?;
