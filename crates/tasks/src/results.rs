@@ -123,6 +123,21 @@ impl TaskService {
         Ok(self.record(stored, &results, next_cursor, &self.inner.store.catalog().await?))
     }
 
+    /// One run's record with its user changes in one list, at most `max_users` of them
+    /// (`nextCursor` says where it stopped if there are more): for renderings that show
+    /// every user, such as the agent's formats.
+    pub async fn full_record(&self, id: &ProcessId, max_users: usize) -> Result<RunRecord, TaskError> {
+        let mut record = self.run_record(id, None, MAX_PAGE).await?;
+        while record.user_changes.len() < max_users
+            && let Some(cursor) = record.next_cursor.take()
+        {
+            let page = self.run_record(id, Some(&cursor), MAX_PAGE).await?;
+            record.user_changes.extend(page.user_changes);
+            record.next_cursor = page.next_cursor;
+        }
+        Ok(record)
+    }
+
     /// Per-user results of a run with every (action, target) item and its outcome, one page
     /// after `cursor` (an account id), of users with `status` (all when `None`): what
     /// `userChanges` leaves out (unchanged and skipped users, unchanged items).

@@ -176,6 +176,15 @@ Examples:
     )]
     Template(TemplateCommand),
 
+    /// The agent: its built-in formats of a run (the read-only tools, the LLM backend and the
+    /// MCP server are not built yet).
+    #[command(
+        subcommand,
+        after_help = "Example:
+  ucm agent format slack-summary --process-id 0190f2c4-…"
+    )]
+    Agent(AgentCommand),
+
     /// Convert Markdown to Confluence storage format, Atlassian Document Format (ADF), HTML or
     /// Slack mrkdwn, as the final actions send it.
     #[command(after_help = "Examples:
@@ -199,6 +208,31 @@ pub struct RenderArgs {
     pub to: RenderFormat,
     /// The Markdown file; standard input when left out or `-`.
     pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Print a run in one of the agent's built-in formats, as the "Use agent" step renders it.
+    #[command(after_help = "Examples:
+  ucm agent format confluence-audit --process-id 0190f2c4-…
+  ucm agent format slack-summary --process-id 0190f2c4-… | ucm render --to mrkdwn")]
+    Format {
+        #[arg(value_enum)]
+        format: AgentFormat,
+        /// The run (`processId`).
+        #[arg(long)]
+        process_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AgentFormat {
+    /// Markdown: the webhook payload and a per-user changes table.
+    ConfluenceAudit,
+    /// Slack mrkdwn: status, run summary and up to ten affected users.
+    SlackSummary,
+    /// Markdown: an incident with the affected users and next steps.
+    JiraIncident,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

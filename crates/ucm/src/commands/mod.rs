@@ -1,5 +1,6 @@
 //! One module per command family.
 
+mod agent;
 mod apikey;
 mod bench;
 mod bench_delivery;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Webhooks(command) => webhooks::run(&context, command).await,
         Command::Connections(command) => connections::run(&context, command).await,
+        Command::Agent(command) => agent::run(&context, command).await,
         Command::Outputs(command) => connections::outputs(&context, command).await,
         Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) => Ok(()),
     };

@@ -274,6 +274,8 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "delivery", "--help"],
         vec!["bench", "render", "--help"],
         vec!["render", "--help"],
+        vec!["agent", "--help"],
+        vec!["agent", "format", "--help"],
         vec!["connections", "--help"],
         vec!["connections", "list", "--help"],
         vec!["connections", "create", "--help"],

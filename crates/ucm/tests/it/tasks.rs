@@ -110,6 +110,16 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
 
     let (_, out, _) = run(cli().args(["runs", "show", &process_id, "--json"]));
     assert_eq!(json(&out), record, "the CLI's JSON is the record");
+    let (ok, out, err) = run(cli().args(["agent", "format", "slack-summary", "--process-id", &process_id]));
+    let emoji = if record["summary"]["failedCount"] == 0 { ":white_check_mark:" } else { ":warning:" };
+    assert!(ok && out.starts_with(&format!("{emoji} *")), "{out}{err}");
+    assert!(agent::validate::mrkdwn(&out).is_empty(), "{out}");
+    let (ok, out, _) = run(cli().args(["agent", "format", "confluence-audit", "--process-id", &process_id]));
+    let users = record["userChanges"].as_array().unwrap().len();
+    assert!(ok && out.lines().filter(|l| l.starts_with("| [")).count() == users, "one row per user: {out}");
+    assert!(agent::validate::markdown_tables(&out, Some(&[2, 6])).is_empty(), "{out}");
+    let (ok, _, err) = run(cli().args(["agent", "format", "jira-incident", "--process-id", "nope"]));
+    assert!(!ok && err.contains("not found"), "{err}");
     let (ok, out, _) = run(cli().args(["runs", "show", &process_id]));
     assert!(ok && out.contains("Outcome:  success"), "{out}");
     let (ok, out, err) = run(cli().args(["runs", "export", &process_id, "--output", "result.json"]));
