@@ -215,7 +215,7 @@ pub enum AgentCommand {
     /// Print a run in one of the agent's built-in formats, as the "Use agent" step renders it.
     #[command(after_help = "Examples:
   ucm agent format confluence-audit --process-id 0190f2c4-…
-  ucm agent format slack-summary --process-id 0190f2c4-… | ucm render --to mrkdwn")]
+  ucm agent format confluence-audit --process-id 0190f2c4-… | ucm render --to storage")]
     Format {
         #[arg(value_enum)]
         format: AgentFormat,
