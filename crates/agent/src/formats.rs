@@ -241,18 +241,18 @@ pub fn jira_incident(record: &RunRecord) -> String {
     let run = &record.run;
     let failed = run.outcome != Some(RunOutcome::Success);
     let mut out = String::new();
-    let title = match (failed, run.summary.failed_count) {
-        (true, _) => "Task failed",
-        (false, 0) => "Task finished",
-        (false, _) => "Task finished with failures",
+    // The recipe's shape: a heading, the run's id and link, then the users and next steps.
+    let heading = match (failed, run.summary.failed_count) {
+        (true, _) => "failed".to_owned(),
+        (false, 0) => "finished".to_owned(),
+        (false, 1) => "finished with 1 failed user".to_owned(),
+        (false, n) => format!("finished with {n} failed users"),
     };
-    out.push_str(&format!("# {title}: {}\n\n", markdown_text(&run.name)));
-    out.push_str(&format!("- processId: `{}`\n", run.process_id.0.replace('`', "'")));
-    out.push_str(&format!("- Run: {}\n", markdown_link("Open in User Manager", &run.deep_link)));
-    out.push_str(&format!("- Actions: {}\n", cell(action_types(record))));
-    out.push_str(&format!("- Users updated: {}, failed: {}\n", run.summary.users_updated, run.summary.failed_count));
+    out.push_str(&format!("# Incident: {} {heading}\n\n", markdown_text(&run.name)));
+    out.push_str(&format!("**processId**: `{}`\n\n", run.process_id.0.replace('`', "'")));
+    out.push_str(&format!("**Open in User Manager**: {}\n", markdown_link("the run", &run.deep_link)));
     if let Some(error) = &run.error {
-        out.push_str(&format!("- Error: {}\n", markdown_text(error)));
+        out.push_str(&format!("\n**Error**: {}\n", markdown_text(error)));
     }
     out.push_str("\n## Affected users\n\n");
     if record.user_changes.is_empty() {
@@ -283,8 +283,8 @@ pub fn jira_incident(record: &RunRecord) -> String {
         }
     }
     out.push_str("\n## Recommended next steps\n\n");
-    for (i, step) in next_steps(record).iter().enumerate() {
-        out.push_str(&format!("{}. {step}\n", i + 1));
+    for step in next_steps(record) {
+        out.push_str(&format!("- {step}\n"));
     }
     out
 }
@@ -316,7 +316,10 @@ fn next_steps(record: &RunRecord) -> Vec<String> {
         ));
     }
     let actions = &run.action_types;
-    if actions.contains(&ActionType::SuspendUsers) {
+    if record.user_changes.is_empty() {
+        // Nothing was changed: advice about what changed would be noise.
+        steps.push("Preview the task to see which users it would change before its next run.".to_owned());
+    } else if actions.contains(&ActionType::SuspendUsers) {
         steps.push(
             "Check that every suspended user should have lost access; restore anyone suspended by mistake.".to_owned(),
         );
