@@ -83,11 +83,11 @@ pub fn mrkdwn(text: &str) -> Vec<String> {
         if line.trim_start().starts_with("```") {
             in_code_block = !in_code_block;
         }
-        if line.contains("**") {
+        // Slack shows link labels as written: only text outside `<…>` can be Markdown.
+        let outside = without_angle_segments(line);
+        if outside.contains("**") {
             problems.push(format!("line {n}: `**` is Markdown bold; Slack uses single `*`"));
         }
-        // Slack link labels are shown as written: only text outside `<…>` can be a Markdown link.
-        let outside = without_angle_segments(line);
         if let Some(open) = outside.find("](")
             && outside[..open].contains('[')
         {

@@ -86,7 +86,7 @@ fn cases() -> Vec<(&'static str, RunRecord)> {
                 vec![
                     change(1, "Ada *Star* Lovelace", false),
                     change(2, "Bob | Pipe <b> & _co_", true),
-                    change(3, "[Eve](javascript:x)", false),
+                    change(3, "[Eve](javascript:x) **s** `c`", false),
                 ],
             ),
         ),
@@ -162,7 +162,7 @@ fn slack_rules_hold() {
     assert!(markup.contains("|Bob ¦ Pipe &lt;b&gt; &amp; _co_>"), "{markup}");
     let markdown = render(Format::ConfluenceAudit, &all.iter().find(|(c, _)| *c == "markup-in-names").unwrap().1);
     assert!(markdown.contains(r"[Bob \| Pipe \<b\> \& \_co\_](<https://ucm.example/users?accountId="), "{markdown}");
-    assert!(markdown.contains(r"[\[Eve\](javascript:x)]"), "a name is text, never a link: {markdown}");
+    assert!(markdown.contains(r"[\[Eve\](javascript:x) \*\*s\*\* \`c\`]"), "a name is text, never a link: {markdown}");
 }
 
 #[test]
