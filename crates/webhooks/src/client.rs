@@ -33,24 +33,6 @@ impl Default for Timeouts {
     }
 }
 
-/// A request to send.
-#[derive(Debug, Clone)]
-pub struct Outbound {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// What came back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    /// `Retry-After`, as sent.
-    pub retry_after: Option<String>,
-    /// The first [`RESPONSE_PREFIX_BYTES`] of the body.
-    pub body_prefix: Vec<u8>,
-}
-
 /// Why a call got no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
@@ -179,20 +161,6 @@ impl GuardedClient {
             .build()
             .map_err(|e| SendError::Other(e.to_string()))?;
         Ok(Self { http, addresses, extra_roots_pem: Arc::new(extra_roots.pem) })
-    }
-
-    /// POSTs `request`, keeping the first [`RESPONSE_PREFIX_BYTES`] of the answer. A 3xx answer
-    /// is returned as it is (not followed).
-    pub async fn post(&self, request: &Outbound) -> Result<Answer, SendError> {
-        let request = Request {
-            method: "POST".to_owned(),
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: Some(request.body.clone()),
-        };
-        let response = self.send(&request, RESPONSE_PREFIX_BYTES).await?;
-        let retry_after = response.header("retry-after").map(str::to_owned);
-        Ok(Answer { status: response.status, retry_after, body_prefix: response.body })
     }
 
     /// Resolves `host` and returns the first of its addresses that outbound calls may reach,

@@ -11,7 +11,7 @@ use model::clock::Clock;
 use store::{AttemptRecord, ClaimedDelivery, NextStep, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::client::{Answer, GuardedClient, Outbound, SendError};
+use crate::client::{GuardedClient, RESPONSE_PREFIX_BYTES, Request, Response, SendError};
 use crate::metrics::{AttemptResult, DeliveryMetrics};
 use crate::subscriptions::Subscriptions;
 
@@ -217,7 +217,8 @@ impl Dispatcher {
             Ok((token, secret)) => {
                 let timestamp = started_at.as_second();
                 let signature = secret.sign(&delivery.delivery_id, timestamp, delivery.body.as_bytes());
-                let request = Outbound {
+                let request = Request {
+                    method: "POST".to_owned(),
                     url: delivery.url.clone(),
                     headers: vec![
                         ("content-type".into(), "application/json".into()),
@@ -226,9 +227,9 @@ impl Dispatcher {
                         ("webhook-timestamp".into(), timestamp.to_string()),
                         ("webhook-signature".into(), signature),
                     ],
-                    body: delivery.body.clone().into_bytes(),
+                    body: Some(delivery.body.clone().into_bytes()),
                 };
-                self.client.post(&request).await
+                self.client.send(&request, RESPONSE_PREFIX_BYTES).await
             }
             Err(e) => Err(SendError::BadUrl(format!("the webhook's secret is unusable: {e}"))),
         };
@@ -258,7 +259,7 @@ impl Dispatcher {
         delivery: &ClaimedDelivery,
         started_at: Timestamp,
         duration_ms: u64,
-        outcome: Result<Answer, SendError>,
+        outcome: Result<Response, SendError>,
     ) -> AttemptRecord {
         let retries_left = (delivery.attempts as usize) < self.settings.retry_delays.len();
         let retry_at = |retry_after: Option<&str>| -> NextStep {
@@ -280,7 +281,7 @@ impl Dispatcher {
                 let next = match answer.status {
                     200..=299 => NextStep::Succeeded,
                     410 => NextStep::DeadAndDisable("the receiver answered 410 Gone".to_owned()),
-                    408 | 425 | 429 | 500..=599 => retry_at(answer.retry_after.as_deref()),
+                    408 | 425 | 429 | 500..=599 => retry_at(answer.header("retry-after")),
                     _ => NextStep::Dead,
                 };
                 AttemptRecord {
@@ -288,7 +289,7 @@ impl Dispatcher {
                     duration_ms,
                     status: Some(answer.status),
                     error_kind: None,
-                    response_prefix: String::from_utf8_lossy(&answer.body_prefix).into_owned(),
+                    response_prefix: answer.text(),
                     next,
                 }
             }

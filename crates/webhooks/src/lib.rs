@@ -14,7 +14,7 @@ pub mod sealing;
 pub mod signature;
 pub mod subscriptions;
 
-pub use client::{Answer, BadRoots, ExtraRoots, GuardedClient, Outbound, Request, Response, SendError, Timeouts};
+pub use client::{BadRoots, ExtraRoots, GuardedClient, Request, Response, SendError, Timeouts};
 pub use dispatcher::{DispatchSettings, Dispatcher};
 pub use metrics::DeliveryMetrics;
 pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};

@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use testkit::tls::TestCa;
-use webhooks::{AddressPolicy, GuardedClient, Outbound, SendError, Timeouts};
+use webhooks::client::RESPONSE_PREFIX_BYTES;
+use webhooks::{AddressPolicy, GuardedClient, Request, SendError, Timeouts};
 
 /// A receiver on 127.0.0.1:0; returns its base URL and how many requests reached it.
 async fn receiver() -> (String, Arc<AtomicUsize>) {
@@ -104,17 +105,22 @@ fn loopback_allowed() -> AddressPolicy {
     AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap()
 }
 
-fn request(url: String) -> Outbound {
-    Outbound { url, headers: vec![("x-token".into(), "secret".into())], body: b"{\"a\":1}".to_vec() }
+fn request(url: String) -> Request {
+    Request {
+        method: "POST".into(),
+        url,
+        headers: vec![("x-token".into(), "secret".into())],
+        body: Some(b"{\"a\":1}".to_vec()),
+    }
 }
 
 #[tokio::test]
 async fn allowed_calls_go_through_with_headers_and_body() {
     let (base, hits) = receiver().await;
     let client = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let answer = client.post(&request(format!("{base}/ok"))).await.unwrap();
+    let answer = client.send(&request(format!("{base}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap();
     assert_eq!(answer.status, 200);
-    let body = String::from_utf8(answer.body_prefix).unwrap();
+    let body = String::from_utf8(answer.body).unwrap();
     assert!(body.starts_with("ucm/") && body.ends_with("|secret|{\"a\":1}"), "{body}");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
@@ -123,23 +129,26 @@ async fn allowed_calls_go_through_with_headers_and_body() {
 async fn loopback_is_refused_unless_allowed_and_nothing_is_sent() {
     let (base, hits) = receiver().await;
     let strict = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
-    let literal = strict.post(&request(format!("{base}/ok"))).await.unwrap_err();
+    let literal = strict.send(&request(format!("{base}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(literal, SendError::Refused(_)), "{literal}");
     // By name too: `localhost` resolves to loopback, and the resolver refuses it.
     let port = base.rsplit(':').next().unwrap();
-    let named = strict.post(&request(format!("http://localhost:{port}/ok"))).await.unwrap_err();
+    let named = strict.send(&request(format!("http://localhost:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(named, SendError::Refused(ref m) if m.contains("localhost")), "{named}");
     assert!(!named.is_transient());
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the receiver");
     let allowed = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    assert_eq!(allowed.post(&request(format!("http://localhost:{port}/ok"))).await.unwrap().status, 200);
+    assert_eq!(
+        allowed.send(&request(format!("http://localhost:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap().status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn redirects_are_answers_not_followed() {
     let (base, hits) = receiver().await;
     let client = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let answer = client.post(&request(format!("{base}/moved"))).await.unwrap();
+    let answer = client.send(&request(format!("{base}/moved")), RESPONSE_PREFIX_BYTES).await.unwrap();
     assert_eq!(answer.status, 301);
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the Location was not visited");
 }
@@ -149,7 +158,7 @@ async fn a_hanging_receiver_times_out() {
     let (base, _) = receiver().await;
     let timeouts = Timeouts { connect: Duration::from_secs(5), total: Duration::from_millis(300) };
     let client = GuardedClient::new(loopback_allowed(), timeouts).unwrap();
-    let error = client.post(&request(format!("{base}/slow"))).await.unwrap_err();
+    let error = client.send(&request(format!("{base}/slow")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert_eq!(error, SendError::Timeout);
     assert!(error.is_transient());
 }
@@ -158,9 +167,9 @@ async fn a_hanging_receiver_times_out() {
 async fn retry_after_is_read_and_bodies_are_cut_short() {
     let (base, _) = receiver().await;
     let client = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let answer = client.post(&request(format!("{base}/busy"))).await.unwrap();
-    assert_eq!((answer.status, answer.retry_after.as_deref()), (429, Some("7")));
-    assert_eq!(answer.body_prefix.len(), webhooks::client::RESPONSE_PREFIX_BYTES);
+    let answer = client.send(&request(format!("{base}/busy")), RESPONSE_PREFIX_BYTES).await.unwrap();
+    assert_eq!((answer.status, answer.header("retry-after")), (429, Some("7")));
+    assert_eq!(answer.body.len(), RESPONSE_PREFIX_BYTES);
 }
 
 #[tokio::test]
@@ -169,19 +178,21 @@ async fn https_receivers_are_verified_against_trusted_roots() {
     let (port, hits, handshakes_failed) = tls_receiver(&ca).await;
     let roots = GuardedClient::parse_roots(ca.ca_pem.as_bytes()).unwrap();
     let trusting = GuardedClient::with_roots(loopback_allowed(), Timeouts::default(), roots).unwrap();
-    let answer = trusting.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap();
+    let answer = trusting.send(&request(format!("https://localhost:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap();
     assert_eq!(answer.status, 200);
-    assert!(String::from_utf8(answer.body_prefix).unwrap().ends_with("|secret|{\"a\":1}"));
+    assert!(String::from_utf8(answer.body).unwrap().ends_with("|secret|{\"a\":1}"));
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 
     // The system's roots alone do not know this CA: nothing is sent, and trying again may help
     // (the receiver may fix its certificate).
     let system_only = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let untrusted = system_only.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap_err();
+    let untrusted =
+        system_only.send(&request(format!("https://localhost:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(untrusted, SendError::Connect(ref m) if m.contains("certificate")), "{untrusted}");
     assert!(untrusted.is_transient());
     // A certificate for `localhost` does not cover 127.0.0.1.
-    let wrong_name = trusting.post(&request(format!("https://127.0.0.1:{port}/ok"))).await.unwrap_err();
+    let wrong_name =
+        trusting.send(&request(format!("https://127.0.0.1:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(wrong_name, SendError::Connect(ref m) if m.contains("certificate")), "{wrong_name}");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "no request went over an unverified connection");
     // The receiver sees the refused handshakes end a moment after the client gives up.
@@ -195,7 +206,8 @@ async fn https_receivers_are_verified_against_trusted_roots() {
 
     // The address policy holds for https as for http.
     let strict = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
-    let refused = strict.post(&request(format!("https://localhost:{port}/ok"))).await.unwrap_err();
+    let refused =
+        strict.send(&request(format!("https://localhost:{port}/ok")), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(refused, SendError::Refused(_)), "{refused}");
 }
 
@@ -209,11 +221,11 @@ fn extra_roots_must_hold_a_certificate() {
 #[tokio::test]
 async fn unusable_urls_say_why() {
     let client = GuardedClient::new(loopback_allowed(), Timeouts::default()).unwrap();
-    let ftp = client.post(&request("ftp://127.0.0.1:1/x".into())).await.unwrap_err();
+    let ftp = client.send(&request("ftp://127.0.0.1:1/x".into()), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(ftp, SendError::BadUrl(ref m) if m.contains("only http:// and https://")), "{ftp}");
-    assert!(matches!(client.post(&request("nonsense".into())).await, Err(SendError::BadUrl(_))));
+    assert!(matches!(client.send(&request("nonsense".into()), RESPONSE_PREFIX_BYTES).await, Err(SendError::BadUrl(_))));
     // A port where nobody listens: a connection error, worth retrying.
-    let closed = client.post(&request("http://127.0.0.1:9/x".into())).await.unwrap_err();
+    let closed = client.send(&request("http://127.0.0.1:9/x".into()), RESPONSE_PREFIX_BYTES).await.unwrap_err();
     assert!(matches!(closed, SendError::Connect(_)), "{closed}");
     assert!(closed.is_transient());
 }
