@@ -175,7 +175,7 @@ pub struct TestResult {
 /// Why a connection could not be saved or found.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
-    #[error("{}", .0.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldProblem>),
     #[error("{0} not found")]
     NotFound(String),

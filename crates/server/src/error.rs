@@ -226,7 +226,7 @@ impl From<connectors::ConnectionError> for ApiError {
         use connectors::ConnectionError;
         match error {
             ConnectionError::Invalid(errors) => Self::BadRequest {
-                detail: errors.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "),
+                detail: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
                 errors,
             },
             ConnectionError::NotFound(what) => Self::NotFound(format!("{what} not found")),
