@@ -1,9 +1,14 @@
-//! The agent (PRODUCT §8). So far: the built-in formats the "Use agent" step renders from a
-//! run's record, deterministically ([`formats`]), and the validators that hold any rendering of
-//! those formats (a model's included) to their rules ([`validate`]). The read-only tools, the
-//! LLM backend and the MCP server are not built yet.
+//! The agent (PRODUCT §8): read-only tools over the directory, run results, seats and
+//! notification settings ([`tools`], with JSON Schemas from [`schema`]); the built-in formats
+//! the "Use agent" step renders from a run's record ([`formats`]) and a user's own template
+//! ([`template`]); and the validators that hold any rendering of a format, a model's included,
+//! to its rules ([`validate`]).
 
 pub mod formats;
+pub mod schema;
+pub mod template;
+pub mod tools;
 pub mod validate;
 
 pub use formats::{Format, render};
+pub use tools::{ToolError, ToolName, Tools};

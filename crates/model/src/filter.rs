@@ -107,6 +107,36 @@ impl std::fmt::Display for FieldProblem {
     }
 }
 
+impl UserFilter {
+    /// The query string that reproduces these criteria in a User Browser link (`apps=…&…`).
+    pub fn query_string(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(q) = &self.q {
+            pairs.push(("q", q.clone()));
+        }
+        if let Some(days) = self.inactive_days {
+            pairs.push(("inactiveDays", days.to_string()));
+        }
+        for (key, values) in [
+            ("apps", &self.apps),
+            ("notApps", &self.not_apps),
+            ("roles", &self.roles),
+            ("groups", &self.groups),
+            ("excludeGroups", &self.exclude_groups),
+            ("emailDomains", &self.email_domains),
+            ("statuses", &self.statuses),
+        ] {
+            pairs.extend(values.iter().map(|v| (key, v.clone())));
+        }
+        if let Some(site) = &self.site {
+            pairs.push(("site", site.clone()));
+        }
+        let encoded: Vec<String> =
+            pairs.iter().map(|(key, value)| format!("{key}={}", crate::webhook::encode_component(value))).collect();
+        encoded.join("&")
+    }
+}
+
 /// Criteria with every name resolved to an id. Built only by [`UserFilter::resolve`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedFilter {

@@ -209,8 +209,15 @@ pub fn user_browser_url(public_url: &str, account_id: &str) -> String {
     format!("{}/users?accountId={}", public_url.trim_end_matches('/'), encode_component(account_id))
 }
 
+/// The User Browser showing the users `filter` selects.
+pub fn user_browser_filter_url(public_url: &str, filter: &crate::filter::UserFilter) -> String {
+    let query = filter.query_string();
+    let base = public_url.trim_end_matches('/');
+    if query.is_empty() { format!("{base}/users") } else { format!("{base}/users?{query}") }
+}
+
 /// Form-encodes a query value (`application/x-www-form-urlencoded`, as browsers do).
-fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {

@@ -20,6 +20,7 @@ use store::Store;
 
 pub use error::{ApiError, Problem};
 pub use openapi::openapi_document;
+pub use routes::agent::ToolDescription;
 pub use routes::api_keys::{ApiKeyView, issue_api_key};
 pub use routes::saved_filters::SavedFilterInput;
 pub use routes::tasks::{RunRequest, RunStarted};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub delivery_metrics: Arc<webhooks::DeliveryMetrics>,
     /// Connections to the final-action targets.
     pub connections: connectors::Connections,
+    /// The agent's read-only tools.
+    pub tools: agent::Tools,
 }
 
 impl AppState {

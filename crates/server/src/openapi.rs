@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, catalog, connections, health, saved_filters, settings, tasks, users, webhooks};
+use crate::routes::{agent, api_keys, catalog, connections, health, saved_filters, settings, tasks, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,8 @@ use crate::routes::{api_keys, catalog, connections, health, saved_filters, setti
     ),
     paths(
         health::healthz,
+        agent::list_tools,
+        agent::call_tool,
         users::list_users,
         users::get_user,
         catalog::list_sites,

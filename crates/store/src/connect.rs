@@ -63,54 +63,33 @@ impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies the
     /// engine's migrations.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let engine = Engine::from_url(url)?;
-        let schema = options.postgres_schema.clone();
-        if let Some(schema) = &schema
-            && !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
-        }
-        let max_connections = match engine {
-            // One writer at a time anyway; a few readers alongside in WAL mode. Each connection
-            // keeps a 32 MiB page cache (large imports otherwise spill to the WAL as they go).
-            Engine::Sqlite => options.max_connections.min(4),
-            Engine::Postgres => options.max_connections,
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                let schema = schema.clone();
-                Box::pin(async move {
-                    match engine {
-                        Engine::Sqlite => {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
-                            )
-                            .await?;
-                        }
-                        Engine::Postgres => {
-                            if let Some(schema) = schema {
-                                conn.execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).await?;
-                            }
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+        let pool = connect_pool(url, options, engine, Access::ReadWrite).await?;
         let migrator = match engine {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
         tracing::debug!(engine = engine.name(), "database ready");
-        Ok(Self { pool, engine, write_gate: std::sync::Arc::default() })
+        Ok(Self {
+            pool,
+            engine,
+            write_gate: std::sync::Arc::default(),
+            source: std::sync::Arc::new(Source { url: url.to_owned(), options: options.clone() }),
+        })
+    }
+
+    /// A second handle on the same database whose connections refuse to write (SQLite
+    /// `query_only`, PostgreSQL `default_transaction_read_only`), wrapped in a type that has
+    /// read methods only: see [`crate::ReadOnlyStore`].
+    pub async fn read_only(&self) -> Result<crate::ReadOnlyStore> {
+        let pool = connect_pool(&self.source.url, &self.source.options, self.engine, Access::ReadOnly).await?;
+        Ok(crate::ReadOnlyStore::new(Self {
+            pool,
+            engine: self.engine,
+            write_gate: std::sync::Arc::default(),
+            source: self.source.clone(),
+        }))
     }
 
     /// The engine behind this store.
@@ -145,6 +124,75 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Whether a pool's connections may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// Where a store was opened from, to open a second pool on the same database. The URL may
+/// hold a password: it never appears in `Debug`.
+pub(crate) struct Source {
+    url: String,
+    options: StoreOptions,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source").field("url", &redact_url(&self.url)).field("options", &self.options).finish()
+    }
+}
+
+async fn connect_pool(url: &str, options: &StoreOptions, engine: Engine, access: Access) -> Result<sqlx::AnyPool> {
+    sqlx::any::install_default_drivers();
+    let schema = options.postgres_schema.clone();
+    if let Some(schema) = &schema
+        && !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
+    }
+    let max_connections = match engine {
+        // One writer at a time anyway; a few readers alongside in WAL mode. Each connection
+        // keeps a 32 MiB page cache (large imports otherwise spill to the WAL as they go).
+        Engine::Sqlite => options.max_connections.min(4),
+        Engine::Postgres => options.max_connections,
+    };
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            let schema = schema.clone();
+            Box::pin(async move {
+                match engine {
+                    Engine::Sqlite => {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                             PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+                        )
+                        .await?;
+                        if access == Access::ReadOnly {
+                            conn.execute("PRAGMA query_only = ON").await?;
+                        }
+                    }
+                    Engine::Postgres => {
+                        if let Some(schema) = schema {
+                            conn.execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).await?;
+                        }
+                        if access == Access::ReadOnly {
+                            conn.execute("SET default_transaction_read_only = on").await?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))
 }
 
 /// Creates a PostgreSQL schema (for a scratch or test database that must not touch others).

@@ -12,6 +12,8 @@ pub use connect::{create_postgres_schema, drop_postgres_schema, redact_url};
 mod directory;
 mod error;
 mod import;
+mod licenses;
+mod read_only;
 mod runs;
 mod saved_filters;
 pub mod schema;
@@ -26,6 +28,8 @@ pub use connections::{StoredConnection, StoredOutput};
 pub use directory::UserPage;
 pub use error::StoreError;
 pub use import::{DirectoryImport, ImportReport};
+pub use licenses::{BILLABLE_STATUSES, LicenseCount};
+pub use read_only::ReadOnlyStore;
 pub use runs::{NewRun, RunEnd, RunQuery, ScheduleClaim, StoredRun};
 
 /// A handle on the database. Cheap to clone (a connection pool inside).
@@ -37,6 +41,8 @@ pub struct Store {
     /// served, rather than in SQLite's busy handler, which sleeps and retries and lets a busy
     /// writer starve the others.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where it was opened from (for [`Store::read_only`]).
+    source: std::sync::Arc<connect::Source>,
 }
 
 /// The result of a store operation.

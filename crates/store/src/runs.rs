@@ -2,9 +2,11 @@
 //! processes from executing the same run.
 
 use jiff::Timestamp;
+use model::directory::Catalog;
 use model::ids::{AccountId, ProcessId, TaskId};
 use model::run::{
-    ChangeStatus, Progress, Quarantine, RunOutcome, RunSource, RunState, RunTrigger, Selection, Summary, UserResult,
+    ChangeStatus, Progress, Quarantine, RunOutcome, RunOverview, RunRecord, RunSource, RunState, RunTrigger, Selection,
+    Summary, UserResult,
 };
 use model::task::Action;
 use model::webhook::{OutboundEvent, TaskEvent};
@@ -65,6 +67,50 @@ pub struct StoredRun {
     pub cancel_requested_by: Option<String>,
     pub owner: Option<String>,
     pub lease_until: Option<Timestamp>,
+}
+
+impl StoredRun {
+    /// The run as lists show it, with its link into the web UI at `public_url`.
+    pub fn overview(self, public_url: &str) -> RunOverview {
+        RunOverview {
+            deep_link: model::webhook::run_deep_link(public_url, self.task_id.as_ref(), &self.process_id),
+            action_types: model::task::action_types(&self.actions),
+            process_id: self.process_id,
+            source: self.source,
+            task_id: self.task_id,
+            name: self.name,
+            outcome: self.outcome,
+            error: self.error,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            summary: self.summary,
+            state: self.state,
+            trigger: self.trigger,
+            started_by: self.started_by,
+            progress: self.progress,
+            quarantine: self.quarantine,
+        }
+    }
+
+    /// The run's record (PRODUCT §5) with `results` as its page of `userChanges`: each user
+    /// linked to the User Browser at `public_url`, with the current names from `catalog`.
+    pub fn record(
+        self,
+        results: &[UserResult],
+        next_cursor: Option<String>,
+        catalog: &Catalog,
+        public_url: &str,
+    ) -> RunRecord {
+        let user_changes = results
+            .iter()
+            .map(|r| {
+                let mut change = r.change(model::webhook::user_browser_url(public_url, r.account_id.as_str()));
+                change.add_current_names(catalog);
+                change
+            })
+            .collect();
+        RunRecord { run: self.overview(public_url), user_changes, next_cursor }
+    }
 }
 
 /// How a run ended.

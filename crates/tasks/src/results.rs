@@ -4,8 +4,7 @@
 use jiff::Timestamp;
 use model::directory::Catalog;
 use model::ids::{AccountId, ProcessId, TaskId};
-use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord, UserChange, UserResult};
-use model::task::action_types;
+use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord, UserResult};
 use serde::{Deserialize, Serialize};
 use store::{RunQuery, StoredRun};
 use utoipa::ToSchema;
@@ -123,21 +122,6 @@ impl TaskService {
         Ok(self.record(stored, &results, next_cursor, &self.inner.store.catalog().await?))
     }
 
-    /// One run's record with its user changes in one list, at most `max_users` of them
-    /// (`nextCursor` says where it stopped if there are more): for renderings that show
-    /// every user, such as the agent's formats.
-    pub async fn full_record(&self, id: &ProcessId, max_users: usize) -> Result<RunRecord, TaskError> {
-        let mut record = self.run_record(id, None, MAX_PAGE).await?;
-        while record.user_changes.len() < max_users
-            && let Some(cursor) = record.next_cursor.take()
-        {
-            let page = self.run_record(id, Some(&cursor), MAX_PAGE).await?;
-            record.user_changes.extend(page.user_changes);
-            record.next_cursor = page.next_cursor;
-        }
-        Ok(record)
-    }
-
     /// Per-user results of a run with every (action, target) item and its outcome, one page
     /// after `cursor` (an account id), of users with `status` (all when `None`): what
     /// `userChanges` leaves out (unchanged and skipped users, unchanged items).
@@ -200,24 +184,7 @@ impl TaskService {
     }
 
     fn overview(&self, run: StoredRun) -> RunOverview {
-        RunOverview {
-            deep_link: self.deep_link(run.task_id.as_ref(), &run.process_id),
-            action_types: action_types(&run.actions),
-            process_id: run.process_id,
-            source: run.source,
-            task_id: run.task_id,
-            name: run.name,
-            outcome: run.outcome,
-            error: run.error,
-            started_at: run.started_at,
-            finished_at: run.finished_at,
-            summary: run.summary,
-            state: run.state,
-            trigger: run.trigger,
-            started_by: run.started_by,
-            progress: run.progress,
-            quarantine: run.quarantine,
-        }
+        run.overview(&self.inner.settings.public_url)
     }
 
     fn record(
@@ -227,14 +194,6 @@ impl TaskService {
         next_cursor: Option<String>,
         catalog: &Catalog,
     ) -> RunRecord {
-        let user_changes: Vec<UserChange> = results
-            .iter()
-            .map(|r| {
-                let mut change = r.change(self.user_browser_url(&r.account_id));
-                change.add_current_names(catalog);
-                change
-            })
-            .collect();
-        RunRecord { run: self.overview(run), user_changes, next_cursor }
+        run.record(results, next_cursor, catalog, &self.inner.settings.public_url)
     }
 }

@@ -176,11 +176,13 @@ Examples:
     )]
     Template(TemplateCommand),
 
-    /// The agent: its built-in formats of a run (the read-only tools, the LLM backend and the
-    /// MCP server are not built yet).
+    /// The agent: its read-only tools, and the formats the "Use agent" step renders a run in.
     #[command(
         subcommand,
-        after_help = "Example:
+        after_help = "Examples:
+  ucm agent tools
+  ucm agent call search-users --arg apps=JSM --arg inactiveDays=30
+  ucm agent call search-task-results --arg processId=0190f2c4-… --json
   ucm agent format slack-summary --process-id 0190f2c4-…"
     )]
     Agent(AgentCommand),
@@ -212,16 +214,55 @@ pub struct RenderArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
-    /// Print a run in one of the agent's built-in formats, as the "Use agent" step renders it.
-    #[command(after_help = "Examples:
+    /// List the read-only tools; with --json, their JSON Schemas too.
+    Tools {
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Call a read-only tool and print its answer.
+    #[command(after_help = "Arguments are the tool's input fields (see `ucm agent tools --json`). A list field
+takes repeated --arg or commas; numbers and booleans are read as such.
+
+Examples:
+  ucm agent call search-users --arg apps=JSM,Confluence --arg inactiveDays=30
+  ucm agent call search-task-results --arg task='Deactivate Inactive Users' --arg outcome=failure
+  ucm agent call search-task-results --arg user=ada@example.com
+  ucm agent call license-health --arg inactiveDays=90 --json
+  ucm agent call notification-settings
+  echo '{\"processId\": \"0190f2c4-…\"}' | ucm agent call search-task-results --arguments - --json")]
+    Call {
+        /// `search-users`, `search-task-results`, `license-health` or `notification-settings`.
+        name: String,
+        /// One argument, `KEY=VALUE`; repeat for more.
+        #[arg(long = "arg", value_name = "KEY=VALUE")]
+        args: Vec<String>,
+        /// All arguments as one JSON object (`-` reads it from standard input).
+        #[arg(long, value_name = "JSON", conflicts_with = "args")]
+        arguments: Option<String>,
+        /// Print the answer as JSON (its shape is the tool's output schema).
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Print a run in one of the agent's built-in formats, or in your own smart-value template,
+    /// as the "Use agent" step renders it.
+    #[command(after_help = "A template sees `run` (the run's record, every user change), `licenseHealth` and
+`notificationSettings` (the tools' answers).
+
+Examples:
   ucm agent format confluence-audit --process-id 0190f2c4-…
-  ucm agent format confluence-audit --process-id 0190f2c4-… | ucm render --to storage")]
+  ucm agent format confluence-audit --process-id 0190f2c4-… | ucm render --to storage
+  ucm agent format --template summary.txt --process-id 0190f2c4-…")]
     Format {
-        #[arg(value_enum)]
-        format: AgentFormat,
+        #[arg(value_enum, required_unless_present = "template")]
+        format: Option<AgentFormat>,
         /// The run (`processId`).
         #[arg(long)]
-        process_id: String,
+        process_id: Option<String>,
+        /// A smart-value template file to render instead of a built-in format.
+        #[arg(long, value_name = "FILE", conflicts_with = "format")]
+        template: Option<PathBuf>,
     },
 }
 

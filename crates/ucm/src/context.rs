@@ -14,6 +14,8 @@ use crate::config::Config;
 pub struct Context {
     pub config: Config,
     pub store: Store,
+    /// The same database, read only: what the agent's tools are given.
+    pub reader: store::ReadOnlyStore,
     pub directory: Arc<dyn Directory>,
     pub clock: Arc<dyn Clock>,
 }
@@ -28,9 +30,10 @@ impl Context {
         }
         let url = config.database_url();
         let store = Store::open(&url, &config.store_options()).await?;
+        let reader = store.read_only().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = Arc::new(LocalDirectory::new(store.clone(), clock.clone()));
-        Ok(Self { config, store, directory, clock })
+        Ok(Self { config, store, reader, directory, clock })
     }
 
     /// The state the server's handlers (and the CLI's JSON output, which shares their shapes) use.
@@ -44,6 +47,7 @@ impl Context {
             webhooks: self.subscriptions(public_url)?,
             delivery_metrics: std::sync::Arc::default(),
             connections: self.connections()?,
+            tools: self.tools(public_url),
         })
     }
 
@@ -94,6 +98,11 @@ impl Context {
             self.clock.clone(),
             self.config.task_settings(public_url)?,
         ))
+    }
+
+    /// The agent's read-only tools, with deep links built from `public_url`.
+    pub fn tools(&self, public_url: &str) -> agent::Tools {
+        agent::Tools::new(self.reader.clone(), self.clock.clone(), public_url)
     }
 
     /// The configured public URL, or one made from the bind address.

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod tools;
+
 use agent::{Format, render, validate};
 use model::run::RunRecord;
 use serde_json::{Value, json};

@@ -1,5 +1,6 @@
 //! The routes, one module per resource.
 
+pub mod agent;
 pub mod api_keys;
 pub(crate) mod catalog;
 pub(crate) mod connections;
@@ -69,6 +70,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/runs/{process_id}/reject", post(tasks::reject_run))
         .route("/api/v1/bulk-operations", post(tasks::create_bulk_operation))
         .route("/api/v1/bulk-operations/preview", post(tasks::preview_bulk_operation))
+        .route("/api/v1/agent/tools", get(agent::list_tools))
+        .route("/api/v1/agent/tools/{name}", post(agent::call_tool))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -100,7 +100,7 @@ pub async fn user_list(state: &AppState, filter: &UserFilter, page: &PageRequest
         page_size: page.page_size,
         page_count: found.total.div_ceil(u64::from(page.page_size)),
         // Ids, not names, in the link: names may hold commas and may be renamed.
-        user_browser_url: format!("{}/users?{}", state.public_url, query::filter_query(&found.filter.to_canonical())),
+        user_browser_url: model::webhook::user_browser_filter_url(&state.public_url, &found.filter.to_canonical()),
         filter: display,
     })
 }

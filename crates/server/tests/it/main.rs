@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod agent;
 mod api_keys;
 mod connections;
 mod openapi;
@@ -72,6 +73,7 @@ impl App {
                 .unwrap(),
                 Arc::new(clock.clone()),
             ),
+            tools: ::agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {
