@@ -1,11 +1,13 @@
 //! The HTTP side of ucm: the REST API under `/api/v1` (problem+json errors, bearer API keys),
-//! its OpenAPI document at `/api/openapi.json`, and `/healthz`.
+//! its OpenAPI document at `/api/openapi.json`, the agent's tools over MCP at `/mcp`, and
+//! `/healthz`.
 //!
 //! Handlers are thin: they parse, check access, call the directory or the store, and shape the
 //! answer. Every answer carries an `x-request-id`; error bodies repeat it.
 
 mod auth;
 mod error;
+pub mod mcp;
 mod openapi;
 mod query;
 mod request;
@@ -62,9 +64,12 @@ pub(crate) fn path_id(id: String, what: &str) -> Result<String, ApiError> {
     Ok(id)
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    routes::router().layer(axum::middleware::from_fn(request::track)).with_state(state)
+/// The whole HTTP application. Open MCP event streams end when `stop` is cancelled.
+pub fn router(state: AppState, stop: tokio_util::sync::CancellationToken) -> Router {
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp::http_service(&state, stop))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), mcp::require_key));
+    routes::router().with_state(state).merge(mcp).layer(axum::middleware::from_fn(request::track))
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then finishes the requests
@@ -74,5 +79,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let stop = tokio_util::sync::CancellationToken::new();
+    let app = router(state, stop.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        })
+        .await
 }

@@ -187,6 +187,13 @@ Examples:
     )]
     Agent(AgentCommand),
 
+    /// Serve the agent's read-only tools over MCP on standard input and output, for an MCP
+    /// client (Claude Desktop, an IDE, an agent framework) that starts ucm itself. Over the
+    /// network, `ucm serve` offers the same tools at /mcp with an API key.
+    #[command(after_help = "Example client configuration (the command, its arguments, its environment):
+  {\"command\": \"ucm\", \"args\": [\"mcp\"], \"env\": {\"UCM_DATA_DIR\": \"/var/lib/ucm\"}}")]
+    Mcp,
+
     /// Convert Markdown to Confluence storage format, Atlassian Document Format (ADF), HTML or
     /// Slack mrkdwn, as the final actions send it.
     #[command(after_help = "Examples:
@@ -215,6 +222,9 @@ pub struct RenderArgs {
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
     /// List the read-only tools; with --json, their JSON Schemas too.
+    #[command(after_help = "Examples:
+  ucm agent tools
+  ucm agent tools --json")]
     Tools {
         #[arg(long)]
         json: bool,

@@ -6,6 +6,7 @@ mod access;
 mod agent;
 mod api_keys;
 mod connections;
+mod mcp;
 mod openapi;
 mod saved_filters;
 mod tasks;

@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(command) => webhooks::run(&context, command).await,
         Command::Connections(command) => connections::run(&context, command).await,
         Command::Agent(command) => agent::run(&context, command).await,
+        Command::Mcp => server::mcp::serve_stdio(context.tools(&context.public_url())).await.map_err(Into::into),
         Command::Outputs(command) => connections::outputs(&context, command).await,
         Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) => Ok(()),
     };

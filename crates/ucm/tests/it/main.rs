@@ -5,6 +5,7 @@
 
 mod cli;
 mod connections;
+mod mcp;
 mod serve;
 mod tasks;
 mod webhooks;

@@ -1,7 +1,7 @@
 use serde_json::Value;
 use testkit::{TestDb, backend_tests};
 
-use crate::{run, ucm};
+use crate::{file, run, ucm};
 
 backend_tests!(a_task_from_the_cli_created_previewed_run_and_read);
 
@@ -118,6 +118,41 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     let users = record["userChanges"].as_array().unwrap().len();
     assert!(ok && out.lines().filter(|l| l.starts_with("| [")).count() == users, "one row per user: {out}");
     assert!(agent::validate::markdown_tables(&out, Some(&[2, 6])).is_empty(), "{out}");
+    // The tools: the record by process id is the same JSON; lists and seats read as tables.
+    let (ok, out, err) = run(cli().args([
+        "agent",
+        "call",
+        "search-task-results",
+        "--arg",
+        &format!("processId={process_id}"),
+        "--json",
+    ]));
+    assert!(ok, "{err}");
+    let mut answer = json(&out);
+    assert_eq!(answer["summary"], record["summary"]);
+    assert_eq!(answer["userChanges"].as_array().unwrap().len(), users.min(100));
+    answer["userChanges"] = record["userChanges"].clone();
+    answer["nextCursor"] = record["nextCursor"].clone();
+    assert_eq!(answer, record, "the tool's record is the CLI's and the API's");
+    let (ok, out, err) = run(cli().args(["agent", "call", "search-task-results", "--arg", &format!("task={task_id}")]));
+    assert!(ok && out.contains(&process_id) && out.contains("success"), "{out}{err}");
+    let (ok, out, err) =
+        run(cli().args(["agent", "call", "search-users", "--arg", "apps=JSM,Confluence", "--arg", "inactiveDays=30"]));
+    assert!(ok && out.contains("users match).") && out.contains("/users?inactiveDays=30&apps="), "{out}{err}");
+    let (ok, out, err) = run(cli().args(["agent", "call", "search-users", "--arg", "groups=securty"]));
+    assert!(ok && out.contains("No search ran") && out.contains("did you mean: security"), "{out}{err}");
+    let (ok, out, err) = run(cli().args(["agent", "call", "license-health", "--arg", "inactiveDays=x"]));
+    assert!(!ok && err.contains("--arg inactiveDays: `x` is not a whole number"), "{out}{err}");
+    let (ok, out, err) = run(cli().args(["agent", "call", "license-health", "--arg", "inactiveDays=90"]));
+    assert!(ok && out.starts_with("Seats, inactive after 90 days without use:") && out.contains("Jira"), "{out}{err}");
+    let (ok, _, err) = run(cli().args(["agent", "call", "licence-health"]));
+    assert!(!ok && err.contains("did you mean: license-health"), "{err}");
+    let template = file(&dir, "summary.txt", "{{run.name}}: {{run.summary.usersUpdated}} updated.");
+    let (ok, out, err) =
+        run(cli().args(["agent", "format", "--template", template.to_str().unwrap(), "--process-id", &process_id]));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("{}: {would_change} updated.", record["name"].as_str().unwrap()));
+
     let (ok, _, err) = run(cli().args(["agent", "format", "jira-incident", "--process-id", "nope"]));
     assert!(!ok && err.contains("not found"), "{err}");
     let (ok, out, _) = run(cli().args(["runs", "show", &process_id]));

@@ -1,0 +1,88 @@
+//! MCP over streamable HTTP with the official SDK's own client: a key is required, the tools
+//! are listed read-only with their schemas, and `search-task-results` answers a real run.
+
+use jiff::SignedDuration;
+use model::apikey::ApiKeyRole;
+use reqwest::{Method, StatusCode};
+use rmcp::ServiceExt as _;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::json;
+use testkit::{TestDb, backend_tests};
+
+use crate::{App, json_ok};
+
+backend_tests!(an_mcp_client_lists_and_calls_the_tools);
+
+async fn an_mcp_client_lists_and_calls_the_tools(db: TestDb) {
+    let app = App::start(db).await;
+    // A run to read: a bulk operation that suspends one active user (not an organization admin).
+    let users = json_ok(app.get("/api/v1/users?statuses=active&pageSize=50").send().await.unwrap()).await;
+    let account = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| !u["roles"].as_array().unwrap().iter().any(|r| r["role"] == "orgAdmin"))
+        .unwrap()["accountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"accountIds": [account], "actions": [{"type": "suspendUsers"}]});
+    let started = app.send(Method::POST, "/api/v1/bulk-operations", Some(body)).await.unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let started: serde_json::Value = started.json().await.unwrap();
+    let process_id = started["processId"].as_str().unwrap().to_owned();
+    wait_until_finished(&app, &process_id).await;
+
+    // No key, or a wrong one: refused before MCP begins.
+    let url = format!("{}/mcp", app.base);
+    let anonymous = testkit::http_client().post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header("ucm_wrong");
+    let refused = ().serve(StreamableHttpClientTransport::with_client(testkit::http_client(), config)).await;
+    assert!(refused.is_err(), "a wrong key must not get a session");
+
+    // A read-only key is enough.
+    let reader = app.key("mcp", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header(reader);
+    let client = ().serve(StreamableHttpClientTransport::with_client(testkit::http_client(), config)).await.unwrap();
+    assert_eq!(client.peer_info().unwrap().server_info.as_ref().unwrap().name, "ucm");
+
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["search-users", "search-task-results", "license-health", "notification-settings"]);
+    for tool in &tools {
+        let hints = tool.annotations.as_ref().unwrap();
+        assert_eq!((hints.read_only_hint, hints.destructive_hint), (Some(true), Some(false)), "{}", tool.name);
+        assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object", "{}", tool.name);
+    }
+
+    let arguments = json!({"processId": process_id}).as_object().unwrap().clone();
+    let answer =
+        client.call_tool(CallToolRequestParams::new("search-task-results").with_arguments(arguments)).await.unwrap();
+    assert_eq!(answer.is_error, Some(false));
+    let record = answer.structured_content.unwrap();
+    let api = json_ok(app.get(&format!("/api/v1/runs/{process_id}")).send().await.unwrap()).await;
+    assert_eq!(record, api, "the MCP answer is the REST API's record");
+    assert_eq!(record["userChanges"][0]["accountId"], account);
+
+    // A bad argument is the tool's answer (for the model to read), not a protocol failure.
+    let arguments = json!({"inactivedays": 3}).as_object().unwrap().clone();
+    let answer = client.call_tool(CallToolRequestParams::new("search-users").with_arguments(arguments)).await.unwrap();
+    assert_eq!(answer.is_error, Some(true));
+    let text = answer.content[0].as_text().unwrap().text.clone();
+    assert!(text.contains("inactivedays"), "{text}");
+    client.cancel().await.unwrap();
+}
+
+async fn wait_until_finished(app: &App, process_id: &str) {
+    for _ in 0..200 {
+        let run = json_ok(app.get(&format!("/api/v1/runs/{process_id}")).send().await.unwrap()).await;
+        if run["state"] == "finished" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("run {process_id} did not finish");
+}
