@@ -1,6 +1,22 @@
 //! Checks that a rendering keeps its format's rules, whoever wrote it (the built-in formats, or
 //! a model's reply that is to be used instead of them). Each returns every problem found.
 
+use crate::formats::Format;
+
+/// Every rule of `format` that `text` breaks; `allowed_ids` are ids the text may show (the
+/// run's own process id).
+pub fn format(format: Format, text: &str, allowed_ids: &[&str]) -> Vec<String> {
+    if text.trim().is_empty() {
+        return vec!["the text is empty".to_owned()];
+    }
+    let mut problems = match format {
+        Format::ConfluenceAudit | Format::JiraIncident => markdown_tables(text, None),
+        Format::SlackSummary => mrkdwn(text),
+    };
+    problems.extend(no_raw_ids(text, allowed_ids));
+    problems
+}
+
 /// Every row of every GFM table has the table's column count; with `columns`, the tables have
 /// exactly those counts, in order.
 pub fn markdown_tables(markdown: &str, columns: Option<&[usize]>) -> Vec<String> {

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod adf;
+pub mod model_server;
 pub mod simulators;
 pub mod smtp;
 pub mod tls;

@@ -263,7 +263,8 @@ Examples:
 Examples:
   ucm agent format confluence-audit --process-id 0190f2c4-…
   ucm agent format confluence-audit --process-id 0190f2c4-… | ucm render --to storage
-  ucm agent format --template summary.txt --process-id 0190f2c4-…")]
+  ucm agent format --template summary.txt --process-id 0190f2c4-…
+  ucm agent format slack-summary --process-id 0190f2c4-… --llm 'Summarise this run for #it-ops'")]
     Format {
         #[arg(value_enum, required_unless_present = "template")]
         format: Option<AgentFormat>,
@@ -273,6 +274,11 @@ Examples:
         /// A smart-value template file to render instead of a built-in format.
         #[arg(long, value_name = "FILE", conflicts_with = "format")]
         template: Option<PathBuf>,
+        /// Ask the configured model (`[agent] llm_base_url`) with this prompt; its reply is used
+        /// if it keeps the format's rules, the built-in rendering otherwise (the reason goes to
+        /// standard error).
+        #[arg(long, value_name = "PROMPT", conflicts_with = "template")]
+        llm: Option<String>,
     },
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
-const TOP_LEVEL_KEYS: [&str; 12] = [
+const TOP_LEVEL_KEYS: [&str; 13] = [
     "data_dir",
     "database_url",
     "database",
@@ -26,6 +26,7 @@ const TOP_LEVEL_KEYS: [&str; 12] = [
     "log",
     "api_keys",
     "demo",
+    "agent",
 ];
 
 /// The file in the data directory that holds the key sealing secrets at rest, when the
@@ -49,6 +50,7 @@ pub struct Config {
     pub log: LogConfig,
     pub api_keys: ApiKeysConfig,
     pub demo: DemoConfig,
+    pub agent: AgentConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +112,29 @@ pub struct SecretsConfig {
 impl std::fmt::Debug for SecretsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretsConfig").field("key", &if self.key.is_empty() { "" } else { "***" }).finish()
+    }
+}
+
+/// The agent's optional LLM backend. Empty `llm_base_url`: only the built-in formats.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub llm_base_url: String,
+    pub llm_model: String,
+    pub llm_api_key: String,
+    pub llm_timeout: String,
+    pub llm_max_tool_calls: u32,
+}
+
+impl std::fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("llm_base_url", &self.llm_base_url)
+            .field("llm_model", &self.llm_model)
+            .field("llm_api_key", &if self.llm_api_key.is_empty() { "" } else { "***" })
+            .field("llm_timeout", &self.llm_timeout)
+            .field("llm_max_tool_calls", &self.llm_max_tool_calls)
+            .finish()
     }
 }
 
@@ -226,6 +251,7 @@ impl Config {
         self.address_policy()?;
         self.extra_roots()?;
         self.dispatch_settings()?;
+        self.llm_settings()?;
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
         }
@@ -349,7 +375,44 @@ impl Config {
         if !shown.secrets.key.is_empty() {
             shown.secrets.key = "***".to_owned();
         }
+        if !shown.agent.llm_api_key.is_empty() {
+            shown.agent.llm_api_key = "***".to_owned();
+        }
         Ok(toml::to_string_pretty(&shown)?)
+    }
+}
+
+impl Config {
+    /// The LLM backend's settings, or `None` when no model is configured.
+    pub fn llm_settings(&self) -> anyhow::Result<Option<agent::llm::LlmSettings>> {
+        let agent = &self.agent;
+        let base_url = agent.llm_base_url.trim();
+        if base_url.is_empty() {
+            return Ok(None);
+        }
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("agent.llm_base_url must start with http:// or https:// (it is `{base_url}`)");
+        }
+        if agent.llm_model.trim().is_empty() {
+            bail!("agent.llm_model must name the model when agent.llm_base_url is set");
+        }
+        if !(1..=50).contains(&agent.llm_max_tool_calls) {
+            bail!("agent.llm_max_tool_calls must be from 1 to 50 (it is {})", agent.llm_max_tool_calls);
+        }
+        Ok(Some(agent::llm::LlmSettings {
+            base_url: base_url.to_owned(),
+            model: agent.llm_model.trim().to_owned(),
+            api_key: agent.llm_api_key.trim().to_owned(),
+            timeout: duration("agent.llm_timeout", &agent.llm_timeout, 1, 600)?,
+            max_tool_calls: agent.llm_max_tool_calls,
+        }))
+    }
+
+    /// The client the LLM backend calls its model with: the address policy of every outbound
+    /// call, and the conversation's whole time for each request.
+    pub fn llm_client(&self, settings: &agent::llm::LlmSettings) -> anyhow::Result<webhooks::GuardedClient> {
+        let timeouts = webhooks::Timeouts { connect: std::time::Duration::from_secs(5), total: settings.timeout };
+        Ok(webhooks::GuardedClient::with_roots(self.address_policy()?, timeouts, self.extra_roots()?)?)
     }
 }
 

@@ -105,6 +105,13 @@ impl Context {
         agent::Tools::new(self.reader.clone(), self.clock.clone(), public_url)
     }
 
+    /// The agent's LLM backend, when a model is configured (`[agent] llm_base_url`).
+    pub fn llm(&self, public_url: &str) -> anyhow::Result<Option<agent::llm::LlmBackend>> {
+        let Some(settings) = self.config.llm_settings()? else { return Ok(None) };
+        let client = self.config.llm_client(&settings)?;
+        Ok(Some(agent::llm::LlmBackend::new(client, settings, self.tools(public_url))))
+    }
+
     /// The configured public URL, or one made from the bind address.
     pub fn public_url(&self) -> String {
         if self.config.server.public_url.is_empty() {

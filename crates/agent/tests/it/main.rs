@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod llm;
 mod tools;
 
 use agent::{Format, render, validate};

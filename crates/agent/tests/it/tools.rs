@@ -75,15 +75,15 @@ fn organization() -> DirectoryImport {
     }
 }
 
-struct Fixture {
-    db: TestDb,
-    clock: ManualClock,
-    tools: Tools,
-    service: TaskService,
+pub struct Fixture {
+    pub db: TestDb,
+    pub clock: ManualClock,
+    pub tools: Tools,
+    pub service: TaskService,
 }
 
 impl Fixture {
-    async fn new(db: TestDb) -> Self {
+    pub async fn new(db: TestDb) -> Self {
         let clock = ManualClock::new(at("2026-11-28T12:00:00Z"));
         db.store.import_directory(&organization(), &|_| {}).await.unwrap();
         let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new(db.store.clone(), Arc::new(clock.clone())));
@@ -95,7 +95,7 @@ impl Fixture {
 
     /// Runs "Stale cleanup" (everyone with Confluence: join Contractors, lose Confluence, be
     /// suspended) to the end; its process id.
-    async fn run_task(&self) -> ProcessId {
+    pub async fn run_task(&self) -> ProcessId {
         let now = self.clock.now();
         let filter = UserFilter { apps: vec!["Confluence".into()], ..UserFilter::default() };
         let filter_id = self.db.store.create_saved_filter("confluence", &filter, now).await.unwrap().filter_id;

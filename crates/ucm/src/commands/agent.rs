@@ -14,9 +14,6 @@ use crate::cli::{AgentCommand, AgentFormat};
 use crate::context::Context;
 use crate::output::{self, outln, table};
 
-/// The most users a rendering lists (the Slack summary shows ten; the tables show them all).
-const MAX_USERS: usize = 100_000;
-
 pub async fn run(context: &Context, command: AgentCommand) -> anyhow::Result<()> {
     let tools = context.tools(&context.public_url());
     match command {
@@ -44,7 +41,7 @@ pub async fn run(context: &Context, command: AgentCommand) -> anyhow::Result<()>
             print_answer(answer);
             Ok(())
         }
-        AgentCommand::Format { format, process_id, template } => {
+        AgentCommand::Format { format, process_id, template, llm } => {
             let process_id = process_id.map(ProcessId);
             if let Some(path) = template {
                 let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -57,13 +54,29 @@ pub async fn run(context: &Context, command: AgentCommand) -> anyhow::Result<()>
                 return Ok(());
             }
             let Some(process_id) = process_id else { bail!("give the run: --process-id ID") };
-            let record = tools.full_record(&process_id, MAX_USERS).await.map_err(explain)?;
             let format = match format {
                 Some(AgentFormat::ConfluenceAudit) | None => agent::Format::ConfluenceAudit,
                 Some(AgentFormat::SlackSummary) => agent::Format::SlackSummary,
                 Some(AgentFormat::JiraIncident) => agent::Format::JiraIncident,
             };
-            outln!("{}", agent::render(format, &record).trim_end());
+            let backend = match &llm {
+                Some(_) => Some(context.llm(&context.public_url())?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no model is configured: set [agent] llm_base_url and llm_model (see ucm config example)"
+                    )
+                })?),
+                None => None,
+            };
+            let prompt = llm.unwrap_or_default();
+            let reply =
+                agent::step::run_step(&tools, backend.as_ref(), format, &prompt, &process_id).await.map_err(explain)?;
+            outln!("{}", reply.text.trim_end());
+            if backend.is_some() {
+                match &reply.fallback_reason {
+                    None => eprintln!("Written by the model ({} tool calls).", reply.tool_calls.len()),
+                    Some(reason) => eprintln!("The built-in rendering: {reason}."),
+                }
+            }
             Ok(())
         }
     }

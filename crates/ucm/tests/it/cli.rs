@@ -180,8 +180,15 @@ fn config_check_shows_the_layers_and_redacts_secrets() {
     let (ok, out, err) = run(ucm(&dir, None)
         .args(["--config", config.to_str().unwrap(), "config", "check"])
         .env("UCM_DATABASE_URL", "postgres://ucm:hunter2@127.0.0.1:5432/ucm")
-        .env("UCM_LOG__FORMAT", "json"));
+        .env("UCM_LOG__FORMAT", "json")
+        .env("UCM_AGENT__LLM_BASE_URL", "https://models.example.com/v1")
+        .env("UCM_AGENT__LLM_MODEL", "m1")
+        .env("UCM_AGENT__LLM_API_KEY", "sk-hunter3"));
     assert!(ok, "{err}");
+    assert!(out.contains("llm_api_key = \"***\"") && !out.contains("sk-hunter3"), "{out}");
+    let (ok, _, err) =
+        run(ucm(&dir, None).args(["config", "check"]).env("UCM_AGENT__LLM_BASE_URL", "https://models.example.com/v1"));
+    assert!(!ok && err.contains("agent.llm_model must name the model"), "{err}");
     assert!(out.contains("bind = \"127.0.0.1:9999\""), "the file overrides the defaults: {out}");
     assert!(out.contains("database_url = \"postgres://ucm:***@127.0.0.1:5432/ucm\""), "{out}");
     assert!(out.contains("format = \"json\""), "the environment overrides the file: {out}");

@@ -153,6 +153,31 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     assert!(ok, "{err}");
     assert_eq!(out.trim(), format!("{}: {would_change} updated.", record["name"].as_str().unwrap()));
 
+    // --llm asks the configured model; a reply that breaks the format gives the built-in one.
+    let (ok, _, err) =
+        run(cli().args(["agent", "format", "slack-summary", "--process-id", &process_id, "--llm", "Hi"]));
+    assert!(!ok && err.contains("no model is configured"), "{err}");
+    let model = testkit::model_server::ModelServer::start().await;
+    model.script([
+        testkit::model_server::Reply::text(":white_check_mark: *Done*"),
+        testkit::model_server::Reply::text("**not mrkdwn**"),
+    ]);
+    let with_model = || {
+        let mut command = cli();
+        command
+            .env("UCM_AGENT__LLM_BASE_URL", &model.base_url)
+            .env("UCM_AGENT__LLM_MODEL", "test-model")
+            .env("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8")
+            .args(["agent", "format", "slack-summary", "--process-id", &process_id, "--llm", "Summarise for #ops"]);
+        command
+    };
+    let (ok, out, err) = run(&mut with_model());
+    assert!(ok && out.trim() == ":white_check_mark: *Done*" && err.contains("Written by the model"), "{out}{err}");
+    let (ok, out, err) = run(&mut with_model());
+    assert!(ok && out.starts_with(&format!("{emoji} *")), "{out}");
+    assert!(err.contains("The built-in rendering: the model's reply breaks the slack-summary format"), "{err}");
+    assert_eq!(model.received()[0].body["messages"][1]["content"], "Summarise for #ops");
+
     let (ok, _, err) = run(cli().args(["agent", "format", "jira-incident", "--process-id", "nope"]));
     assert!(!ok && err.contains("not found"), "{err}");
     let (ok, out, _) = run(cli().args(["runs", "show", &process_id]));
