@@ -1126,6 +1126,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The agent on a run with about `--users` user changes: `search-task-results` (summary +
+    /// first page, as JSON) p50/p99 against reading the run's header alone, and rendering each
+    /// built-in format for `--render-users` user changes against serializing them to JSON.
+    /// SQLite and (with UCM_DATABASE_URL) PostgreSQL; scratch databases only.
+    #[command(after_help = "Example:
+  ucm bench agent --users 100000 --render-users 10000")]
+    Agent {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Calls of search-task-results to time.
+        #[arg(long, default_value_t = 200)]
+        reads: usize,
+        /// User changes in the rendered record.
+        #[arg(long, default_value_t = 10_000)]
+        render_users: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Markdown conversion throughput (MB/s) of a generated document to storage, ADF, HTML
     /// and mrkdwn, against comrak's own HTML rendering of the same document in the same run.
     #[command(after_help = "Example:

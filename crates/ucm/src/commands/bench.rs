@@ -44,6 +44,9 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
         BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
+        BenchCommand::Agent { users, reads, render_users, json } => {
+            return super::bench_agent::run(config, users, reads, render_users, json).await;
+        }
     };
     anyhow::ensure!(users > 0 && queries > 0, "--users and --queries must be at least 1");
     let results = on_scratch_stores(config, async |store| bench_directory(store, users, queries).await).await?;

@@ -278,6 +278,7 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "directory", "--help"],
         vec!["bench", "templates", "--help"],
         vec!["bench", "tasks", "--help"],
+        vec!["bench", "agent", "--help"],
         vec!["bench", "delivery", "--help"],
         vec!["bench", "render", "--help"],
         vec!["render", "--help"],
@@ -376,4 +377,30 @@ fn templates_render_and_check_from_the_command_line() {
     assert!(ok && out.contains("valid"));
     let (ok, _, err) = run(ucm(&dir, None).args(["template", "eval", "{{a.frobnicate()}}"]));
     assert!(!ok && err.contains("unknown function `frobnicate`"), "{err}");
+}
+
+/// `ucm bench agent` on a tiny organization: it runs and prints its figures as JSON.
+#[test]
+fn the_agent_benchmark_prints_figures() {
+    let dir = testkit::temp_dir();
+    let (ok, out, err) = run(ucm(&dir, None).args([
+        "bench",
+        "agent",
+        "--users",
+        "40",
+        "--reads",
+        "3",
+        "--render-users",
+        "20",
+        "--json",
+    ]));
+    assert!(ok, "{err}");
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sqlite = &figures[0];
+    assert_eq!(sqlite["engine"], "sqlite");
+    assert!(sqlite["userChanges"].as_u64().unwrap() > 20, "{sqlite:#}");
+    assert_eq!(sqlite["renderedUsers"], 20);
+    let formats: Vec<&str> =
+        sqlite["formats"].as_array().unwrap().iter().map(|f| f["format"].as_str().unwrap()).collect();
+    assert_eq!(formats, ["confluence-audit", "slack-summary", "jira-incident"]);
 }
