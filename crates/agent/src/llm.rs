@@ -36,8 +36,10 @@ pub struct LlmSettings {
 
 impl std::fmt::Debug for LlmSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The base URL may carry a token in its path or query: its origin only.
+        let origin = crate::tools::origin(&self.base_url);
         f.debug_struct("LlmSettings")
-            .field("base_url", &self.base_url)
+            .field("base_url", &origin)
             .field("model", &self.model)
             .field("api_key", &if self.api_key.is_empty() { "" } else { "***" })
             .field("timeout", &self.timeout)

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use model::apikey::{ApiKeyRole, KeyState};
 use model::clock::Clock;
 use model::directory::{Catalog, UserView};
-use model::filter::{FieldProblem, PageRequest, ResolvedFilter, UserFilter};
+use model::filter::{FieldProblem, PageRequest, UserFilter};
 use model::ids::{AccountId, ApiKeyId, AppKey, ProcessId, SiteId, TaskId};
 use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord};
 use model::webhook::Trigger;
@@ -161,6 +161,29 @@ fn invalid(field: &str, input: impl Into<String>, message: impl Into<String>) ->
     ToolError::Invalid(vec![FieldProblem::new(field, input, message)])
 }
 
+/// The longest text accepted in a single-valued argument (an id, a name, an instant, a cursor).
+pub const MAX_ARGUMENT_CHARS: usize = model::filter::MAX_VALUE_CHARS;
+
+/// Every argument longer than [`MAX_ARGUMENT_CHARS`], as problems.
+fn too_long<'a>(arguments: impl IntoIterator<Item = (&'a str, Option<&'a String>)>) -> Vec<FieldProblem> {
+    arguments
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let value = value?;
+            (value.chars().count() > MAX_ARGUMENT_CHARS).then(|| {
+                let shown: String = value.chars().take(40).collect();
+                FieldProblem::new(field, format!("{shown}…"), format!("at most {MAX_ARGUMENT_CHARS} characters"))
+            })
+        })
+        .collect()
+}
+
+/// Names that match nothing are part of an answer (with suggestions); any other problem with
+/// the criteria (too long, too many values) is an error.
+fn split_unmatched(error: model::filter::FilterError) -> Result<Vec<FieldProblem>, ToolError> {
+    if error.0.iter().all(FieldProblem::is_unknown_name) { Ok(error.0) } else { Err(ToolError::Invalid(error.0)) }
+}
+
 // ----- search-users -----
 
 /// `search-users` arguments: the User Browser's criteria (AND between criteria, OR inside a
@@ -203,6 +226,7 @@ pub struct SearchUsersInput {
     pub page: Option<u32>,
     /// 10, 20 (default), 50, 100 or 200.
     #[serde(default)]
+    #[schema(minimum = 10, maximum = 200)]
     pub page_size: Option<u32>,
 }
 
@@ -266,6 +290,7 @@ pub struct SearchTaskResultsInput {
     /// With `processId`: `userChanges` per answer (default 100, at most 1000). Otherwise: runs
     /// per list (default 20, at most 500).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Runs of this task (id or name, any case).
     #[serde(default)]
@@ -311,6 +336,7 @@ pub struct LicenseHealthInput {
     /// A seat is inactive when its user has not used the app for at least this many days
     /// (default 30; a user who never used it counts from their creation).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub inactive_days: Option<u32>,
     /// Only these apps (key, display name or alias).
     #[serde(default)]
@@ -506,7 +532,8 @@ impl Tools {
         let catalog = self.store.catalog().await?;
         let resolved = match filter.resolve(&catalog) {
             Ok(resolved) => resolved,
-            Err(unmatched) => {
+            Err(error) => {
+                let unmatched = split_unmatched(error)?;
                 return Ok(SearchUsersOutput {
                     users: vec![],
                     total: 0,
@@ -515,7 +542,7 @@ impl Tools {
                     page_count: 0,
                     deep_link: model::webhook::user_browser_filter_url(&self.public_url, &filter),
                     filter,
-                    unmatched: unmatched.0,
+                    unmatched,
                 });
             }
         };
@@ -546,8 +573,25 @@ impl Tools {
         &self,
         input: &SearchTaskResultsInput,
     ) -> Result<SearchTaskResultsOutput, ToolError> {
+        let long = too_long([
+            ("processId", input.process_id.as_ref()),
+            ("cursor", input.cursor.as_ref()),
+            ("task", input.task.as_ref()),
+            ("user", input.user.as_ref()),
+            ("since", input.since.as_ref()),
+            ("until", input.until.as_ref()),
+        ]);
+        if !long.is_empty() {
+            return Err(ToolError::Invalid(long));
+        }
+        let max = if input.process_id.is_some() { MAX_USER_CHANGES } else { MAX_RUNS };
+        if let Some(limit) = input.limit
+            && !(1..=max).contains(&limit)
+        {
+            return Err(invalid("limit", limit.to_string(), format!("give a number from 1 to {max}")));
+        }
         if let Some(process_id) = &input.process_id {
-            let limit = input.limit.unwrap_or(DEFAULT_USER_CHANGES).clamp(1, MAX_USER_CHANGES);
+            let limit = input.limit.unwrap_or(DEFAULT_USER_CHANGES);
             let record =
                 self.run_record(&ProcessId(process_id.trim().to_owned()), input.cursor.as_deref(), limit).await?;
             return Ok(SearchTaskResultsOutput::Record(Box::new(record)));
@@ -557,7 +601,7 @@ impl Tools {
         }
         let mut problems = Vec::new();
         let task_id = match &input.task {
-            Some(task) => match self.task_id(task).await {
+            Some(task) => match self.task_id(task).await? {
                 Ok(id) => Some(id),
                 Err(problem) => {
                     problems.push(problem);
@@ -596,7 +640,7 @@ impl Tools {
             outcome: input.outcome,
             since,
             until,
-            limit: input.limit.unwrap_or(DEFAULT_RUNS).clamp(1, MAX_RUNS),
+            limit: input.limit.unwrap_or(DEFAULT_RUNS),
         };
         let runs = self.store.runs(&query).await?.into_iter().map(|run| run.overview(&self.public_url)).collect();
         let deep_link = match &task_id {
@@ -634,38 +678,32 @@ impl Tools {
         Ok(record)
     }
 
-    async fn task_id(&self, input: &str) -> Result<TaskId, FieldProblem> {
-        let tasks = self.store.tasks().await.map_err(|e| FieldProblem::new("task", input, e.to_string()))?;
+    /// The task `input` names (id, or name in any case); a problem with suggestions if none.
+    async fn task_id(&self, input: &str) -> Result<Result<TaskId, FieldProblem>, ToolError> {
+        let tasks = self.store.tasks().await?;
         let wanted = input.trim();
         if let Some(task) =
             tasks.iter().find(|t| t.task_id.as_str() == wanted || t.name.to_lowercase() == wanted.to_lowercase())
         {
-            return Ok(task.task_id.clone());
+            return Ok(Ok(task.task_id.clone()));
         }
-        Err(FieldProblem {
+        Ok(Err(FieldProblem {
             suggestions: model::suggest::closest_or_all(wanted, tasks.iter().map(|t| t.name.as_str()), 3),
             ..FieldProblem::new("task", input, "no task has this id or name")
-        })
+        }))
     }
 
+    /// The account `input` names: an email (any case) of a user in the directory, or else an
+    /// account id taken as it is (runs keep results of accounts since removed).
     async fn account_id(&self, input: &str) -> Result<Result<AccountId, FieldProblem>, ToolError> {
         let wanted = input.trim();
         if !wanted.contains('@') {
-            return Ok(match self.store.user(&AccountId(wanted.to_owned())).await {
-                Ok(user) => Ok(user.account_id),
-                Err(StoreError::NotFound(_)) => Err(FieldProblem::new("user", input, "no user has this account id")),
-                Err(e) => return Err(e.into()),
-            });
+            return Ok(Ok(AccountId(wanted.to_owned())));
         }
-        let email = wanted.to_lowercase();
-        let filter = ResolvedFilter { q: Some(email.clone()), ..ResolvedFilter::default() };
-        let page = PageRequest { page_size: 200, ..PageRequest::default() };
-        let found = self.store.query_users(&filter, &page, self.clock.now()).await?;
-        Ok(found
-            .users
-            .into_iter()
-            .find(|u| u.email.to_lowercase() == email)
-            .map(|u| u.account_id)
+        Ok(self
+            .store
+            .account_id_by_email(wanted)
+            .await?
             .ok_or_else(|| FieldProblem::new("user", input, "no user has this email")))
     }
 
@@ -687,13 +725,14 @@ impl Tools {
         let scope = UserFilter { apps: input.apps.clone(), site: input.site.clone(), ..UserFilter::default() };
         let scope = match scope.resolve(&catalog) {
             Ok(scope) => scope,
-            Err(unmatched) => {
+            Err(error) => {
+                let unmatched = split_unmatched(error)?;
                 return Ok(LicenseHealthOutput {
                     inactive_days: days,
                     inactive_since,
                     seats: vec![],
                     totals: SeatTotals { billable: 0, active: 0, inactive: 0 },
-                    unmatched: unmatched.0,
+                    unmatched,
                     deep_link,
                 });
             }
@@ -757,7 +796,8 @@ impl Tools {
         let mut api_keys = Vec::new();
         for key in self.store.api_keys().await? {
             let state = key.state(now);
-            let days_left = key.expires_at.duration_since(now).as_hours().div_euclid(24);
+            // Whole days, rounded down: a key that expired a minute ago has -1 left.
+            let days_left = key.expires_at.duration_since(now).as_secs().div_euclid(86_400);
             match state {
                 KeyState::Expired => {
                     attention.push(format!("API key `{}` expired on {}.", key.name, day(key.expires_at)))
@@ -844,14 +884,14 @@ fn day(at: Timestamp) -> String {
 
 fn in_days(days: i64) -> String {
     match days {
-        0 => "today".to_owned(),
+        0 => "within a day".to_owned(),
         1 => "in 1 day".to_owned(),
         n => format!("in {n} days"),
     }
 }
 
 /// `scheme://host[:port]` of a URL, without user information or path.
-fn origin(url: &str) -> String {
+pub(crate) fn origin(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return String::new() };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);

@@ -85,6 +85,14 @@ impl FieldProblem {
     pub fn new(field: &str, input: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.to_owned(), input: input.into(), message: message.into(), suggestions: vec![] }
     }
+
+    /// Whether this is [`UserFilter::resolve`] saying a name matches nothing (an app, group,
+    /// site, role or status), rather than that a value breaks a rule (too long, too many).
+    pub fn is_unknown_name(&self) -> bool {
+        (self.message.starts_with("no ") && self.message.contains(" is called `"))
+            || self.message.ends_with("` is not a role")
+            || self.message.ends_with("` is not a status")
+    }
 }
 
 /// Criteria that could not be understood; every problem is listed, none is silently dropped.
@@ -657,5 +665,30 @@ mod tests {
         assert!(PageRequest { page_size: 50, ..Default::default() }.validate().is_ok());
         let err = PageRequest { page: 0, page_size: 7, ..Default::default() }.validate().unwrap_err();
         assert_eq!(err.0.len(), 2);
+    }
+
+    #[test]
+    fn unknown_names_are_told_apart_from_broken_rules() {
+        let empty = Catalog::new(vec![], vec![], vec![]);
+        let names = UserFilter {
+            groups: vec!["nope".into()],
+            site: Some("nowhere".into()),
+            roles: vec!["boss".into()],
+            statuses: vec!["gone".into()],
+            apps: vec!["Jria".into()],
+            ..UserFilter::default()
+        };
+        let problems = names.resolve(&empty).unwrap_err().0;
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(problems.iter().all(FieldProblem::is_unknown_name), "{problems:?}");
+        for broken in [
+            UserFilter { apps: vec!["x".repeat(MAX_VALUE_CHARS + 1)], ..UserFilter::default() },
+            UserFilter { q: Some("q".repeat(MAX_QUERY_CHARS + 1)), ..UserFilter::default() },
+            UserFilter { groups: vec!["g".into(); MAX_LIST_VALUES + 1], ..UserFilter::default() },
+            UserFilter { email_domains: vec!["not a domain".into()], ..UserFilter::default() },
+        ] {
+            let problems = broken.resolve(&empty).unwrap_err().0;
+            assert!(!problems.iter().any(FieldProblem::is_unknown_name), "{problems:?}");
+        }
     }
 }

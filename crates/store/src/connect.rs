@@ -154,11 +154,13 @@ async fn connect_pool(url: &str, options: &StoreOptions, engine: Engine, access:
     {
         return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
     }
-    let max_connections = match engine {
+    let max_connections = match (engine, access) {
         // One writer at a time anyway; a few readers alongside in WAL mode. Each connection
         // keeps a 32 MiB page cache (large imports otherwise spill to the WAL as they go).
-        Engine::Sqlite => options.max_connections.min(4),
-        Engine::Postgres => options.max_connections,
+        (Engine::Sqlite, _) => options.max_connections.min(4),
+        // The read-only pool serves the agent's tools: a few connections are plenty.
+        (Engine::Postgres, Access::ReadOnly) => options.max_connections.min(4),
+        (Engine::Postgres, Access::ReadWrite) => options.max_connections,
     };
     AnyPoolOptions::new()
         .max_connections(max_connections)

@@ -81,6 +81,16 @@ impl Store {
         Ok(Catalog::new(sites, apps, groups))
     }
 
+    /// The account whose email is `email` (any case), if there is one.
+    pub async fn account_id_by_email(&self, email: &str) -> Result<Option<AccountId>> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT account_id FROM users WHERE email_key = $1 ORDER BY account_id LIMIT 1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.map(AccountId))
+    }
+
     /// How many users the directory holds.
     pub async fn count_users(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;

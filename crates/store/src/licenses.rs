@@ -23,15 +23,17 @@ pub struct LicenseCount {
 }
 
 impl Store {
-    /// Billable and inactive seats per app and site, ordered by app and site. Inactive means
-    /// no activity in that app after `inactive_cutoff`, the same rule as the User Browser's
-    /// `inactiveDays` with `apps`.
+    /// Billable and inactive seats per app and site, ordered by app and site. A seat is a user
+    /// of the site with access to the app there (the User Browser's `apps` with `site`).
+    /// Inactive means no activity in that app after `inactive_cutoff`, the same rule as the User
+    /// Browser's `inactiveDays` with `apps`.
     pub async fn license_counts(&self, inactive_cutoff: Timestamp) -> Result<Vec<LicenseCount>> {
         sqlx::query(
             "SELECT a.app_type, a.site_id, COUNT(*), \
                     COALESCE(SUM(CASE WHEN a.activity_at <= $1 THEN 1 ELSE 0 END), 0) \
              FROM user_app_access a JOIN users u ON u.account_id = a.account_id \
              WHERE u.status IN ($2, $3) \
+               AND EXISTS (SELECT 1 FROM user_sites s WHERE s.account_id = a.account_id AND s.site_id = a.site_id) \
              GROUP BY a.app_type, a.site_id ORDER BY a.app_type, a.site_id",
         )
         .bind(inactive_cutoff.as_millisecond())

@@ -14,7 +14,8 @@ use crate::{LicenseCount, Result, RunQuery, Store, StoredRun, UserPage};
 ///
 /// - the type has read methods only, so code holding a `ReadOnlyStore` cannot ask for a change;
 /// - its connections refuse writes (SQLite `PRAGMA query_only`, PostgreSQL
-///   `default_transaction_read_only`), so not even a bug in this crate could make one.
+///   `default_transaction_read_only`), so not even a bug in this crate could make one (the unit
+///   tests below try, on both engines).
 ///
 /// Made by [`Store::read_only`]. A read method compiles:
 ///
@@ -61,6 +62,11 @@ impl ReadOnlyStore {
     /// See [`Store::query_users`].
     pub async fn query_users(&self, filter: &ResolvedFilter, page: &PageRequest, now: Timestamp) -> Result<UserPage> {
         self.store.query_users(filter, page, now).await
+    }
+
+    /// See [`Store::account_id_by_email`].
+    pub async fn account_id_by_email(&self, email: &str) -> Result<Option<AccountId>> {
+        self.store.account_id_by_email(email).await
     }
 
     /// See [`Store::user`].
@@ -118,14 +124,52 @@ impl ReadOnlyStore {
     ) -> Result<Vec<Delivery>> {
         self.store.deliveries_of_subscription(subscription_id, state, limit).await
     }
+}
 
-    /// Tries to write through this store's connections, to show that the database refuses:
-    /// the test of the second guarantee above calls it. Always an error.
-    #[doc(hidden)]
-    pub async fn attempt_write_for_test(&self) -> Result<()> {
-        let mut tx = self.store.pool.begin().await?;
-        sqlx::query("INSERT INTO settings (name, value) VALUES ('read-only-probe', '')").execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+#[cfg(test)]
+mod tests {
+    use crate::{Store, StoreOptions, create_postgres_schema, drop_postgres_schema};
+
+    /// A write through the read-only pool fails with the database's own refusal, while the
+    /// same statement through the ordinary store succeeds, and reads work.
+    async fn connections_refuse_writes(url: &str, options: &StoreOptions) {
+        let store = Store::open(url, options).await.unwrap();
+        let reader = store.read_only().await.unwrap();
+        let insert = "INSERT INTO settings (name, value) VALUES ('read-only-probe', '')";
+        let refused = sqlx::query(insert).execute(&reader.store.pool).await.unwrap_err().to_string();
+        assert!(refused.contains("readonly") || refused.contains("read-only"), "{refused}");
+        sqlx::query(insert).execute(&store.pool).await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE name = 'read-only-probe'")
+            .fetch_one(&reader.store.pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the reader sees the row the writer wrote");
+        store.close().await;
+        reader.store.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_read_only_connections_refuse_writes() {
+        let dir = std::env::temp_dir().join(format!("ucm-read-only-{}", model::ids::new_uuid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("ucm.db").display());
+        connections_refuse_writes(&url, &StoreOptions::default()).await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn postgres_read_only_connections_refuse_writes() {
+        let Some(url) = std::env::var("UCM_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+            assert!(
+                std::env::var("UCM_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "UCM_TEST_REQUIRE_POSTGRES=1 but UCM_TEST_DATABASE_URL is not set"
+            );
+            return;
+        };
+        let schema = format!("ro_{}", model::ids::new_uuid().replace('-', ""));
+        create_postgres_schema(&url, &schema).await.unwrap();
+        let options = StoreOptions { postgres_schema: Some(schema.clone()), ..StoreOptions::default() };
+        connections_refuse_writes(&url, &options).await;
+        drop_postgres_schema(&url, &schema).await.unwrap();
     }
 }

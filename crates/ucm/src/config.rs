@@ -124,6 +124,8 @@ pub struct AgentConfig {
     pub llm_api_key: String,
     pub llm_timeout: String,
     pub llm_max_tool_calls: u32,
+    #[serde(deserialize_with = "list_or_text")]
+    pub llm_allowed_networks: Vec<String>,
 }
 
 impl std::fmt::Debug for AgentConfig {
@@ -134,6 +136,7 @@ impl std::fmt::Debug for AgentConfig {
             .field("llm_api_key", &if self.llm_api_key.is_empty() { "" } else { "***" })
             .field("llm_timeout", &self.llm_timeout)
             .field("llm_max_tool_calls", &self.llm_max_tool_calls)
+            .field("llm_allowed_networks", &self.llm_allowed_networks)
             .finish()
     }
 }
@@ -252,6 +255,7 @@ impl Config {
         self.extra_roots()?;
         self.dispatch_settings()?;
         self.llm_settings()?;
+        self.llm_address_policy()?;
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
         }
@@ -409,10 +413,18 @@ impl Config {
     }
 
     /// The client the LLM backend calls its model with: the address policy of every outbound
-    /// call, and the conversation's whole time for each request.
+    /// call plus `agent.llm_allowed_networks` (a model on this machine, without opening
+    /// loopback to webhooks and connectors), and the conversation's whole time per request.
     pub fn llm_client(&self, settings: &agent::llm::LlmSettings) -> anyhow::Result<webhooks::GuardedClient> {
         let timeouts = webhooks::Timeouts { connect: std::time::Duration::from_secs(5), total: settings.timeout };
-        Ok(webhooks::GuardedClient::with_roots(self.address_policy()?, timeouts, self.extra_roots()?)?)
+        Ok(webhooks::GuardedClient::with_roots(self.llm_address_policy()?, timeouts, self.extra_roots()?)?)
+    }
+
+    fn llm_address_policy(&self) -> anyhow::Result<webhooks::AddressPolicy> {
+        let networks: Vec<String> =
+            self.network.allowed_networks.iter().chain(&self.agent.llm_allowed_networks).cloned().collect();
+        webhooks::AddressPolicy::parse(&networks)
+            .map_err(|bad| anyhow::anyhow!("agent.llm_allowed_networks: {}", bad.join("; ")))
     }
 }
 

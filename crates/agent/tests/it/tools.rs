@@ -143,7 +143,6 @@ backend_tests!(
     search_task_results_reads_a_run_and_lists_runs,
     license_health_counts_the_users_the_user_browser_shows,
     notification_settings_names_what_needs_attention,
-    the_tools_connections_refuse_to_write,
     a_user_template_renders_over_the_tools_answers,
 );
 
@@ -195,6 +194,11 @@ async fn search_users_reads_human_names_and_reports_what_matched_nothing(db: Tes
     assert_eq!(found.unmatched[0].field, "groups");
     assert_eq!(found.unmatched[0].suggestions[0], "confluence-users");
 
+    let too_long = SearchUsersInput { groups: vec!["g".repeat(300)], ..Default::default() };
+    let Err(ToolError::Invalid(problems)) = f.tools.search_users(&too_long).await else {
+        panic!("a name over the limit is an error, not a name that matched nothing")
+    };
+    assert!(problems[0].message.contains("at most"), "{problems:?}");
     let bad_page = SearchUsersInput { page_size: Some(7), ..Default::default() };
     assert!(matches!(f.tools.search_users(&bad_page).await, Err(ToolError::Invalid(_))));
 }
@@ -271,12 +275,28 @@ async fn search_task_results_reads_a_run_and_lists_runs(db: TestDb) {
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["task", "user", "since"]);
     assert_eq!(problems[0].suggestions, ["Stale cleanup"]);
+    for (limit, process) in [(0, None), (501, None), (1001, Some(process_id.0.clone()))] {
+        let input = SearchTaskResultsInput { limit: Some(limit), process_id: process, ..Default::default() };
+        let Err(ToolError::Invalid(problems)) = f.tools.search_task_results(&input).await else { panic!("{limit}") };
+        assert_eq!(problems[0].field, "limit");
+    }
+    let long = SearchTaskResultsInput { task: Some("t".repeat(10_000)), ..Default::default() };
+    let Err(ToolError::Invalid(problems)) = f.tools.search_task_results(&long).await else { panic!() };
+    assert_eq!((problems[0].field.as_str(), problems[0].message.as_str()), ("task", "at most 256 characters"));
     let missing = SearchTaskResultsInput { process_id: Some("0190f2c4-0000".into()), ..Default::default() };
     assert!(matches!(f.tools.search_task_results(&missing).await, Err(ToolError::NotFound(_))));
 }
 
 async fn license_health_counts_the_users_the_user_browser_shows(db: TestDb) {
     let f = Fixture::new(db).await;
+    // Zed is in the Confluence group but not a user of the site: no seat there (the User
+    // Browser's `site` does not show Zed either).
+    let mut org = organization();
+    let mut zed = org.users.iter().find(|u| u.account_id.as_str() == "bea").unwrap().clone();
+    (zed.account_id, zed.display_name, zed.email) = ("zed".into(), "Zed Elsewhere".into(), "zed@acme.com".into());
+    zed.sites.clear();
+    org.users = vec![zed];
+    f.db.store.import_directory(&org, &|_| {}).await.unwrap();
     let health = f.tools.license_health(&LicenseHealthInput::default()).await.unwrap();
     assert_eq!(health.inactive_days, 30);
     let seats: Vec<(&str, u64, u64, u64)> =
@@ -321,7 +341,14 @@ async fn notification_settings_names_what_needs_attention(db: TestDb) {
     let f = Fixture::new(db).await;
     let now = f.clock.now();
     let days = |n: i64| now.checked_add(SignedDuration::from_hours(24 * n)).unwrap();
-    for (name, expires) in [("ci", days(3)), ("reporting", days(90)), ("old", days(-2))] {
+    let minutes = |n: i64| now.checked_add(SignedDuration::from_mins(n)).unwrap();
+    for (name, expires) in [
+        ("ci", days(3)),
+        ("reporting", days(90)),
+        ("old", days(-2)),
+        ("tomorrow", minutes(23 * 60)),
+        ("just-expired", minutes(-30)),
+    ] {
         let (key, secret) = ApiKey::mint(name.into(), ApiKeyRole::ReadOnly, None, days(-100), expires);
         f.db.store.insert_api_key(&key, &secret.hash()).await.unwrap();
     }
@@ -353,6 +380,8 @@ async fn notification_settings_names_what_needs_attention(db: TestDb) {
     assert!(keys.contains(&("ci", "expiringSoon", 3)), "{keys:?}");
     assert!(keys.contains(&("old", "expired", -2)), "{keys:?}");
     assert!(keys.contains(&("reporting", "active", 90)), "{keys:?}");
+    assert!(keys.contains(&("tomorrow", "expiringSoon", 0)), "{keys:?}");
+    assert!(keys.contains(&("just-expired", "expired", -1)), "{keys:?}");
     let audit = settings.webhooks.iter().find(|w| w.name == "Audit pages").unwrap();
     assert_eq!(audit.origin, "https://hooks.example.com", "the path may hold a token: never shown");
     assert_eq!(audit.last_delivery.as_ref().unwrap().state, "pending");
@@ -362,18 +391,13 @@ async fn notification_settings_names_what_needs_attention(db: TestDb) {
         attention,
         [
             "API key `ci` expires on 2026-12-01 (in 3 days).",
+            "API key `just-expired` expired on 2026-11-28.",
             "API key `old` expired on 2026-11-26.",
+            "API key `tomorrow` expires on 2026-11-29 (within a day).",
             "Webhook `Old Slack` is disabled: the receiver answered 410 Gone.",
         ]
     );
     assert!(!serde_json::to_string(&settings).unwrap().contains("s3cret"));
-}
-
-async fn the_tools_connections_refuse_to_write(db: TestDb) {
-    let reader = db.store.read_only().await.unwrap();
-    let refused = reader.attempt_write_for_test().await;
-    assert!(refused.is_err(), "a write through the read-only store must fail on {:?}", db.engine());
-    assert!(reader.api_keys().await.unwrap().is_empty(), "reading works");
 }
 
 async fn a_user_template_renders_over_the_tools_answers(db: TestDb) {

@@ -37,8 +37,15 @@ async fn an_mcp_client_lists_and_calls_the_tools(db: TestDb) {
 
     // No key, or a wrong one: refused before MCP begins.
     let url = format!("{}/mcp", app.base);
-    let anonymous = testkit::http_client().post(&url).json(&json!({})).send().await.unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let http = testkit::http_client();
+    for path in ["/mcp", "/mcp/", "/mcp/x"] {
+        let anonymous = http.post(format!("{}{path}", app.base)).json(&json!({})).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let anonymous = http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "GET {path}");
+    }
+    let wrong = http.post(&url).bearer_auth("ucm_wrong").json(&json!({})).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header("ucm_wrong");
     let refused = ().serve(StreamableHttpClientTransport::with_client(testkit::http_client(), config)).await;
     assert!(refused.is_err(), "a wrong key must not get a session");

@@ -69,7 +69,7 @@ pub async fn run(config: &Config, users: usize, reads: usize, render_users: usiz
         );
         for f in &r.formats {
             outln!(
-                "    {:<17} {:>8.1} ms  {:>8.0} KiB  {:.2}× the JSON",
+                "    {:<17} {:>9.3} ms  {:>8.0} KiB  {:.3}× the JSON",
                 f.format,
                 f.median_ms,
                 f.output_kib,

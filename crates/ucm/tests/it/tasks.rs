@@ -129,11 +129,13 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     ]));
     assert!(ok, "{err}");
     let mut answer = json(&out);
-    assert_eq!(answer["summary"], record["summary"]);
-    assert_eq!(answer["userChanges"].as_array().unwrap().len(), users.min(100));
+    let first_page: Vec<Value> = record["userChanges"].as_array().unwrap().iter().take(100).cloned().collect();
+    assert_eq!(answer["userChanges"], Value::Array(first_page), "the first page of the same changes");
+    assert_eq!(answer["nextCursor"].is_null(), users <= 100);
+    // Apart from the page, the tool's record is the CLI's (and the API's).
     answer["userChanges"] = record["userChanges"].clone();
     answer["nextCursor"] = record["nextCursor"].clone();
-    assert_eq!(answer, record, "the tool's record is the CLI's and the API's");
+    assert_eq!(answer, record);
     let (ok, out, err) = run(cli().args(["agent", "call", "search-task-results", "--arg", &format!("task={task_id}")]));
     assert!(ok && out.contains(&process_id) && out.contains("success"), "{out}{err}");
     let (ok, out, err) =
@@ -167,7 +169,7 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
         command
             .env("UCM_AGENT__LLM_BASE_URL", &model.base_url)
             .env("UCM_AGENT__LLM_MODEL", "test-model")
-            .env("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8")
+            .env("UCM_AGENT__LLM_ALLOWED_NETWORKS", "127.0.0.1/32")
             .args(["agent", "format", "slack-summary", "--process-id", &process_id, "--llm", "Summarise for #ops"]);
         command
     };
