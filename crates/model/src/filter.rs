@@ -116,6 +116,19 @@ impl std::fmt::Display for FieldProblem {
 }
 
 impl UserFilter {
+    /// The list criteria by wire name, in the order problems and links list them.
+    fn lists(&self) -> [(&'static str, &Vec<String>); 7] {
+        [
+            ("apps", &self.apps),
+            ("notApps", &self.not_apps),
+            ("roles", &self.roles),
+            ("groups", &self.groups),
+            ("excludeGroups", &self.exclude_groups),
+            ("emailDomains", &self.email_domains),
+            ("statuses", &self.statuses),
+        ]
+    }
+
     /// The query string that reproduces these criteria in a User Browser link (`apps=…&…`).
     pub fn query_string(&self) -> String {
         let mut pairs: Vec<(&str, String)> = Vec::new();
@@ -125,15 +138,7 @@ impl UserFilter {
         if let Some(days) = self.inactive_days {
             pairs.push(("inactiveDays", days.to_string()));
         }
-        for (key, values) in [
-            ("apps", &self.apps),
-            ("notApps", &self.not_apps),
-            ("roles", &self.roles),
-            ("groups", &self.groups),
-            ("excludeGroups", &self.exclude_groups),
-            ("emailDomains", &self.email_domains),
-            ("statuses", &self.statuses),
-        ] {
+        for (key, values) in self.lists() {
             pairs.extend(values.iter().map(|v| (key, v.clone())));
         }
         if let Some(site) = &self.site {
@@ -167,15 +172,8 @@ impl UserFilter {
     /// closest known names; it never turns into an empty result.
     pub fn resolve(&self, catalog: &Catalog) -> Result<ResolvedFilter, FilterError> {
         let mut problems = Vec::new();
-        for (field, len) in [
-            ("apps", self.apps.len()),
-            ("notApps", self.not_apps.len()),
-            ("roles", self.roles.len()),
-            ("groups", self.groups.len()),
-            ("excludeGroups", self.exclude_groups.len()),
-            ("emailDomains", self.email_domains.len()),
-            ("statuses", self.statuses.len()),
-        ] {
+        for (field, values) in self.lists() {
+            let len = values.len();
             if len > MAX_LIST_VALUES {
                 problems.push(FieldProblem::new(
                     field,
@@ -185,15 +183,7 @@ impl UserFilter {
             }
         }
         let singles = [("q", self.q.as_deref()), ("site", self.site.as_deref())];
-        let lists = [
-            ("apps", &self.apps),
-            ("notApps", &self.not_apps),
-            ("roles", &self.roles),
-            ("groups", &self.groups),
-            ("excludeGroups", &self.exclude_groups),
-            ("emailDomains", &self.email_domains),
-            ("statuses", &self.statuses),
-        ];
+        let lists = self.lists();
         let values = singles
             .into_iter()
             .filter_map(|(field, value)| value.map(|v| (field, v)))
