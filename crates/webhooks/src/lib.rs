@@ -2,9 +2,10 @@
 //! verification, the URL policy for subscriptions, and the address policy every outbound call
 //! obeys (no loopback, private or link-local addresses unless configured).
 //!
-//! [`GuardedClient`] makes the outbound calls under those policies. What exists so far is this
-//! foundation: subscriptions, the outbox and the dispatcher are not built yet (issue 4), and the
-//! client speaks plain HTTP only (no TLS in this build yet).
+//! [`GuardedClient`] makes every outbound call under those policies, over http and https
+//! (rustls with ring; the system's roots plus `network.extra_ca_file`): webhook deliveries, the
+//! connectors' calls and the agent's model. [`Subscriptions`] keeps Notification Settings with
+//! sealed secrets; the [`Dispatcher`] delivers the outbox, signed, with retries.
 
 pub mod client;
 pub mod dispatcher;
