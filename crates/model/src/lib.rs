@@ -11,6 +11,7 @@ pub mod apikey;
 pub mod clock;
 pub mod directory;
 pub mod filter;
+pub mod flow;
 pub mod ids;
 pub mod random;
 pub mod run;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub connections: connectors::Connections,
     /// The agent's read-only tools.
     pub tools: agent::Tools,
+    /// Flows of the automation engine.
+    pub flows: automation::Flows,
 }
 
 impl AppState {

@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agent, api_keys, catalog, connections, health, saved_filters, settings, tasks, users, webhooks};
+use crate::routes::{
+    agent, api_keys, catalog, connections, flows, health, saved_filters, settings, tasks, users, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +21,13 @@ use crate::routes::{agent, api_keys, catalog, connections, health, saved_filters
         health::healthz,
         agent::list_tools,
         agent::call_tool,
+        flows::list_flows,
+        flows::create_flow,
+        flows::get_flow,
+        flows::update_flow,
+        flows::enable_flow,
+        flows::disable_flow,
+        flows::delete_flow,
         users::list_users,
         users::get_user,
         catalog::list_sites,

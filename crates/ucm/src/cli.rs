@@ -131,6 +131,18 @@ Examples:
     )]
     Webhooks(WebhooksCommand),
 
+    /// Flows of the automation engine: a trigger and ordered steps. Each is checked when
+    /// saved; its webhook URL and secret are minted on the first save.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  ucm flows create --file slack-alert.json
+  ucm flows list
+  ucm flows show 0190f2c4-… --json
+  ucm flows enable 0190f2c4-…"
+    )]
+    Flows(FlowsCommand),
+
     /// Connections to the final-action targets: Slack, Confluence, Jira, or local.
     #[command(
         subcommand,
@@ -280,6 +292,63 @@ Examples:
         #[arg(long, value_name = "PROMPT", conflicts_with = "template")]
         llm: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Every flow with its state and webhook URL.
+    #[command(after_help = "Examples:
+  ucm flows list
+  ucm flows list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One flow: trigger, steps, webhook URL and secret.
+    #[command(after_help = "Example:
+  ucm flows show 0190f2c4-… --json")]
+    Show {
+        /// The flow's id or name.
+        flow: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a new flow from a JSON file (`-` for standard input). Every problem is listed and
+    /// nothing is saved until there are none. The flow starts disabled unless the file says
+    /// `"enabled": true`.
+    #[command(after_help = "A file:
+  {\"name\": \"Slack alert per task run\",
+   \"trigger\": {\"type\": \"incomingWebhook\", \"workItems\": \"none\"},
+   \"steps\": [
+     {\"type\": \"agent.use\", \"prompt\": \"Summarise run {{webhookData.processId}}\", \"format\": \"slack-summary\"},
+     {\"type\": \"slack.message.send\", \"connection\": \"local\", \"channel\": \"#it-ops\", \"message\": \"{{agentResponse}}\"}]}
+
+Example:
+  ucm flows create --file slack-alert.json")]
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace a flow's definition from a JSON file; its URL and secret stay.
+    #[command(after_help = "Example:
+  ucm flows update 0190f2c4-… --file slack-alert.json")]
+    Update {
+        flow: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Enable a flow (it is checked again first).
+    #[command(after_help = "Example:
+  ucm flows enable 'Slack alert per task run'")]
+    Enable { flow: String },
+    /// Disable a flow: its webhook answers 404 until it is enabled again.
+    #[command(after_help = "Example:
+  ucm flows disable 'Slack alert per task run'")]
+    Disable { flow: String },
+    /// Delete a flow.
+    #[command(after_help = "Example:
+  ucm flows delete 0190f2c4-…")]
+    Delete { flow: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

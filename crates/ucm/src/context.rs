@@ -48,6 +48,7 @@ impl Context {
             delivery_metrics: std::sync::Arc::default(),
             connections: self.connections()?,
             tools: self.tools(public_url),
+            flows: self.flows(public_url)?,
         })
     }
 
@@ -98,6 +99,11 @@ impl Context {
             self.clock.clone(),
             self.config.task_settings(public_url)?,
         ))
+    }
+
+    /// Flows of the automation engine, webhook URLs built from `public_url`.
+    pub fn flows(&self, public_url: &str) -> anyhow::Result<automation::Flows> {
+        Ok(automation::Flows::new(self.store.clone(), self.config.sealing_key()?, self.clock.clone(), public_url))
     }
 
     /// The agent's read-only tools, with deep links built from `public_url`.

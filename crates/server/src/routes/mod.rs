@@ -4,6 +4,7 @@ pub mod agent;
 pub mod api_keys;
 pub(crate) mod catalog;
 pub(crate) mod connections;
+pub(crate) mod flows;
 pub(crate) mod health;
 pub mod saved_filters;
 pub(crate) mod settings;
@@ -70,6 +71,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/runs/{process_id}/reject", post(tasks::reject_run))
         .route("/api/v1/bulk-operations", post(tasks::create_bulk_operation))
         .route("/api/v1/bulk-operations/preview", post(tasks::preview_bulk_operation))
+        .route("/api/v1/flows", get(flows::list_flows).post(flows::create_flow))
+        .route("/api/v1/flows/{flow_id}", get(flows::get_flow).put(flows::update_flow).delete(flows::delete_flow))
+        .route("/api/v1/flows/{flow_id}/enable", post(flows::enable_flow))
+        .route("/api/v1/flows/{flow_id}/disable", post(flows::disable_flow))
         .route("/api/v1/agent/tools", get(agent::list_tools))
         .route("/api/v1/agent/tools/{name}", post(agent::call_tool))
         .fallback(not_found)

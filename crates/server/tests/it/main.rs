@@ -6,6 +6,7 @@ mod access;
 mod agent;
 mod api_keys;
 mod connections;
+mod flows;
 mod mcp;
 mod openapi;
 mod saved_filters;
@@ -75,6 +76,12 @@ impl App {
                 Arc::new(clock.clone()),
             ),
             tools: ::agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL),
+            flows: ::automation::Flows::new(
+                db.store.clone(),
+                ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+                Arc::new(clock.clone()),
+                PUBLIC_URL,
+            ),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

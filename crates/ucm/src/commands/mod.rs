@@ -9,6 +9,7 @@ mod bench_render;
 mod bench_tasks;
 mod connections;
 mod filters;
+mod flows;
 mod import;
 mod render;
 mod serve;
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Webhooks(command) => webhooks::run(&context, command).await,
         Command::Connections(command) => connections::run(&context, command).await,
+        Command::Flows(command) => flows::run(&context, command).await,
         Command::Agent(command) => agent::run(&context, command).await,
         Command::Mcp => server::mcp::serve_stdio(context.tools(&context.public_url())).await.map_err(Into::into),
         Command::Outputs(command) => connections::outputs(&context, command).await,

@@ -5,6 +5,7 @@
 
 mod cli;
 mod connections;
+mod flows;
 mod mcp;
 mod serve;
 mod tasks;

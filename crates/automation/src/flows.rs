@@ -1,0 +1,421 @@
+//! Saving flows: every problem of a definition found at once (smart-value syntax with line and
+//! column, the step cap, an explicit issue type, connections that exist and fit the step), and
+//! the incoming webhook's URL and secret minted on the first save.
+
+use std::sync::Arc;
+
+use model::clock::Clock;
+use model::filter::FieldProblem;
+use model::flow::{Branch, FlowDefinition, FlowTrigger, MAX_STEPS, Step, walk};
+use serde::{Deserialize, Serialize};
+use store::{Store, StoreError, StoredFlow};
+use utoipa::ToSchema;
+use webhooks::SealingKey;
+
+/// The longest flow name.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest template in one field (64 KiB).
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+
+/// Names a `variable.create` step may not take: the engine's own values.
+const RESERVED_NAMES: [&str; 7] =
+    ["webhookData", "agentResponse", "now", "issue", "createdPage", "slackMessage", "createdIssue"];
+
+/// Why a flow could not be saved or read.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// Every problem of the definition, each with where it is (`steps[2].summary`).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldProblem>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the flow's webhook secret cannot be opened with this installation's key")]
+    Sealing,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Where the flow's incoming webhook is, and its secret (shown only to those who may change
+/// the flow).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEndpoint {
+    /// `POST` here with `X-Automation-Webhook-Token: <secret>`.
+    pub url: String,
+    /// `null` when the caller may not see it.
+    pub secret: Option<String>,
+}
+
+/// A saved flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Flow {
+    pub flow_id: String,
+    #[serde(flatten)]
+    pub definition: FlowDefinition,
+    pub webhook: WebhookEndpoint,
+    pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: jiff::Timestamp,
+}
+
+/// What is stored as the definition: everything but the name and state, which have columns.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredDefinition {
+    #[serde(default)]
+    description: String,
+    trigger: FlowTrigger,
+    steps: Vec<Step>,
+}
+
+/// Flows over one store; secrets sealed with the installation's key.
+#[derive(Debug, Clone)]
+pub struct Flows {
+    store: Store,
+    key: SealingKey,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+}
+
+fn sealing_context(flow_id: &str) -> String {
+    format!("flow:{flow_id}")
+}
+
+impl Flows {
+    pub fn new(store: Store, key: SealingKey, clock: Arc<dyn Clock>, public_url: &str) -> Self {
+        Self { store, key, clock, public_url: public_url.trim_end_matches('/').to_owned() }
+    }
+
+    /// Every flow, by name, secrets hidden.
+    pub async fn list(&self) -> Result<Vec<Flow>, FlowError> {
+        self.store.flows().await?.into_iter().map(|f| self.view(f, false)).collect()
+    }
+
+    /// One flow; its webhook secret when `reveal_secret`.
+    pub async fn get(&self, id: &str, reveal_secret: bool) -> Result<Flow, FlowError> {
+        self.view(self.store.flow(id).await?, reveal_secret)
+    }
+
+    /// Saves a new flow after checking it, and mints its webhook URL and secret.
+    pub async fn create(&self, definition: &FlowDefinition, by: &str) -> Result<Flow, FlowError> {
+        self.check(definition).await?;
+        let now = self.clock.now();
+        let id = model::ids::new_uuid();
+        let secret = model::random::secret_text(32);
+        let stored = StoredFlow {
+            secret_sealed: self.key.seal(&secret, &sealing_context(&id)),
+            id,
+            name: definition.name.trim().to_owned(),
+            enabled: definition.enabled,
+            definition: stored_definition(definition),
+            created_by: by.to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_flow(&stored).await?;
+        self.view(stored, true)
+    }
+
+    /// Replaces a flow's definition (its id, URL and secret stay).
+    pub async fn update(&self, id: &str, definition: &FlowDefinition) -> Result<Flow, FlowError> {
+        let mut stored = self.store.flow(id).await?;
+        self.check(definition).await?;
+        stored.name = definition.name.trim().to_owned();
+        stored.enabled = definition.enabled;
+        stored.definition = stored_definition(definition);
+        stored.updated_at = self.clock.now();
+        self.store.update_flow(&stored).await?;
+        self.view(stored, true)
+    }
+
+    /// Enables or disables a flow. Enabling checks it again: a connection may have gone.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<Flow, FlowError> {
+        let mut flow = self.get(id, true).await?;
+        flow.definition.enabled = enabled;
+        if enabled {
+            self.check(&flow.definition).await?;
+        }
+        let mut stored = self.store.flow(id).await?;
+        stored.enabled = enabled;
+        stored.updated_at = self.clock.now();
+        self.store.update_flow(&stored).await?;
+        self.view(stored, true)
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), FlowError> {
+        Ok(self.store.delete_flow(id).await?)
+    }
+
+    /// Every problem of `definition`, none when it can be saved.
+    pub async fn problems(&self, definition: &FlowDefinition) -> Result<Vec<FieldProblem>, FlowError> {
+        let mut problems = Vec::new();
+        let name = definition.name.trim();
+        if name.is_empty() {
+            problems.push(FieldProblem::new("name", "", "a flow needs a name"));
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            problems.push(FieldProblem::new("name", name, format!("at most {MAX_NAME_CHARS} characters")));
+        } else if name.chars().any(char::is_control) {
+            problems.push(FieldProblem::new(
+                "name",
+                name.escape_debug().to_string(),
+                "control characters are not allowed",
+            ));
+        }
+        let steps = walk(&definition.steps);
+        if steps.is_empty() {
+            problems.push(FieldProblem::new("steps", "[]", "a flow needs at least one step"));
+        }
+        if steps.len() > MAX_STEPS {
+            problems.push(FieldProblem::new(
+                "steps",
+                format!("{} steps", steps.len()),
+                format!("at most {MAX_STEPS} steps, nested ones included"),
+            ));
+        }
+        let connections = self.store.connections().await?;
+        for (path, step) in &steps {
+            check_templates(path, step, &mut problems);
+            check_step(path, step, &mut problems);
+            if let Some(name) = step.connection() {
+                check_connection(path, step, name, &connections, &mut problems);
+            }
+        }
+        Ok(problems)
+    }
+
+    async fn check(&self, definition: &FlowDefinition) -> Result<(), FlowError> {
+        let problems = self.problems(definition).await?;
+        if problems.is_empty() { Ok(()) } else { Err(FlowError::Invalid(problems)) }
+    }
+
+    fn view(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
+        let definition: StoredDefinition = serde_json::from_str(&stored.definition)
+            .map_err(|e| FlowError::Store(StoreError::Other(format!("flow `{}` is unreadable: {e}", stored.id))))?;
+        let secret = if reveal_secret {
+            Some(self.key.open(&stored.secret_sealed, &sealing_context(&stored.id)).map_err(|_| FlowError::Sealing)?)
+        } else {
+            None
+        };
+        Ok(Flow {
+            webhook: WebhookEndpoint { url: format!("{}/automation/webhooks/{}", self.public_url, stored.id), secret },
+            flow_id: stored.id,
+            definition: FlowDefinition {
+                name: stored.name,
+                description: definition.description,
+                enabled: stored.enabled,
+                trigger: definition.trigger,
+                steps: definition.steps,
+            },
+            created_by: stored.created_by,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        })
+    }
+}
+
+fn stored_definition(definition: &FlowDefinition) -> String {
+    let stored = StoredDefinition {
+        description: definition.description.clone(),
+        trigger: definition.trigger.clone(),
+        steps: definition.steps.clone(),
+    };
+    // Plain data: serializing it cannot fail.
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+/// Each template parses; a syntax error says where, with line and column.
+fn check_templates(path: &str, step: &Step, problems: &mut Vec<FieldProblem>) {
+    for (field, template) in step.templates() {
+        let at = format!("{path}.{field}");
+        if template.len() > MAX_TEMPLATE_BYTES {
+            problems.push(FieldProblem::new(&at, excerpt(template), format!("at most {MAX_TEMPLATE_BYTES} bytes")));
+            continue;
+        }
+        if let Err(e) = smartvalues::Template::parse(template) {
+            problems.push(FieldProblem::new(
+                &at,
+                excerpt(template),
+                format!("{} at line {}, column {}", e.message, e.line, e.column),
+            ));
+        }
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let short: String = text.chars().take(80).collect();
+    if short.len() < text.len() { format!("{short}…") } else { short }
+}
+
+/// The rules of each step type that are not about templates or connections.
+fn check_step(path: &str, step: &Step, problems: &mut Vec<FieldProblem>) {
+    let mut require = |field: &str, value: &str, what: &str| {
+        if value.trim().is_empty() {
+            problems.push(FieldProblem::new(&format!("{path}.{field}"), "", format!("{what} is required")));
+        }
+    };
+    match step {
+        Step::Condition(comparison) => {
+            require("first", &comparison.first, "the value to compare");
+            check_regex(path, comparison, problems);
+        }
+        Step::IfElse { branches } => check_branches(path, branches, problems),
+        Step::AgentUse { format, backend, .. } => {
+            if agent::Format::from_name(format).is_none() {
+                problems.push(FieldProblem {
+                    suggestions: agent::Format::ALL.iter().map(|f| f.name().to_owned()).collect(),
+                    ..FieldProblem::new(&format!("{path}.format"), format, "not a built-in format")
+                });
+            }
+            if let Some(backend) = backend
+                && !["builtIn", "llm"].contains(&backend.as_str())
+            {
+                problems.push(FieldProblem {
+                    suggestions: vec!["builtIn".to_owned(), "llm".to_owned()],
+                    ..FieldProblem::new(&format!("{path}.backend"), backend, "the backend is builtIn or llm")
+                });
+            }
+        }
+        Step::ConfluencePagePublish { space, title, body, .. } => {
+            require("space", space, "a space key");
+            require("title", title, "a title");
+            require("body", body, "a body");
+        }
+        Step::SlackMessageSend { message, .. } => require("message", message, "a message"),
+        Step::JiraWorkItemCreate { project, issue_type, summary, .. } => {
+            require("project", project, "a project key");
+            require("summary", summary, "a summary");
+            let same = issue_type.trim().to_lowercase().replace(['_', '-'], " ");
+            if issue_type.trim().is_empty() || same.starts_with("same") || issue_type.contains("{{issue") {
+                problems.push(FieldProblem::new(
+                    &format!("{path}.issueType"),
+                    issue_type.as_str(),
+                    "give an explicit issue type (Task, Incident, …): the webhook trigger carries no work item \
+                     whose type could be copied",
+                ));
+            }
+        }
+        Step::EmailSend { to, subject, body, .. } => {
+            require("to", to, "a recipient");
+            require("subject", subject, "a subject");
+            require("body", body, "a body");
+        }
+        Step::WebRequest { method, url, .. } => {
+            const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+            if !METHODS.contains(&method.as_str()) {
+                problems.push(FieldProblem {
+                    suggestions: METHODS.iter().map(|m| (*m).to_owned()).collect(),
+                    ..FieldProblem::new(
+                        &format!("{path}.method"),
+                        method.as_str(),
+                        "not an HTTP method this step sends",
+                    )
+                });
+            }
+            let url = url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with("{{")) {
+                problems.push(FieldProblem::new(
+                    &format!("{path}.url"),
+                    url,
+                    "the URL must start with https:// or http://",
+                ));
+            }
+        }
+        Step::Log { message } => require("message", message, "a message"),
+        Step::VariableCreate { name, .. } => {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                problems.push(FieldProblem::new(
+                    &format!("{path}.name"),
+                    name.as_str(),
+                    "a variable name is letters, digits and `_`, starting with a letter",
+                ));
+            } else if RESERVED_NAMES.contains(&name.as_str()) {
+                problems.push(FieldProblem::new(
+                    &format!("{path}.name"),
+                    name.as_str(),
+                    "this name is the engine's own",
+                ));
+            }
+        }
+    }
+}
+
+/// A literal regular expression must compile (one with smart values is checked when it runs).
+fn check_regex(path: &str, comparison: &model::flow::Comparison, problems: &mut Vec<FieldProblem>) {
+    if comparison.operator.takes_regex()
+        && !comparison.second.contains("{{")
+        && let Err(e) = regex::Regex::new(&comparison.second)
+    {
+        let message = e.to_string().lines().last().unwrap_or("not a regular expression").trim().to_owned();
+        problems.push(FieldProblem::new(&format!("{path}.second"), comparison.second.as_str(), message));
+    }
+}
+
+fn check_branches(path: &str, branches: &[Branch], problems: &mut Vec<FieldProblem>) {
+    if branches.is_empty() {
+        problems.push(FieldProblem::new(&format!("{path}.branches"), "[]", "an if/else block needs a branch"));
+    }
+    for (i, branch) in branches.iter().enumerate() {
+        let at = format!("{path}.branches[{i}]");
+        if branch.conditions.is_empty() && i + 1 != branches.len() {
+            problems.push(FieldProblem::new(&at, "", "only the last branch may have no conditions (the else branch)"));
+        }
+        for comparison in &branch.conditions {
+            check_regex(&at, comparison, problems);
+        }
+    }
+}
+
+/// The connection exists and is of a kind the step sends through.
+fn check_connection(
+    path: &str,
+    step: &Step,
+    name: &str,
+    connections: &[store::StoredConnection],
+    problems: &mut Vec<FieldProblem>,
+) {
+    let fits: &[&str] = match step {
+        Step::ConfluencePagePublish { .. } => &["confluence", "local"],
+        Step::SlackMessageSend { .. } => &["slackWebhook", "slackBot", "local"],
+        Step::JiraWorkItemCreate { .. } => &["jira", "local"],
+        Step::EmailSend { .. } => &["smtp", "local"],
+        _ => return,
+    };
+    let at = format!("{path}.connection");
+    let wanted = name.trim();
+    match connections.iter().find(|c| c.id == wanted || c.name.to_lowercase() == wanted.to_lowercase()) {
+        Some(connection) if fits.contains(&connection.kind.as_str()) => {}
+        Some(connection) => problems.push(FieldProblem::new(
+            &at,
+            name,
+            format!(
+                "`{}` is a {} connection; {} needs one of: {}",
+                connection.name,
+                connection.kind,
+                step.type_name(),
+                fits.join(", ")
+            ),
+        )),
+        None => problems.push(FieldProblem {
+            suggestions: model::suggest::closest_or_all(
+                wanted,
+                connections.iter().filter(|c| fits.contains(&c.kind.as_str())).map(|c| c.name.as_str()),
+                3,
+            ),
+            ..FieldProblem::new(&at, name, "no connection has this name (create it with `ucm connections create`)")
+        }),
+    }
+}

@@ -1,0 +1,115 @@
+//! Flows of the automation engine (AUTOMATION.md). The incoming webhook's secret is shown to
+//! admin keys only; read-only keys see flows without it.
+
+use automation::{Flow, FlowError};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use model::apikey::ApiKeyRole;
+use model::flow::FlowDefinition;
+
+use crate::AppState;
+use crate::auth::{Admin, Caller};
+use crate::error::{ApiError, JsonBody, Problem};
+
+fn flow_id(id: String) -> Result<String, ApiError> {
+    crate::path_id(id, "flow")
+}
+
+/// Every flow, by name (webhook secrets not shown).
+#[utoipa::path(get, path = "/api/v1/flows", tag = "automation", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Flow>), (status = 401, body = Problem)))]
+pub async fn list_flows(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<Flow>>, ApiError> {
+    Ok(Json(state.flows.list().await?))
+}
+
+/// Save a flow: a trigger and steps, checked first (every problem listed: smart-value syntax
+/// with line and column, the 65-step cap, an explicit issue type, connections that exist). The
+/// answer carries the flow's webhook URL and secret, minted now. New flows start disabled
+/// unless `enabled` says otherwise.
+#[utoipa::path(post, path = "/api/v1/flows", tag = "automation", security(("bearer" = [])),
+    request_body = FlowDefinition,
+    responses((status = 201, body = Flow), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create_flow(
+    State(state): State<AppState>,
+    admin: Admin,
+    JsonBody(definition): JsonBody<FlowDefinition>,
+) -> Result<(StatusCode, Json<Flow>), ApiError> {
+    let created = state.flows.create(&definition, &admin.key.name).await?;
+    tracing::info!(flow = %created.flow_id, by = %admin.key.api_key_id, "flow created");
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// One flow; its webhook secret for admin keys.
+#[utoipa::path(get, path = "/api/v1/flows/{flowId}", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)), responses((status = 200, body = Flow), (status = 404, body = Problem)))]
+pub async fn get_flow(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Flow>, ApiError> {
+    let reveal = caller.key.role == ApiKeyRole::Admin;
+    Ok(Json(state.flows.get(&flow_id(id)?, reveal).await?))
+}
+
+/// Replace a flow's definition, checked as on creation. Its id, URL and secret stay.
+#[utoipa::path(put, path = "/api/v1/flows/{flowId}", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)), request_body = FlowDefinition,
+    responses((status = 200, body = Flow), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn update_flow(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    JsonBody(definition): JsonBody<FlowDefinition>,
+) -> Result<Json<Flow>, ApiError> {
+    Ok(Json(state.flows.update(&flow_id(id)?, &definition).await?))
+}
+
+/// Enable a flow (it is checked again: a connection may have gone).
+#[utoipa::path(post, path = "/api/v1/flows/{flowId}/enable", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)),
+    responses((status = 200, body = Flow), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn enable_flow(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Flow>, ApiError> {
+    Ok(Json(state.flows.set_enabled(&flow_id(id)?, true).await?))
+}
+
+/// Disable a flow: its webhook then answers 404.
+#[utoipa::path(post, path = "/api/v1/flows/{flowId}/disable", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)), responses((status = 200, body = Flow), (status = 404, body = Problem)))]
+pub async fn disable_flow(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Flow>, ApiError> {
+    Ok(Json(state.flows.set_enabled(&flow_id(id)?, false).await?))
+}
+
+/// Delete a flow.
+#[utoipa::path(delete, path = "/api/v1/flows/{flowId}", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)), responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_flow(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.flows.delete(&flow_id(id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<FlowError> for ApiError {
+    fn from(error: FlowError) -> Self {
+        match error {
+            FlowError::Invalid(errors) => Self::BadRequest {
+                detail: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                errors,
+            },
+            FlowError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            FlowError::Sealing => Self::Internal("a flow secret cannot be opened with this installation's key".into()),
+            FlowError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Flows over HTTP: admins save them (every problem listed), see the webhook secret; read-only
+//! keys read flows without it and cannot change them.
+
+use jiff::SignedDuration;
+use model::apikey::ApiKeyRole;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use testkit::{TestDb, backend_tests};
+
+use crate::{App, json_ok, problem};
+
+backend_tests!(flows_are_saved_checked_and_their_secret_kept_for_admins);
+
+fn flow() -> Value {
+    json!({
+        "name": "Jira incident on failure",
+        "trigger": {"type": "incomingWebhook"},
+        "steps": [
+            {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "EQUALS", "second": "taskFailure"},
+            {"type": "agent.use", "prompt": "Open an incident for {{webhookData.processId}}", "format": "jira-incident"},
+            {"type": "jira.workitem.create", "connection": "local", "project": "OPS", "issueType": "Incident",
+             "summary": "{{webhookData.name}} failed", "description": "{{agentResponse}}", "priority": "P2"}
+        ]
+    })
+}
+
+async fn flows_are_saved_checked_and_their_secret_kept_for_admins(db: TestDb) {
+    let app = App::start(db).await;
+    let local = json!({"name": "local", "kind": "local"});
+    assert_eq!(app.send(Method::POST, "/api/v1/connections", Some(local)).await.unwrap().status(), StatusCode::CREATED);
+
+    let created = app.send(Method::POST, "/api/v1/flows", Some(flow())).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let id = created["flowId"].as_str().unwrap().to_owned();
+    assert_eq!(created["enabled"], false);
+    assert_eq!(created["webhook"]["url"], format!("{}/automation/webhooks/{id}", crate::PUBLIC_URL));
+    let secret = created["webhook"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(created["steps"][2]["issueType"], "Incident");
+
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let seen =
+        json_ok(app.request(Method::GET, &format!("/api/v1/flows/{id}"), Some(&reader)).send().await.unwrap()).await;
+    assert_eq!(seen["webhook"]["secret"], Value::Null, "read-only keys do not see the secret");
+    let listed = json_ok(app.request(Method::GET, "/api/v1/flows", Some(&reader)).send().await.unwrap()).await;
+    assert!(!listed.to_string().contains(&secret));
+    let refused = app.request(Method::POST, "/api/v1/flows", Some(&reader)).json(&flow()).send().await.unwrap();
+    problem(refused, StatusCode::FORBIDDEN).await;
+    let admin_view = json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
+    assert_eq!(admin_view["webhook"]["secret"], secret.as_str());
+
+    let enabled = json_ok(app.send(Method::POST, &format!("/api/v1/flows/{id}/enable"), None).await.unwrap()).await;
+    assert_eq!(enabled["enabled"], true);
+
+    // Every problem at once, each with where it is.
+    let mut broken = flow();
+    broken["steps"][2]["issueType"] = json!("");
+    broken["steps"][1]["prompt"] = json!("{{webhookData.processId");
+    broken["steps"][2]["connection"] = json!("jira");
+    let bad = problem(
+        app.send(Method::PUT, &format!("/api/v1/flows/{id}"), Some(broken)).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["steps[1].prompt", "steps[2].issueType", "steps[2].connection"], "{bad:#}");
+    let unknown =
+        app.send(Method::POST, "/api/v1/flows", Some(json!({"name": "x", "trigger": {"type": "cron"}, "steps": []})));
+    problem(unknown.await.unwrap(), StatusCode::BAD_REQUEST).await;
+
+    assert_eq!(
+        app.send(Method::DELETE, &format!("/api/v1/flows/{id}"), None).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    problem(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
+}
