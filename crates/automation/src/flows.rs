@@ -200,6 +200,18 @@ impl Flows {
         if problems.is_empty() { Ok(()) } else { Err(FlowError::Invalid(problems)) }
     }
 
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    pub(crate) fn view_stored(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
+        self.view(stored, reveal_secret)
+    }
+
     fn view(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
         let definition: StoredDefinition = serde_json::from_str(&stored.definition)
             .map_err(|e| FlowError::Store(StoreError::Other(format!("flow `{}` is unreadable: {e}", stored.id))))?;

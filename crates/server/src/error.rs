@@ -42,6 +42,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// 409: conflicts with what exists.
     Conflict(String),
+    /// 413: the body is over the cap.
+    TooLarge(String),
+    /// 429: too many requests; try again after `retry_after_seconds`.
+    TooManyRequests { detail: String, retry_after_seconds: u64 },
     /// 503: the database is unavailable; retry later.
     Unavailable(String),
     /// 500: a bug or an unexpected state; details go to the log only.
@@ -63,6 +67,8 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
@@ -78,7 +84,9 @@ impl std::fmt::Display for ApiError {
             | Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::MethodNotAllowed(d)
-            | Self::Conflict(d) => f.write_str(d),
+            | Self::Conflict(d)
+            | Self::TooLarge(d)
+            | Self::TooManyRequests { detail: d, .. } => f.write_str(d),
             Self::Unavailable(d) => write!(f, "the database is unavailable: {d}"),
             Self::Internal(d) => write!(f, "internal error: {d}"),
         }
@@ -118,13 +126,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, title) = self.parts();
         let request_id = crate::request::current_id();
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
+        };
         let (detail, errors) = match self {
             Self::BadRequest { detail, errors } => (detail, errors),
             Self::Unauthorized(d)
             | Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::MethodNotAllowed(d)
-            | Self::Conflict(d) => (d, vec![]),
+            | Self::Conflict(d)
+            | Self::TooLarge(d)
+            | Self::TooManyRequests { detail: d, .. } => (d, vec![]),
             Self::Unavailable(internal) => {
                 tracing::warn!(request_id, error = %internal, "database unavailable");
                 ("The database is unavailable; try again shortly.".to_owned(), vec![])
@@ -146,6 +160,9 @@ impl IntoResponse for ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub tools: agent::Tools,
     /// Flows of the automation engine.
     pub flows: automation::Flows,
+    /// Requests per flow per minute to the incoming webhooks, in this process.
+    pub webhook_rate: Arc<automation::RateLimit>,
 }
 
 impl AppState {
@@ -83,7 +85,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stop = tokio_util::sync::CancellationToken::new();
     let app = router(state, stop.clone());
-    axum::serve(listener, app)
+    // The peer's address goes into each incoming webhook's audit record.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             stop.cancel();

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    agent, api_keys, catalog, connections, flows, health, saved_filters, settings, tasks, users, webhooks,
+    agent, api_keys, catalog, connections, flows, health, incoming, saved_filters, settings, tasks, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,7 @@ use crate::routes::{
         flows::enable_flow,
         flows::disable_flow,
         flows::delete_flow,
+        incoming::receive,
         users::list_users,
         users::get_user,
         catalog::list_sites,

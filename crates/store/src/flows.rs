@@ -100,3 +100,106 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?.iter().map(flow).collect()
     }
 }
+
+/// A request to a flow's webhook, as stored before it is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredExecution {
+    pub id: String,
+    pub flow_id: String,
+    /// `queued`, `running`, `finished`.
+    pub state: String,
+    pub status: Option<String>,
+    pub webhook_id: Option<String>,
+    pub body: String,
+    /// The work items of a `provided` trigger, as a JSON list.
+    pub work_items: Option<String>,
+    pub source: String,
+    /// `token`, `path` or `signature`.
+    pub auth: String,
+    pub received_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+const EXECUTION_COLUMNS: &str = "execution_id, flow_id, state, status, webhook_id, body, work_items, source, auth, \
+                                 received_at, started_at, finished_at";
+
+fn execution(row: &AnyRow) -> Result<StoredExecution> {
+    Ok(StoredExecution {
+        id: row.try_get(0)?,
+        flow_id: row.try_get(1)?,
+        state: row.try_get(2)?,
+        status: row.try_get(3)?,
+        webhook_id: row.try_get(4)?,
+        body: row.try_get(5)?,
+        work_items: row.try_get(6)?,
+        source: row.try_get(7)?,
+        auth: row.try_get(8)?,
+        received_at: ts(row.try_get(9)?),
+        started_at: row.try_get::<Option<i64>, _>(10)?.map(ts),
+        finished_at: row.try_get::<Option<i64>, _>(11)?.map(ts),
+    })
+}
+
+impl Store {
+    /// Stores a request as a queued execution. A request whose `webhook_id` this flow already
+    /// received is not stored again: the earlier execution is returned, with `false`.
+    pub async fn insert_execution(&self, e: &StoredExecution) -> Result<(StoredExecution, bool)> {
+        let inserted = sqlx::query(
+            "INSERT INTO flow_executions (execution_id, flow_id, state, status, webhook_id, body, work_items, source, \
+             auth, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (flow_id, webhook_id) DO NOTHING",
+        )
+        .bind(e.id.clone())
+        .bind(e.flow_id.clone())
+        .bind(e.state.clone())
+        .bind(e.status.clone())
+        .bind(e.webhook_id.clone())
+        .bind(e.body.clone())
+        .bind(e.work_items.clone())
+        .bind(e.source.clone())
+        .bind(e.auth.clone())
+        .bind(e.received_at.as_millisecond())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            return Ok((e.clone(), true));
+        }
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM flow_executions WHERE flow_id = $1 AND webhook_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(e.flow_id.clone())
+            .bind(e.webhook_id.clone())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((execution(&row)?, false))
+    }
+
+    /// One execution.
+    pub async fn execution(&self, id: &str) -> Result<StoredExecution> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM flow_executions WHERE execution_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("execution `{id}`")))?;
+        execution(&row)
+    }
+
+    /// A flow's executions, newest first.
+    pub async fn executions_of_flow(&self, flow_id: &str, limit: u32) -> Result<Vec<StoredExecution>> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM flow_executions WHERE flow_id = $1 \
+             ORDER BY received_at DESC, execution_id DESC LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(flow_id.to_owned())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(execution)
+            .collect()
+    }
+}

@@ -28,7 +28,7 @@ pub use connect::{Engine, StoreOptions};
 pub use connections::{StoredConnection, StoredOutput};
 pub use directory::UserPage;
 pub use error::StoreError;
-pub use flows::StoredFlow;
+pub use flows::{StoredExecution, StoredFlow};
 pub use import::{DirectoryImport, ImportReport};
 pub use licenses::{BILLABLE_STATUSES, LicenseCount};
 pub use read_only::ReadOnlyStore;

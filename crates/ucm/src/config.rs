@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
-const TOP_LEVEL_KEYS: [&str; 13] = [
+const TOP_LEVEL_KEYS: [&str; 14] = [
     "data_dir",
     "database_url",
     "database",
@@ -27,6 +27,7 @@ const TOP_LEVEL_KEYS: [&str; 13] = [
     "api_keys",
     "demo",
     "agent",
+    "automation",
 ];
 
 /// The file in the data directory that holds the key sealing secrets at rest, when the
@@ -51,6 +52,7 @@ pub struct Config {
     pub api_keys: ApiKeysConfig,
     pub demo: DemoConfig,
     pub agent: AgentConfig,
+    pub automation: AutomationConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +115,13 @@ impl std::fmt::Debug for SecretsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretsConfig").field("key", &if self.key.is_empty() { "" } else { "***" }).finish()
     }
+}
+
+/// The automation engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationConfig {
+    pub webhook_requests_per_minute: u32,
 }
 
 /// The agent's optional LLM backend. Empty `llm_base_url`: only the built-in formats.
@@ -256,6 +265,9 @@ impl Config {
         self.dispatch_settings()?;
         self.llm_settings()?;
         self.llm_address_policy()?;
+        if self.automation.webhook_requests_per_minute == 0 {
+            bail!("automation.webhook_requests_per_minute must be at least 1");
+        }
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
         }

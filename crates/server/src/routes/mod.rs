@@ -6,6 +6,7 @@ pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod flows;
 pub(crate) mod health;
+pub(crate) mod incoming;
 pub mod saved_filters;
 pub(crate) mod settings;
 pub mod tasks;
@@ -75,6 +76,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/flows/{flow_id}", get(flows::get_flow).put(flows::update_flow).delete(flows::delete_flow))
         .route("/api/v1/flows/{flow_id}/enable", post(flows::enable_flow))
         .route("/api/v1/flows/{flow_id}/disable", post(flows::disable_flow))
+        .route("/automation/webhooks/{flow_id}", post(incoming::receive))
+        .route("/automation/webhooks/{flow_id}/{secret}", post(incoming::receive_with_path_secret))
         .route("/api/v1/agent/tools", get(agent::list_tools))
         .route("/api/v1/agent/tools/{name}", post(agent::call_tool))
         .fallback(not_found)

@@ -7,6 +7,7 @@ mod agent;
 mod api_keys;
 mod connections;
 mod flows;
+mod incoming;
 mod mcp;
 mod openapi;
 mod saved_filters;
@@ -25,6 +26,8 @@ use server::AppState;
 use testkit::TestDb;
 
 pub const PUBLIC_URL: &str = "https://ucm.example.com";
+/// Requests a flow's webhook takes per minute in these tests.
+pub const WEBHOOK_RATE_PER_MINUTE: u32 = 20;
 
 pub fn now() -> Timestamp {
     "2026-11-28T12:00:00Z".parse().unwrap()
@@ -82,6 +85,7 @@ impl App {
                 Arc::new(clock.clone()),
                 PUBLIC_URL,
             ),
+            webhook_rate: Arc::new(::automation::RateLimit::new(WEBHOOK_RATE_PER_MINUTE)),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {
