@@ -1,11 +1,14 @@
-//! The automation engine (AUTOMATION.md). So far: flows, a trigger and ordered steps, saved
-//! after every problem of their definition is found at once, with the incoming webhook's URL
-//! and secret minted on the first save ([`flows`]); and receiving that webhook: checked, stored
-//! as a queued execution, then accepted ([`receive`]). Running flows, the audit log and
-//! import/export are not built yet: accepted requests wait in the queue.
+//! The automation engine (AUTOMATION.md): flows, a trigger and ordered steps, saved after
+//! every problem of their definition is found at once, with the incoming webhook's URL and
+//! secret minted on the first save ([`flows`]); receiving that webhook: checked, stored as a
+//! queued execution, then accepted ([`receive`]); and running executions with a lease, every
+//! step recorded for the audit log ([`execute`]). Loop detection, the time budget, test runs
+//! and import/export are not built yet.
 
+pub mod execute;
 pub mod flows;
 pub mod receive;
 
+pub use execute::{ExecutionStatus, ExecutionView, Executor, ExecutorSettings, StepRecord, StepStatus};
 pub use flows::{Flow, FlowError, Flows, WebhookEndpoint};
 pub use receive::{Accepted, Incoming, MAX_BODY_BYTES, RateLimit, Refusal};

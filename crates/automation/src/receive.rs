@@ -136,6 +136,8 @@ impl Flows {
             received_at: now,
             started_at: None,
             finished_at: None,
+            steps: None,
+            duration_ms: None,
         };
         let (stored, new) = self.store().insert_execution(&execution).await.map_err(Refusal::Store)?;
         Ok(Accepted { execution_id: stored.id, new })

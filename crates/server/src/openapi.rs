@@ -28,6 +28,8 @@ use crate::routes::{
         flows::enable_flow,
         flows::disable_flow,
         flows::delete_flow,
+        flows::list_executions,
+        flows::get_execution,
         incoming::receive,
         users::list_users,
         users::get_user,

@@ -119,10 +119,13 @@ pub struct StoredExecution {
     pub received_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The steps' audit records, as JSON, once finished.
+    pub steps: Option<String>,
+    pub duration_ms: Option<i64>,
 }
 
 const EXECUTION_COLUMNS: &str = "execution_id, flow_id, state, status, webhook_id, body, work_items, source, auth, \
-                                 received_at, started_at, finished_at";
+                                 received_at, started_at, finished_at, steps, duration_ms";
 
 fn execution(row: &AnyRow) -> Result<StoredExecution> {
     Ok(StoredExecution {
@@ -138,6 +141,8 @@ fn execution(row: &AnyRow) -> Result<StoredExecution> {
         received_at: ts(row.try_get(9)?),
         started_at: row.try_get::<Option<i64>, _>(10)?.map(ts),
         finished_at: row.try_get::<Option<i64>, _>(11)?.map(ts),
+        steps: row.try_get(12)?,
+        duration_ms: row.try_get(13)?,
     })
 }
 
@@ -174,6 +179,74 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok((execution(&row)?, false))
+    }
+
+    /// Claims up to `limit` executions to run: queued ones, oldest first, and running ones
+    /// whose lease lapsed before `now` (their process stopped). Each is taken with a
+    /// compare-and-set, so two processes never run the same execution.
+    pub async fn claim_executions(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredExecution>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT execution_id FROM flow_executions \
+             WHERE state = 'queued' OR (state = 'running' AND lease_until < $1) \
+             ORDER BY received_at, execution_id LIMIT $2",
+        )
+        .bind(now.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = Vec::new();
+        for id in ids {
+            let taken = sqlx::query(
+                "UPDATE flow_executions SET state = 'running', owner = $1, lease_until = $2, \
+                 started_at = COALESCE(started_at, $3) \
+                 WHERE execution_id = $4 AND (state = 'queued' OR (state = 'running' AND lease_until < $3))",
+            )
+            .bind(owner.to_owned())
+            .bind(lease_until.as_millisecond())
+            .bind(now.as_millisecond())
+            .bind(id.clone())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+                == 1;
+            if taken {
+                claimed.push(self.execution(&id).await?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Closes an execution `owner` holds: its status, the steps' audit records and how long it
+    /// took. False when `owner` no longer holds it (its lease lapsed and another took it).
+    pub async fn finish_execution(
+        &self,
+        id: &str,
+        owner: &str,
+        status: &str,
+        steps: &str,
+        finished_at: Timestamp,
+        duration_ms: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE flow_executions SET state = 'finished', status = $1, steps = $2, finished_at = $3, \
+             duration_ms = $4, owner = NULL, lease_until = NULL \
+             WHERE execution_id = $5 AND owner = $6 AND state = 'running'",
+        )
+        .bind(status.to_owned())
+        .bind(steps.to_owned())
+        .bind(finished_at.as_millisecond())
+        .bind(duration_ms)
+        .bind(id.to_owned())
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// One execution.

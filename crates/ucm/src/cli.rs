@@ -349,6 +349,19 @@ Example:
     #[command(after_help = "Example:
   ucm flows delete 0190f2c4-…")]
     Delete { flow: String },
+    /// A flow's audit log: its executions, newest first, each step with what its templates
+    /// became, what it produced, and what went wrong.
+    #[command(after_help = "Examples:
+  ucm flows audit 'Slack alert per task run'
+  ucm flows audit 0190f2c4-… --limit 5 --json")]
+    Audit {
+        flow: String,
+        /// At most this many executions (default 20).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

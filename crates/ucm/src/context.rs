@@ -107,6 +107,20 @@ impl Context {
         Ok(automation::Flows::new(self.store.clone(), self.config.sealing_key()?, self.clock.clone(), public_url))
     }
 
+    /// The executor of flows (run by `ucm serve`).
+    pub fn executor(&self, public_url: &str) -> anyhow::Result<automation::Executor> {
+        Ok(automation::Executor::new(
+            self.flows(public_url)?,
+            self.store.clone(),
+            self.tools(public_url),
+            self.llm(public_url)?,
+            self.connections()?,
+            self.clock.clone(),
+            public_url,
+            automation::ExecutorSettings::default(),
+        ))
+    }
+
     /// The agent's read-only tools, with deep links built from `public_url`.
     pub fn tools(&self, public_url: &str) -> agent::Tools {
         agent::Tools::new(self.reader.clone(), self.clock.clone(), public_url)

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod execute;
+
 use std::sync::Arc;
 
 use automation::{FlowError, Flows};

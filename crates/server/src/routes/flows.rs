@@ -1,12 +1,15 @@
 //! Flows of the automation engine (AUTOMATION.md). The incoming webhook's secret is shown to
 //! admin keys only; read-only keys see flows without it.
 
-use automation::{Flow, FlowError};
+use automation::{ExecutionView, Flow, FlowError};
 use axum::Json;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use model::apikey::ApiKeyRole;
 use model::flow::FlowDefinition;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::{Admin, Caller};
@@ -98,6 +101,39 @@ pub async fn delete_flow(
 ) -> Result<StatusCode, ApiError> {
     state.flows.delete(&flow_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How many executions to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExecutionsQuery {
+    /// At most this many, newest first (default 50, at most 500).
+    limit: Option<u32>,
+}
+
+/// A flow's audit log: its executions, newest first, each with the request and every step's
+/// rendered inputs, outputs and messages.
+#[utoipa::path(get, path = "/api/v1/flows/{flowId}/executions", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path), ExecutionsQuery),
+    responses((status = 200, body = Vec<ExecutionView>), (status = 404, body = Problem)))]
+pub async fn list_executions(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<ExecutionsQuery>,
+) -> Result<Json<Vec<ExecutionView>>, ApiError> {
+    Ok(Json(state.flows.executions(&flow_id(id)?, query.limit.unwrap_or(50)).await?))
+}
+
+/// One execution of a flow.
+#[utoipa::path(get, path = "/api/v1/executions/{executionId}", tag = "automation", security(("bearer" = [])),
+    params(("executionId" = String, Path)), responses((status = 200, body = ExecutionView), (status = 404, body = Problem)))]
+pub async fn get_execution(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ExecutionView>, ApiError> {
+    Ok(Json(state.flows.execution(&crate::path_id(id, "execution")?).await?))
 }
 
 impl From<FlowError> for ApiError {

@@ -22,7 +22,11 @@ CREATE TABLE flow_executions (
     started_at    BIGINT,
     finished_at   BIGINT,
     owner         TEXT COLLATE "C",
-    lease_until   BIGINT
+    lease_until   BIGINT,
+    -- The audit log of each step (type, status, rendered inputs with secrets redacted, outputs,
+    -- messages), as a JSON list, once finished.
+    steps         TEXT COLLATE "C",
+    duration_ms   BIGINT
 );
 CREATE UNIQUE INDEX flow_executions_webhook_id ON flow_executions (flow_id, webhook_id);
 CREATE INDEX flow_executions_by_flow ON flow_executions (flow_id, received_at);

@@ -21,7 +21,11 @@ CREATE TABLE flow_executions (
     started_at    INTEGER,
     finished_at   INTEGER,
     owner         TEXT,
-    lease_until   INTEGER
+    lease_until   INTEGER,
+    -- The audit log of each step (type, status, rendered inputs with secrets redacted, outputs,
+    -- messages), as a JSON list, once finished.
+    steps         TEXT,
+    duration_ms   INTEGER
 );
 CREATE UNIQUE INDEX flow_executions_webhook_id ON flow_executions (flow_id, webhook_id);
 CREATE INDEX flow_executions_by_flow ON flow_executions (flow_id, received_at);

@@ -79,6 +79,19 @@ pub async fn run(context: &Context, command: FlowsCommand) -> anyhow::Result<()>
             outln!("Disabled `{}`: its webhook answers 404 until it is enabled.", flow.definition.name);
             Ok(())
         }
+        FlowsCommand::Audit { flow, limit, json } => {
+            let executions = flows.executions(&find(&flows, &flow).await?, limit).await.map_err(explain)?;
+            if json {
+                return output::json(&executions);
+            }
+            if executions.is_empty() {
+                outln!("No executions yet: POST to the flow's webhook (`ucm flows show` prints it).");
+            }
+            for execution in &executions {
+                print_execution(execution);
+            }
+            Ok(())
+        }
         FlowsCommand::Delete { flow } => {
             let id = find(&flows, &flow).await?;
             flows.delete(&id).await.map_err(explain)?;
@@ -147,4 +160,38 @@ fn print_flow(flow: &Flow) {
         outln!("  {}{}{via}", "  ".repeat(depth), step.type_name());
     }
     print_webhook(flow);
+}
+
+fn print_execution(execution: &automation::ExecutionView) {
+    let status = execution.status.as_deref().unwrap_or(execution.state.as_str());
+    let took = execution.duration_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
+    outln!(
+        "{} {status} ({}{took}) from {} by {}",
+        execution.execution_id,
+        output::when(Some(execution.received_at)),
+        execution.source,
+        execution.auth
+    );
+    for step in &execution.steps {
+        outln!("  {} {} {:?} ({} ms)", step.path, step.step_type, step.status, step.duration_ms);
+        for (field, value) in &step.inputs {
+            outln!("    in  {field}: {}", one_line(value));
+        }
+        for (field, value) in &step.outputs {
+            outln!("    out {field}: {}", one_line(value));
+        }
+        for message in &step.messages {
+            outln!("    note {message}");
+        }
+    }
+}
+
+/// A value on one line, cut at 160 characters.
+fn one_line(value: &serde_json::Value) -> String {
+    let text = match value {
+        serde_json::Value::String(text) => text.replace('\n', " ⏎ "),
+        other => other.to_string(),
+    };
+    let short: String = text.chars().take(160).collect();
+    if short.len() < text.len() { format!("{short}…") } else { short }
 }

@@ -33,7 +33,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     }
     ensure_initial_key(&context, local).await?;
 
-    // One signal stops both the HTTP server and the scheduler.
+    // One signal stops the HTTP server, the scheduler, the dispatcher and the flow executor.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let scheduler = tasks::Scheduler::new(state.tasks.clone(), Some(context.config.sync_slot()?));
     let every = context.config.scheduler_interval()?;
@@ -46,6 +46,11 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     let dispatcher = tokio::spawn(dispatcher.run(std::time::Duration::from_secs(1), async move {
         let _ = dispatcher_stopped.wait_for(|stop| *stop).await;
     }));
+    let executor = context.executor(&public_url)?;
+    let mut executor_stopped = stopped.clone();
+    let executor = tokio::spawn(executor.run(std::time::Duration::from_millis(500), async move {
+        let _ = executor_stopped.wait_for(|stop| *stop).await;
+    }));
 
     tracing::info!(%local, public_url, engine = context.store.engine().name(), "listening");
     outln!("ucm is listening on http://{local} (database: {})", context.store.engine().name());
@@ -57,6 +62,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     .await?;
     let _ = scheduler.await;
     let _ = dispatcher.await;
+    let _ = executor.await;
     // Runs started by this process get the chance to finish (or to stop as cancelled).
     tasks.shutdown(std::time::Duration::from_secs(10), std::time::Duration::from_secs(10)).await;
     tracing::info!("stopped");

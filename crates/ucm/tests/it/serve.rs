@@ -7,6 +7,7 @@ use testkit::{TestDb, backend_tests};
 use crate::{run, ucm};
 
 backend_tests!(
+    a_task_run_reaches_a_flow_and_becomes_a_slack_style_message,
     serve_demo_answers_the_readme_request,
     a_run_killed_with_its_server_is_closed_on_restart,
     a_task_run_reaches_a_subscribed_receiver_signed,
@@ -359,4 +360,79 @@ async fn deliveries_survive_a_killed_server(db: TestDb) {
     assert!(missing.is_empty(), "{} of {DELIVERIES} never arrived, e.g. {:?}", missing.len(), missing.first());
     // At least once: a few may arrive twice (those in flight at the kill), none is lost.
     assert!(requests >= DELIVERIES);
+}
+
+/// The loop, over real HTTP on 127.0.0.1: a task run fires its signed webhook at a flow of this
+/// same installation; the flow's agent step renders the run as a Slack summary and the local
+/// connection keeps the message; the flow's audit log shows every step.
+async fn a_task_run_reaches_a_flow_and_becomes_a_slack_style_message(db: TestDb) {
+    let env = [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8")];
+    let server = start_with(&db, &env);
+    let key = admin_key(&db);
+    let http = testkit::http_client();
+    let api = |path: &str| format!("{}{path}", server.base);
+    let local = http
+        .post(api("/api/v1/connections"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name": "local", "kind": "local"}));
+    assert_eq!(local.send().await.unwrap().status(), 201);
+    let flow = serde_json::json!({
+        "name": "Slack alert per task run", "enabled": true,
+        "trigger": {"type": "incomingWebhook", "workItems": "none"},
+        "steps": [
+            {"type": "agent.use", "prompt": "Summarise run {{webhookData.processId}} for #it-ops", "format": "slack-summary"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#it-ops", "message": "{{agentResponse}}"}
+        ]
+    });
+    let flow: serde_json::Value =
+        http.post(api("/api/v1/flows")).bearer_auth(&key).json(&flow).send().await.unwrap().json().await.unwrap();
+    let (flow_id, url, secret) = (
+        flow["flowId"].as_str().unwrap().to_owned(),
+        flow["webhook"]["url"].as_str().unwrap().to_owned(),
+        flow["webhook"]["secret"].as_str().unwrap().to_owned(),
+    );
+    assert!(url.starts_with(&server.base), "{url}");
+    let subscription = serde_json::json!({"name": "Slack alert flow", "url": url, "secret": secret,
+        "triggers": ["taskSuccess", "taskFailure"]});
+    let created = http.post(api("/api/v1/webhooks")).bearer_auth(&key).json(&subscription).send().await.unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+
+    let tasks: serde_json::Value =
+        http.get(api("/api/v1/tasks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let task = tasks.as_array().unwrap().iter().find(|t| t["name"] == "Onboard contractors").unwrap();
+    let run = http.post(api(&format!("/api/v1/tasks/{}/run", task["taskId"].as_str().unwrap()))).bearer_auth(&key);
+    assert_eq!(run.send().await.unwrap().status(), 202);
+
+    let mut messages = serde_json::Value::Null;
+    for _ in 0..300 {
+        messages =
+            http.get(api("/api/v1/outputs?kind=message")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        if !messages.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let message = &messages[0];
+    assert_eq!(message["title"], "#it-ops", "{messages:#}");
+    let mrkdwn = message["data"]["mrkdwn"].as_str().unwrap();
+    assert!(mrkdwn.contains("*Onboard contractors*") && mrkdwn.contains("taskSuccess"), "{mrkdwn}");
+    assert!(agent::validate::mrkdwn(mrkdwn).is_empty(), "{mrkdwn}");
+
+    let audit: serde_json::Value = http
+        .get(api(&format!("/api/v1/flows/{flow_id}/executions")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let execution = &audit[0];
+    assert_eq!(
+        (execution["status"].as_str(), execution["auth"].as_str()),
+        (Some("SUCCESS"), Some("token")),
+        "{audit:#}"
+    );
+    assert_eq!(execution["request"]["name"], "Onboard contractors");
+    assert_eq!(execution["steps"][1]["inputs"]["message"], mrkdwn);
 }

@@ -1,0 +1,716 @@
+//! Running flows: the executor claims queued executions (and those whose process stopped, once
+//! their lease lapses), runs the flow's steps with smart values rendered in every field, and
+//! records each step for the audit log (AUTOMATION §5): what each template became, what came
+//! back, what went wrong.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agent::Tools;
+use agent::llm::LlmBackend;
+use connectors::{Connections, Settings};
+use model::clock::Clock;
+use model::flow::{Branch, Comparison, Match, Operator, Step};
+use model::ids::ProcessId;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use store::{Store, StoreError, StoredExecution};
+use utoipa::ToSchema;
+
+use crate::flows::Flows;
+
+/// The largest regular expression a comparison compiles (bytes of compiled program).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// How an execution ended (AUTOMATION §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Success,
+    /// Some actions failed, others did not.
+    SomeErrors,
+    /// Every action failed, or the execution could not run.
+    Failure,
+    /// A condition stopped the flow before any action.
+    NoActionsPerformed,
+}
+
+impl ExecutionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::SomeErrors => "SOME_ERRORS",
+            Self::Failure => "FAILURE",
+            Self::NoActionsPerformed => "NO_ACTIONS_PERFORMED",
+        }
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepStatus {
+    Success,
+    Failure,
+    /// A condition that did not hold: the rest of its branch did not run.
+    ConditionNotMet,
+}
+
+/// One step's audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRecord {
+    /// Where the step is (`steps[1]`, `steps[2].branches[0].steps[1]`).
+    pub path: String,
+    /// The step's type (`slack.message.send`).
+    #[serde(rename = "type")]
+    pub step_type: String,
+    /// The work item this pass was for (`provided` triggers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_item: Option<String>,
+    pub status: StepStatus,
+    pub duration_ms: u64,
+    /// What each field's template became (credentials in headers redacted).
+    #[schema(value_type = Object)]
+    pub inputs: Map<String, Value>,
+    /// What the step produced (`agentResponse`, `createdPage`, …).
+    #[schema(value_type = Object)]
+    pub outputs: Map<String, Value>,
+    /// Missing values, fallbacks, errors, in words.
+    pub messages: Vec<String>,
+}
+
+/// How the executor runs.
+#[derive(Debug, Clone)]
+pub struct ExecutorSettings {
+    /// How long a claim holds; an execution not finished by then is run again by whoever
+    /// claims it next (its process is taken to have stopped).
+    pub lease: Duration,
+    /// Executions claimed at a time.
+    pub batch: u32,
+}
+
+impl Default for ExecutorSettings {
+    fn default() -> Self {
+        Self { lease: Duration::from_secs(300), batch: 10 }
+    }
+}
+
+/// Runs accepted requests of every flow.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    flows: Flows,
+    store: Store,
+    tools: Tools,
+    llm: Option<LlmBackend>,
+    connections: Connections,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+    owner: String,
+    settings: ExecutorSettings,
+}
+
+/// The state of one pass through a flow's steps.
+struct Pass {
+    context: Value,
+    work_item: Option<String>,
+    records: Vec<StepRecord>,
+    actions_done: usize,
+    actions_failed: usize,
+    stopped_by_condition: bool,
+}
+
+/// Whether the steps after this one run.
+enum Next {
+    Continue,
+    Stop,
+}
+
+impl Executor {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        flows: Flows,
+        store: Store,
+        tools: Tools,
+        llm: Option<LlmBackend>,
+        connections: Connections,
+        clock: Arc<dyn Clock>,
+        public_url: &str,
+        settings: ExecutorSettings,
+    ) -> Self {
+        let owner = format!("ucm-{}", model::ids::new_uuid());
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Self { inner: Arc::new(Inner { flows, store, tools, llm, connections, clock, public_url, owner, settings }) }
+    }
+
+    /// Claims what is due and runs it; how many executions finished.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let lease =
+            jiff::SignedDuration::try_from(inner.settings.lease).unwrap_or(jiff::SignedDuration::from_secs(300));
+        let until = now.checked_add(lease).unwrap_or(jiff::Timestamp::MAX);
+        let claimed = inner.store.claim_executions(&inner.owner, now, until, inner.settings.batch).await?;
+        let mut finished = 0;
+        for execution in claimed {
+            let started = Instant::now();
+            let (status, records) = self.execute(&execution).await;
+            let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
+            let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let kept = inner
+                .store
+                .finish_execution(&execution.id, &inner.owner, status.as_str(), &steps, inner.clock.now(), duration_ms)
+                .await?;
+            if kept {
+                finished += 1;
+                tracing::info!(execution = %execution.id, flow = %execution.flow_id, status = status.as_str(), duration_ms, "flow executed");
+            } else {
+                tracing::warn!(execution = %execution.id, "the execution's claim lapsed before it finished; its result was not kept");
+            }
+        }
+        Ok(finished)
+    }
+
+    /// Runs due executions every `every` until `shutdown` completes.
+    pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            loop {
+                match self.run_once().await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot claim flow executions; trying again shortly");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// Runs one execution: once, or once per work item.
+    async fn execute(&self, execution: &StoredExecution) -> (ExecutionStatus, Vec<StepRecord>) {
+        let flow = match self.inner.flows.get(&execution.flow_id, false).await {
+            Ok(flow) => flow,
+            Err(e) => return (ExecutionStatus::Failure, vec![failed_record("flow", "flow", &e.to_string())]),
+        };
+        let body: Value = serde_json::from_str(&execution.body).unwrap_or(Value::Null);
+        let items: Vec<Option<String>> = match execution.work_items.as_deref().map(serde_json::from_str::<Vec<String>>)
+        {
+            Some(Ok(items)) => items.into_iter().map(Some).collect(),
+            _ => vec![None],
+        };
+        let mut records = Vec::new();
+        let (mut done, mut failed, mut stopped) = (0, 0, false);
+        for item in items {
+            let mut context = json!({"webhookData": body});
+            if let Some(key) = &item {
+                context["issue"] = json!({"key": key});
+            }
+            let mut pass = Pass {
+                context,
+                work_item: item,
+                records: Vec::new(),
+                actions_done: 0,
+                actions_failed: 0,
+                stopped_by_condition: false,
+            };
+            self.run_steps(&flow.definition.steps, "", &mut pass).await;
+            done += pass.actions_done;
+            failed += pass.actions_failed;
+            stopped |= pass.stopped_by_condition && pass.actions_done + pass.actions_failed == 0;
+            records.extend(pass.records);
+        }
+        let status = match (done, failed) {
+            (0, 0) if stopped => ExecutionStatus::NoActionsPerformed,
+            (_, 0) => ExecutionStatus::Success,
+            (0, _) => ExecutionStatus::Failure,
+            _ => ExecutionStatus::SomeErrors,
+        };
+        (status, records)
+    }
+
+    /// Runs `steps` in order until one stops the branch.
+    async fn run_steps(&self, steps: &[Step], prefix: &str, pass: &mut Pass) -> Next {
+        for (i, step) in steps.iter().enumerate() {
+            let path = format!("{prefix}steps[{i}]");
+            let next = Box::pin(self.run_step(step, &path, pass)).await;
+            if matches!(next, Next::Stop) {
+                return Next::Stop;
+            }
+        }
+        Next::Continue
+    }
+
+    async fn run_step(&self, step: &Step, path: &str, pass: &mut Pass) -> Next {
+        let started = Instant::now();
+        let mut record = StepRecord {
+            path: path.to_owned(),
+            step_type: step.type_name().to_owned(),
+            work_item: pass.work_item.clone(),
+            status: StepStatus::Success,
+            duration_ms: 0,
+            inputs: Map::new(),
+            outputs: Map::new(),
+            messages: Vec::new(),
+        };
+        let mut next = Next::Continue;
+        match step {
+            Step::Condition(comparison) => match self.holds(comparison, pass, &mut record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    record.status = StepStatus::ConditionNotMet;
+                    pass.stopped_by_condition = true;
+                    next = Next::Stop;
+                }
+                Err(e) => {
+                    record.status = StepStatus::Failure;
+                    record.messages.push(e);
+                    next = Next::Stop;
+                }
+            },
+            Step::IfElse { branches } => {
+                let chosen = self.choose(branches, pass, &mut record);
+                record.outputs.insert("branch".to_owned(), chosen.map_or(Value::Null, Value::from));
+                record.duration_ms = elapsed_ms(started);
+                pass.records.push(record);
+                if let Some(index) = chosen {
+                    let prefix = format!("{path}.branches[{index}].");
+                    return self.run_steps(&branches[index].steps, &prefix, pass).await;
+                }
+                return Next::Continue;
+            }
+            Step::Log { message } => {
+                let text = self.render(message, "message", pass, &mut record);
+                record.messages.push(text);
+            }
+            Step::VariableCreate { name, value } => {
+                let text = self.render(value, "value", pass, &mut record);
+                pass.context[name.as_str()] = Value::String(text.clone());
+                record.outputs.insert(name.clone(), Value::String(text));
+            }
+            Step::AgentUse { .. } => self.agent(step, pass, &mut record).await,
+            _ => match self.action(step, pass, &mut record).await {
+                Ok(()) => pass.actions_done += 1,
+                Err(e) => {
+                    record.status = StepStatus::Failure;
+                    record.messages.push(e);
+                    pass.actions_failed += 1;
+                }
+            },
+        }
+        record.duration_ms = elapsed_ms(started);
+        pass.records.push(record);
+        next
+    }
+
+    /// Renders `template` against the pass's values, noting it as input `field` and any missing
+    /// value as a message.
+    fn render(&self, template: &str, field: &str, pass: &Pass, record: &mut StepRecord) -> String {
+        let rendered = smartvalues::Template::parse(template).map_err(|e| e.to_string()).and_then(|parsed| {
+            parsed
+                .render(&pass.context, self.inner.clock.now(), &smartvalues::Limits::default())
+                .map_err(|e| e.to_string())
+        });
+        let text = match rendered {
+            Ok(rendered) => {
+                for missing in rendered.missing {
+                    record.messages.push(format!("{field}: `{missing}` has no value (rendered empty)"));
+                }
+                rendered.text
+            }
+            Err(e) => {
+                record.messages.push(format!("{field}: {e}"));
+                String::new()
+            }
+        };
+        record.inputs.insert(field.to_owned(), Value::String(text.clone()));
+        text
+    }
+
+    fn holds(&self, comparison: &Comparison, pass: &Pass, record: &mut StepRecord) -> Result<bool, String> {
+        let first = self.render(&comparison.first, "first", pass, record);
+        let second = self.render(&comparison.second, "second", pass, record);
+        record.inputs.insert("operator".to_owned(), json!(comparison.operator));
+        compare(&first, comparison.operator, &second)
+    }
+
+    /// The first branch whose conditions hold (a branch without conditions always does).
+    fn choose(&self, branches: &[Branch], pass: &Pass, record: &mut StepRecord) -> Option<usize> {
+        for (index, branch) in branches.iter().enumerate() {
+            let mut results = Vec::new();
+            for comparison in &branch.conditions {
+                match self.holds(comparison, pass, record) {
+                    Ok(holds) => results.push(holds),
+                    Err(e) => {
+                        record.messages.push(format!("branches[{index}]: {e}"));
+                        results.push(false);
+                    }
+                }
+            }
+            let taken = match branch.matches {
+                Match::All => results.iter().all(|r| *r),
+                Match::Any => results.is_empty() || results.iter().any(|r| *r),
+            };
+            if taken {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// The agent step: the run named by `webhookData.processId` in a built-in format.
+    async fn agent(&self, step: &Step, pass: &mut Pass, record: &mut StepRecord) {
+        let Step::AgentUse { prompt, format, backend, .. } = step else { return };
+        let prompt = self.render(prompt, "prompt", pass, record);
+        record.inputs.insert("format".to_owned(), Value::from(format.as_str()));
+        let outcome = async {
+            let format =
+                agent::Format::from_name(format).ok_or_else(|| format!("`{format}` is not a built-in format"))?;
+            let process_id = pass.context["webhookData"]["processId"]
+                .as_str()
+                .ok_or("the webhook's body has no processId: the agent step renders a task run")?
+                .to_owned();
+            let llm = match backend.as_deref() {
+                Some("llm") => {
+                    if self.inner.llm.is_none() {
+                        record.messages.push(
+                            "no model is configured ([agent] llm_base_url): the built-in format is used".to_owned(),
+                        );
+                    }
+                    self.inner.llm.as_ref()
+                }
+                _ => None,
+            };
+            agent::step::run_step(&self.inner.tools, llm, format, &prompt, &ProcessId(process_id))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match outcome {
+            Ok(reply) => {
+                if let Some(reason) = &reply.fallback_reason {
+                    record.messages.push(format!("the built-in rendering was used: {reason}"));
+                }
+                record.outputs.insert("agentResponse".to_owned(), Value::String(reply.text.clone()));
+                record.outputs.insert("backend".to_owned(), json!(reply.backend));
+                record.outputs.insert("toolCalls".to_owned(), json!(reply.tool_calls));
+                pass.context["agentResponse"] = Value::String(reply.text);
+            }
+            Err(e) => {
+                record.status = StepStatus::Failure;
+                record.messages.push(e);
+                pass.context["agentResponse"] = Value::String(String::new());
+            }
+        }
+    }
+
+    /// An action step through its connection; its output goes into the pass's values.
+    async fn action(&self, step: &Step, pass: &mut Pass, record: &mut StepRecord) -> Result<(), String> {
+        let now = self.inner.clock.now();
+        let store = &self.inner.store;
+        let client = self.inner.connections.client();
+        if let Step::WebRequest { method, url, headers, body } = step {
+            let url = self.render(url, "url", pass, record);
+            let body = self.render(body, "body", pass, record);
+            let headers: Vec<(String, String)> =
+                headers.iter().map(|h| (h.name.clone(), self.render(&h.value, "headers", pass, record))).collect();
+            // Credentials in headers never reach the audit log.
+            record.inputs.insert("headers".to_owned(), json!(connectors::web::redacted_headers(&headers)));
+            record.inputs.insert("method".to_owned(), Value::from(method.as_str()));
+            let request = webhooks::Request {
+                method: method.clone(),
+                url,
+                headers,
+                body: (!body.is_empty()).then(|| body.into_bytes()),
+            };
+            let response = connectors::web::send(client, &request).await.map_err(|e| e.to_string())?;
+            let answer = json!({"status": response.status, "body": response.body});
+            record.outputs.insert("webResponse".to_owned(), answer.clone());
+            pass.context["webResponse"] = answer;
+            return Ok(());
+        }
+        let name = step.connection().unwrap_or_default();
+        record.inputs.insert("connection".to_owned(), Value::from(name));
+        let (_, target) = self.inner.connections.open(name).await.map_err(|e| e.to_string())?;
+        let local = matches!(target.settings, Settings::Local);
+        match step {
+            Step::ConfluencePagePublish { space, parent_page, title, body, .. } => {
+                let space = self.render(space, "space", pass, record);
+                let parent = self.render(parent_page, "parentPage", pass, record);
+                let title = self.render(title, "title", pass, record);
+                let markdown = self.render(body, "body", pass, record);
+                let created = if local {
+                    let output = connectors::local::page(store, now, &space, &title, &markdown)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json!({"id": output.id, "title": output.title, "url": self.output_url(&output.id)})
+                } else {
+                    let page = connectors::confluence::Page { space_key: space, parent_id: parent, title, markdown };
+                    json!(connectors::confluence::create_page(client, &target, &page).await.map_err(|e| e.to_string())?)
+                };
+                self.output(pass, record, "createdPage", created);
+            }
+            Step::SlackMessageSend { channel, message, .. } => {
+                let channel = self.render(channel, "channel", pass, record);
+                let text = self.render(message, "message", pass, record);
+                let posted = if local {
+                    let output =
+                        connectors::local::message(store, now, &channel, &text).await.map_err(|e| e.to_string())?;
+                    json!({"channel": channel, "ts": output.id, "url": self.output_url(&output.id)})
+                } else {
+                    let deep_link = pass.context["webhookData"]["deepLink"].as_str().map(str::to_owned);
+                    let message = connectors::slack::Message { channel, text, deep_link };
+                    json!(connectors::slack::post(client, &target, &message).await.map_err(|e| e.to_string())?)
+                };
+                self.output(pass, record, "slackMessage", posted);
+            }
+            Step::JiraWorkItemCreate {
+                project, issue_type, summary, description, due_date, priority, labels, ..
+            } => {
+                let item = connectors::jira::WorkItem {
+                    project_key: self.render(project, "project", pass, record),
+                    issue_type: issue_type.clone(),
+                    summary: self.render(summary, "summary", pass, record),
+                    markdown: self.render(description, "description", pass, record),
+                    due_date: Some(self.render(due_date, "dueDate", pass, record)).filter(|d| !d.trim().is_empty()),
+                    priority: Some(self.render(priority, "priority", pass, record)).filter(|p| !p.trim().is_empty()),
+                    labels: labels
+                        .iter()
+                        .map(|l| self.render(l, "labels", pass, record))
+                        .filter(|l| !l.is_empty())
+                        .collect(),
+                };
+                record.inputs.insert("issueType".to_owned(), Value::from(issue_type.as_str()));
+                let created = if local {
+                    let output = connectors::local::work_item(store, now, &item).await.map_err(|e| e.to_string())?;
+                    json!({"id": output.id, "key": output.key, "url": self.output_url(&output.id)})
+                } else {
+                    json!(connectors::jira::create(client, &target, &item).await.map_err(|e| e.to_string())?)
+                };
+                self.output(pass, record, "createdIssue", created);
+            }
+            Step::EmailSend { to, cc, bcc, subject, body, .. } => {
+                let mut recipients = Vec::new();
+                for (field, template) in [("to", to), ("cc", cc), ("bcc", bcc)] {
+                    let text = self.render(template, field, pass, record);
+                    recipients.extend(text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned));
+                }
+                let subject = self.render(subject, "subject", pass, record);
+                let markdown = self.render(body, "body", pass, record);
+                if recipients.is_empty() {
+                    return Err("the email has no recipient once rendered".to_owned());
+                }
+                let sent = if local {
+                    let output = connectors::local::email(store, now, &recipients, &subject, &markdown)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json!({"id": output.id, "url": self.output_url(&output.id)})
+                } else {
+                    let email = connectors::email::Email { to: recipients, subject, markdown };
+                    json!(connectors::email::send(client, &target, &email).await.map_err(|e| e.to_string())?)
+                };
+                self.output(pass, record, "sentEmail", sent);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn output(&self, pass: &mut Pass, record: &mut StepRecord, name: &str, value: Value) {
+        record.outputs.insert(name.to_owned(), value.clone());
+        pass.context[name] = value;
+    }
+
+    /// Where the web UI shows what the local connection stored.
+    fn output_url(&self, id: &str) -> String {
+        format!("{}/outputs/{id}", self.inner.public_url)
+    }
+}
+
+fn failed_record(path: &str, step_type: &str, message: &str) -> StepRecord {
+    StepRecord {
+        path: path.to_owned(),
+        step_type: step_type.to_owned(),
+        work_item: None,
+        status: StepStatus::Failure,
+        duration_ms: 0,
+        inputs: Map::new(),
+        outputs: Map::new(),
+        messages: vec![message.to_owned()],
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A comparison of two rendered texts (AUTOMATION §3). Case-sensitive; `GREATER_THAN` and
+/// `LESS_THAN` compare as numbers when both sides are numbers.
+pub fn compare(first: &str, operator: Operator, second: &str) -> Result<bool, String> {
+    let regex = |pattern: &str| {
+        regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("`{second}` is not a usable regular expression: {e}"))
+    };
+    let ordering = || match (first.trim().parse::<f64>(), second.trim().parse::<f64>()) {
+        (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+        _ => first.cmp(second),
+    };
+    let one_of = || second.split(',').map(str::trim).any(|v| v == first.trim());
+    Ok(match operator {
+        Operator::Equals => first == second,
+        Operator::NotEquals => first != second,
+        Operator::Contains => first.contains(second),
+        Operator::NotContains => !first.contains(second),
+        Operator::StartsWith => first.starts_with(second),
+        Operator::EndsWith => first.ends_with(second),
+        Operator::RegexMatches => regex(&format!("^(?:{second})$"))?.is_match(first),
+        Operator::RegexContains => regex(second)?.is_match(first),
+        Operator::RegexNotMatches => !regex(&format!("^(?:{second})$"))?.is_match(first),
+        Operator::GreaterThan => ordering() == std::cmp::Ordering::Greater,
+        Operator::LessThan => ordering() == std::cmp::Ordering::Less,
+        Operator::OneOf => one_of(),
+        Operator::NotOneOf => !one_of(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparisons_follow_the_spec() {
+        use Operator::*;
+        let cases = [
+            ("taskFailure", Equals, "taskFailure", true),
+            ("taskFailure", Equals, "TaskFailure", false),
+            ("abc", NotEquals, "abd", true),
+            ("taskSuccess", Contains, "Success", true),
+            ("taskSuccess", NotContains, "Fail", true),
+            ("orgKeyExpiry", StartsWith, "org", true),
+            ("orgKeyExpiry", EndsWith, "Expiry", true),
+            ("task42", RegexMatches, "task\\d+", true),
+            ("xtask42", RegexMatches, "task\\d+", false),
+            ("xtask42y", RegexContains, "task\\d+", true),
+            ("xtask42", RegexNotMatches, "task\\d+", true),
+            ("10", GreaterThan, "9", true),
+            ("b", GreaterThan, "a", true),
+            ("9", LessThan, "10", true),
+            ("taskFailure", OneOf, "taskSuccess, taskFailure", true),
+            ("orgKeyExpiry", NotOneOf, "taskSuccess,taskFailure", true),
+        ];
+        for (first, operator, second, expected) in cases {
+            assert_eq!(compare(first, operator, second), Ok(expected), "{first} {operator:?} {second}");
+        }
+        assert!(compare("x", RegexMatches, "(").is_err());
+    }
+}
+
+/// An execution as the audit log shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView {
+    pub execution_id: String,
+    pub flow_id: String,
+    /// `queued`, `running` or `finished`.
+    pub state: String,
+    /// Once finished: `SUCCESS`, `SOME_ERRORS`, `FAILURE` or `NO_ACTIONS_PERFORMED`.
+    pub status: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<jiff::Timestamp>,
+    pub duration_ms: Option<i64>,
+    /// The sender's address, and how it proved it knew the secret (`token`, `path`, `signature`).
+    pub source: String,
+    pub auth: String,
+    pub webhook_id: Option<String>,
+    /// The request's body, fields that look like credentials shown as `***`.
+    #[schema(value_type = Object)]
+    pub request: Value,
+    pub work_items: Option<Vec<String>>,
+    pub steps: Vec<StepRecord>,
+}
+
+impl From<StoredExecution> for ExecutionView {
+    fn from(e: StoredExecution) -> Self {
+        let mut request = serde_json::from_str(&e.body).unwrap_or(Value::String(e.body));
+        redact(&mut request);
+        Self {
+            execution_id: e.id,
+            flow_id: e.flow_id,
+            state: e.state,
+            status: e.status,
+            received_at: e.received_at,
+            finished_at: e.finished_at,
+            duration_ms: e.duration_ms,
+            source: e.source,
+            auth: e.auth,
+            webhook_id: e.webhook_id,
+            request,
+            work_items: e.work_items.and_then(|items| serde_json::from_str(&items).ok()),
+            steps: e.steps.and_then(|steps| serde_json::from_str(&steps).ok()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Replaces the values of fields whose names say they hold a credential.
+fn redact(value: &mut Value) {
+    const CREDENTIALS: [&str; 6] = ["secret", "password", "token", "authorization", "apikey", "api_key"];
+    match value {
+        Value::Object(object) => {
+            for (key, child) in object.iter_mut() {
+                let key = key.to_lowercase();
+                if CREDENTIALS.iter().any(|c| key.contains(c)) && !key.ends_with("id") {
+                    *child = Value::String("***".to_owned());
+                } else {
+                    redact(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+impl Flows {
+    /// A flow's executions, newest first, at most `limit`.
+    pub async fn executions(&self, flow_id: &str, limit: u32) -> Result<Vec<ExecutionView>, crate::FlowError> {
+        self.store().flow(flow_id).await?;
+        let executions = self.store().executions_of_flow(flow_id, limit.clamp(1, 500)).await?;
+        Ok(executions.into_iter().map(ExecutionView::from).collect())
+    }
+
+    /// One execution.
+    pub async fn execution(&self, id: &str) -> Result<ExecutionView, crate::FlowError> {
+        Ok(self.store().execution(id).await?.into())
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_request_are_not_shown() {
+        let mut body = json!({"apiKeyId": "k1", "apiKey": "s3cret", "nested": [{"password": "p", "name": "ok"}],
+            "Authorization": "Bearer x", "settingsUrl": "https://x"});
+        redact(&mut body);
+        assert_eq!(
+            body,
+            json!({"apiKeyId": "k1", "apiKey": "***", "nested": [{"password": "***", "name": "ok"}],
+                "Authorization": "***", "settingsUrl": "https://x"})
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! Executions end to end, without HTTP: a request received, claimed and run; the agent's
+//! rendering reaching the local connection; conditions that stop a flow; failures recorded;
+//! an execution whose process stopped run again by another.
+
+use std::sync::Arc;
+
+use automation::{ExecutionStatus, Executor, ExecutorSettings, Flows, Incoming, RateLimit};
+use directory::{Directory, LocalDirectory};
+use model::clock::{Clock, ManualClock};
+use model::filter::UserFilter;
+use model::flow::FlowDefinition;
+use model::task::{Action, Schedule};
+use serde_json::{Value, json};
+use tasks::{RunStart, TaskInput, TaskService, TaskSettings};
+use testkit::{TestDb, backend_tests};
+use webhooks::Headers;
+
+const PUBLIC_URL: &str = "http://ucm.test:8080";
+
+struct Engine {
+    db: TestDb,
+    clock: ManualClock,
+    flows: Flows,
+    executor: Executor,
+    rate: RateLimit,
+}
+
+impl Engine {
+    async fn new(db: TestDb) -> Self {
+        let clock = ManualClock::new("2026-11-29T09:00:00Z".parse().unwrap());
+        let key = webhooks::SealingKey::from_base64(&webhooks::SealingKey::generate()).unwrap();
+        let flows = Flows::new(db.store.clone(), key.clone(), Arc::new(clock.clone()), PUBLIC_URL);
+        let client = webhooks::GuardedClient::new(
+            webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+            webhooks::Timeouts::default(),
+        )
+        .unwrap();
+        let connections = connectors::Connections::new(db.store.clone(), key, client, Arc::new(clock.clone()));
+        connections.create(&serde_json::from_value(json!({"name": "local", "kind": "local"})).unwrap()).await.unwrap();
+        let tools = agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL);
+        let executor = Executor::new(
+            flows.clone(),
+            db.store.clone(),
+            tools,
+            None,
+            connections,
+            Arc::new(clock.clone()),
+            PUBLIC_URL,
+            ExecutorSettings::default(),
+        );
+        Self { db, clock, flows, executor, rate: RateLimit::new(1000) }
+    }
+
+    /// A demo organization and one finished task run; its process id.
+    async fn task_run(&self) -> String {
+        let now = self.clock.now();
+        self.db.store.import_directory(&directory::demo::organization(30, now, 7), &|_| {}).await.unwrap();
+        let directory: Arc<dyn Directory> =
+            Arc::new(LocalDirectory::new(self.db.store.clone(), Arc::new(self.clock.clone())));
+        let settings = TaskSettings { public_url: PUBLIC_URL.to_owned(), ..TaskSettings::default() };
+        let service = TaskService::new(self.db.store.clone(), directory, Arc::new(self.clock.clone()), settings);
+        let filter = self.db.store.create_saved_filter("everyone", &UserFilter::default(), now).await.unwrap();
+        let input = TaskInput {
+            name: "Lock everyone".into(),
+            filter_id: filter.filter_id,
+            actions: vec![Action::SuspendUsers],
+            schedule: Schedule::default(),
+            active: true,
+            execution_limit: None,
+        };
+        let task = service.create_task(&input, "test").await.unwrap();
+        let run = service
+            .start_task_run(&task.task_id, &RunStart { started_by: "test".into(), confirm: true })
+            .await
+            .unwrap();
+        service.execute(&run, &|_| {}).await;
+        run.process_id.0
+    }
+
+    async fn flow(&self, definition: Value) -> (String, String) {
+        let definition: FlowDefinition = serde_json::from_value(definition).unwrap();
+        let flow = self.flows.create(&definition, "test").await.unwrap();
+        (flow.flow_id, flow.webhook.secret.unwrap())
+    }
+
+    async fn send(&self, flow: &(String, String), body: &Value) -> String {
+        let body = body.to_string();
+        let request = Incoming {
+            flow_id: &flow.0,
+            path_secret: None,
+            token: Some(&flow.1),
+            signature: Headers::default(),
+            body: body.as_bytes(),
+            source: "127.0.0.1",
+        };
+        self.flows.receive(request, &self.rate).await.unwrap().execution_id
+    }
+}
+
+backend_tests!(
+    a_task_run_becomes_a_slack_style_message_through_the_agent,
+    conditions_choose_and_stop_and_failures_are_recorded,
+    an_execution_whose_process_stopped_runs_again,
+);
+
+async fn a_task_run_becomes_a_slack_style_message_through_the_agent(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let process_id = engine.task_run().await;
+    let flow = engine
+        .flow(json!({
+            "name": "Slack alert per task run", "enabled": true,
+            "trigger": {"type": "incomingWebhook"},
+            "steps": [
+                {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "ONE_OF", "second": "taskSuccess,taskFailure"},
+                {"type": "agent.use", "prompt": "Summarise run {{webhookData.processId}} for #it-ops", "format": "slack-summary"},
+                {"type": "slack.message.send", "connection": "local", "channel": "#it-ops", "message": "{{agentResponse}}"},
+                {"type": "log", "message": "posted {{slackMessage.ts}} for {{webhookData.name.toUpperCase}}"}
+            ]
+        }))
+        .await;
+    let payload = json!({"trigger": "taskSuccess", "processId": process_id, "name": "Lock everyone",
+        "actionTypes": ["suspendUsers"], "deepLink": format!("{PUBLIC_URL}/tasks?processId={process_id}")});
+    let execution_id = engine.send(&flow, &payload).await;
+    assert_eq!(engine.db.store.execution(&execution_id).await.unwrap().state, "queued");
+
+    assert_eq!(engine.executor.run_once().await.unwrap(), 1);
+    assert_eq!(engine.executor.run_once().await.unwrap(), 0, "run once, not again");
+    let execution = engine.db.store.execution(&execution_id).await.unwrap();
+    assert_eq!((execution.state.as_str(), execution.status.as_deref()), ("finished", Some("SUCCESS")));
+    let steps: Vec<Value> = serde_json::from_str(execution.steps.as_deref().unwrap()).unwrap();
+    let types: Vec<&str> = steps.iter().map(|s| s["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["condition", "agent.use", "slack.message.send", "log"]);
+    assert!(steps.iter().all(|s| s["status"] == "SUCCESS"), "{steps:#?}");
+    // The audit log shows what each template became.
+    assert_eq!(steps[1]["inputs"]["prompt"], format!("Summarise run {process_id} for #it-ops"));
+    let summary = steps[1]["outputs"]["agentResponse"].as_str().unwrap();
+    // Deactivated and invited users cannot be suspended: a success with failures.
+    assert!(summary.starts_with(":warning: *Lock everyone*"), "{summary}");
+    assert_eq!(steps[2]["inputs"]["message"], summary);
+    assert!(steps[3]["messages"][0].as_str().unwrap().ends_with("for LOCK EVERYONE"), "{:#}", steps[3]);
+
+    // The message is in the local connection, as Slack would show it.
+    let messages = connectors::local::list(&engine.db.store, Some("message"), 10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].title, "#it-ops");
+    assert_eq!(messages[0].data["mrkdwn"], summary);
+    assert!(messages[0].data["html"].as_str().unwrap().contains("Lock everyone"));
+}
+
+async fn conditions_choose_and_stop_and_failures_are_recorded(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let flow = engine
+        .flow(json!({
+            "name": "Key expiry escalation", "enabled": true,
+            "trigger": {"type": "incomingWebhook"},
+            "steps": [
+                {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "EQUALS", "second": "orgKeyExpiry"},
+                {"type": "ifElse", "branches": [
+                    {"conditions": [{"first": "{{webhookData.name}}", "operator": "STARTS_WITH", "second": "prod"}],
+                     "steps": [{"type": "variable.create", "name": "priority", "value": "P1"}]},
+                    {"steps": [{"type": "variable.create", "name": "priority", "value": "P2"}]}
+                ]},
+                {"type": "email.send", "connection": "local", "to": "it-ops@example.com",
+                 "subject": "API key {{webhookData.name}} expires {{webhookData.expiresAt.toDate.format(\"yyyy-MM-dd\")}}",
+                 "body": "Renew it: [API key settings]({{webhookData.settingsUrl}})"},
+                {"type": "jira.workitem.create", "connection": "local", "project": "OPS", "issueType": "Task",
+                 "summary": "Rotate {{webhookData.name}} key", "priority": "{{priority}}",
+                 "dueDate": "{{webhookData.expiresAt.toDate.minusDays(2).format(\"yyyy-MM-dd\")}}"}
+            ]
+        }))
+        .await;
+    let expiry = json!({"trigger": "orgKeyExpiry", "apiKeyId": "k1", "name": "ci-deploy",
+        "expiresAt": "2026-12-03T09:00:00Z", "settingsUrl": format!("{PUBLIC_URL}/settings/api-keys")});
+    let expiring = engine.send(&flow, &expiry).await;
+    let other = engine.send(&flow, &json!({"trigger": "taskSuccess", "processId": "x"})).await;
+    assert_eq!(engine.executor.run_once().await.unwrap(), 2);
+
+    let done = engine.db.store.execution(&expiring).await.unwrap();
+    assert_eq!(done.status.as_deref(), Some("SUCCESS"));
+    let emails = connectors::local::list(&engine.db.store, Some("email"), 10).await.unwrap();
+    assert_eq!(emails[0].title, "API key ci-deploy expires 2026-12-03");
+    assert!(emails[0].data["html"].as_str().unwrap().contains("/settings/api-keys"));
+    let items = connectors::local::list(&engine.db.store, Some("workItem"), 10).await.unwrap();
+    assert_eq!(items[0].title, "Rotate ci-deploy key");
+    assert_eq!(
+        (items[0].data["dueDate"].as_str(), items[0].data["priority"].as_str()),
+        (Some("2026-12-01"), Some("P2"))
+    );
+
+    let skipped = engine.db.store.execution(&other).await.unwrap();
+    assert_eq!(skipped.status.as_deref(), Some(ExecutionStatus::NoActionsPerformed.as_str()));
+    let steps: Vec<Value> = serde_json::from_str(skipped.steps.as_deref().unwrap()).unwrap();
+    assert_eq!(steps.len(), 1, "the condition stopped the flow");
+    assert_eq!(steps[0]["status"], "CONDITION_NOT_MET");
+
+    // The connection goes away after the flow was saved: the actions fail, and say why.
+    let local = engine.db.store.connection("local").await.unwrap();
+    engine.db.store.delete_connection(&local.id).await.unwrap();
+    let failing = engine.send(&flow, &expiry).await;
+    engine.executor.run_once().await.unwrap();
+    let failed = engine.db.store.execution(&failing).await.unwrap();
+    assert_eq!(failed.status.as_deref(), Some("FAILURE"));
+    let steps: Vec<Value> = serde_json::from_str(failed.steps.as_deref().unwrap()).unwrap();
+    let email = steps.iter().find(|s| s["type"] == "email.send").unwrap();
+    assert_eq!(email["status"], "FAILURE");
+    assert!(email["messages"][0].as_str().unwrap().contains("local"), "{email:#}");
+}
+
+async fn an_execution_whose_process_stopped_runs_again(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let flow = engine
+        .flow(json!({"name": "Log", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "log", "message": "got {{webhookData.n}}"}]}))
+        .await;
+    let id = engine.send(&flow, &json!({"n": 1})).await;
+    // Another process claims it, then stops before finishing.
+    let now = engine.clock.now();
+    let lease = now.checked_add(jiff::SignedDuration::from_secs(300)).unwrap();
+    let taken = engine.db.store.claim_executions("ucm-gone", now, lease, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(engine.executor.run_once().await.unwrap(), 0, "its claim still holds");
+    engine.clock.advance(jiff::SignedDuration::from_secs(301));
+    assert_eq!(engine.executor.run_once().await.unwrap(), 1, "the lapsed claim is taken over");
+    let done = engine.db.store.execution(&id).await.unwrap();
+    assert_eq!(done.status.as_deref(), Some("SUCCESS"));
+    // The stopped process cannot write its result over it.
+    assert!(!engine.db.store.finish_execution(&id, "ucm-gone", "FAILURE", "[]", now, 1).await.unwrap());
+}
