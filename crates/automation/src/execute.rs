@@ -152,28 +152,72 @@ impl Executor {
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let lease =
-            jiff::SignedDuration::try_from(inner.settings.lease).unwrap_or(jiff::SignedDuration::from_secs(300));
-        let until = now.checked_add(lease).unwrap_or(jiff::Timestamp::MAX);
-        let claimed = inner.store.claim_executions(&inner.owner, now, until, inner.settings.batch).await?;
+        let claimed =
+            inner.store.claim_executions(&inner.owner, now, self.lease_until(now), inner.settings.batch).await?;
         let mut finished = 0;
         for execution in claimed {
-            let started = Instant::now();
-            let (status, records) = self.execute(&execution).await;
-            let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
-            let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let kept = inner
-                .store
-                .finish_execution(&execution.id, &inner.owner, status.as_str(), &steps, inner.clock.now(), duration_ms)
-                .await?;
-            if kept {
+            if self.run_claimed(&execution).await? {
                 finished += 1;
-                tracing::info!(execution = %execution.id, flow = %execution.flow_id, status = status.as_str(), duration_ms, "flow executed");
-            } else {
-                tracing::warn!(execution = %execution.id, "the execution's claim lapsed before it finished; its result was not kept");
             }
         }
         Ok(finished)
+    }
+
+    /// A test run: `payload` as the webhook's body, run now, whether the flow is enabled or not
+    /// (no secret, no rate); its execution is in the audit log like any other.
+    pub async fn test_run(&self, flow_id: &str, payload: &Value) -> Result<ExecutionView, crate::FlowError> {
+        let inner = &self.inner;
+        inner.store.flow(flow_id).await?;
+        let now = inner.clock.now();
+        let execution = StoredExecution {
+            id: model::ids::new_uuid(),
+            flow_id: flow_id.to_owned(),
+            state: "queued".to_owned(),
+            status: None,
+            webhook_id: None,
+            body: payload.to_string(),
+            work_items: payload
+                .get("issues")
+                .and_then(Value::as_array)
+                .map(|items| Value::Array(items.iter().filter(|i| i.is_string()).cloned().collect()).to_string()),
+            source: "test run".to_owned(),
+            auth: "test".to_owned(),
+            received_at: now,
+            started_at: None,
+            finished_at: None,
+            steps: None,
+            duration_ms: None,
+        };
+        inner.store.insert_execution(&execution).await?;
+        if inner.store.claim_execution(&execution.id, &inner.owner, now, self.lease_until(now)).await? {
+            self.run_claimed(&execution).await?;
+        }
+        inner.flows.execution(&execution.id).await
+    }
+
+    fn lease_until(&self, now: jiff::Timestamp) -> jiff::Timestamp {
+        let lease =
+            jiff::SignedDuration::try_from(self.inner.settings.lease).unwrap_or(jiff::SignedDuration::from_secs(300));
+        now.checked_add(lease).unwrap_or(jiff::Timestamp::MAX)
+    }
+
+    /// Runs an execution this process claimed and records it; false if the claim lapsed first.
+    async fn run_claimed(&self, execution: &StoredExecution) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let (status, records) = self.execute(execution).await;
+        let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let kept = inner
+            .store
+            .finish_execution(&execution.id, &inner.owner, status.as_str(), &steps, inner.clock.now(), duration_ms)
+            .await?;
+        if kept {
+            tracing::info!(execution = %execution.id, flow = %execution.flow_id, status = status.as_str(), duration_ms, "flow executed");
+        } else {
+            tracing::warn!(execution = %execution.id, "the execution's claim lapsed before it finished; its result was not kept");
+        }
+        Ok(kept)
     }
 
     /// Runs due executions every `every` until `shutdown` completes.

@@ -48,6 +48,8 @@ pub struct AppState {
     pub tools: agent::Tools,
     /// Flows of the automation engine.
     pub flows: automation::Flows,
+    /// Runs flows (test runs from the API; `ucm serve` also runs its loop).
+    pub executor: automation::Executor,
     /// Requests per flow per minute to the incoming webhooks, in this process.
     pub webhook_rate: Arc<automation::RateLimit>,
 }

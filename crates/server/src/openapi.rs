@@ -29,6 +29,7 @@ use crate::routes::{
         flows::disable_flow,
         flows::delete_flow,
         flows::list_executions,
+        flows::test_flow,
         flows::get_execution,
         incoming::receive,
         users::list_users,

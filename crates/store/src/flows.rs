@@ -222,6 +222,23 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Claims one queued execution for `owner` (a test run, run at once). False if it is not
+    /// queued.
+    pub async fn claim_execution(&self, id: &str, owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<bool> {
+        let taken = sqlx::query(
+            "UPDATE flow_executions SET state = 'running', owner = $1, lease_until = $2, started_at = $3 \
+             WHERE execution_id = $4 AND state = 'queued'",
+        )
+        .bind(owner.to_owned())
+        .bind(lease_until.as_millisecond())
+        .bind(now.as_millisecond())
+        .bind(id.to_owned())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
     /// Closes an execution `owner` holds: its status, the steps' audit records and how long it
     /// took. False when `owner` no longer holds it (its lease lapsed and another took it).
     pub async fn finish_execution(

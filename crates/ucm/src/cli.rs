@@ -349,6 +349,19 @@ Example:
     #[command(after_help = "Example:
   ucm flows delete 0190f2c4-…")]
     Delete { flow: String },
+    /// Run a flow now with a sample payload as its webhook's body (enabled or not), and print
+    /// the audit record. Actions really act: use the `local` connection to try a flow safely.
+    #[command(after_help = "Example:
+  echo '{\"trigger\": \"taskFailure\", \"processId\": \"0190f2c4-…\", \"name\": \"Weekly cleanup\"}' \\
+    | ucm flows test 'Jira incident on failure' --payload -")]
+    Test {
+        flow: String,
+        /// The payload as a JSON file (`-` for standard input).
+        #[arg(long)]
+        payload: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// A flow's audit log: its executions, newest first, each step with what its templates
     /// became, what it produced, and what went wrong.
     #[command(after_help = "Examples:

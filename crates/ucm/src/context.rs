@@ -49,6 +49,7 @@ impl Context {
             connections: self.connections()?,
             tools: self.tools(public_url),
             flows: self.flows(public_url)?,
+            executor: self.executor(public_url)?,
             webhook_rate: Arc::new(automation::RateLimit::new(self.config.automation.webhook_requests_per_minute)),
         })
     }

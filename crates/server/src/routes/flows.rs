@@ -111,6 +111,22 @@ pub struct ExecutionsQuery {
     limit: Option<u32>,
 }
 
+/// Test a flow: the body is the sample payload (`{{webhookData}}`), run now whether the flow is
+/// enabled or not; the answer is its audit record (also kept in the flow's audit log). Actions
+/// really act: point the flow at the `local` connection to try it without side effects.
+#[utoipa::path(post, path = "/api/v1/flows/{flowId}/test", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)),
+    request_body(content = Object, description = "The sample payload", content_type = "application/json"),
+    responses((status = 200, body = ExecutionView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn test_flow(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    JsonBody(payload): JsonBody<serde_json::Value>,
+) -> Result<Json<ExecutionView>, ApiError> {
+    Ok(Json(state.executor.test_run(&flow_id(id)?, &payload).await?))
+}
+
 /// A flow's audit log: its executions, newest first, each with the request and every step's
 /// rendered inputs, outputs and messages.
 #[utoipa::path(get, path = "/api/v1/flows/{flowId}/executions", tag = "automation", security(("bearer" = [])),

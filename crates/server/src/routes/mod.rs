@@ -77,6 +77,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/flows/{flow_id}/enable", post(flows::enable_flow))
         .route("/api/v1/flows/{flow_id}/disable", post(flows::disable_flow))
         .route("/api/v1/flows/{flow_id}/executions", get(flows::list_executions))
+        .route("/api/v1/flows/{flow_id}/test", post(flows::test_flow))
         .route("/api/v1/executions/{execution_id}", get(flows::get_execution))
         .route("/automation/webhooks/{flow_id}", post(incoming::receive))
         .route("/automation/webhooks/{flow_id}/{secret}", post(incoming::receive_with_path_secret))

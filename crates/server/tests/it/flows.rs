@@ -52,6 +52,32 @@ async fn flows_are_saved_checked_and_their_secret_kept_for_admins(db: TestDb) {
     let enabled = json_ok(app.send(Method::POST, &format!("/api/v1/flows/{id}/enable"), None).await.unwrap()).await;
     assert_eq!(enabled["enabled"], true);
 
+    // A test run with a sample payload: its audit record comes back, and stays in the log.
+    let sample = json!({"trigger": "taskSuccess", "processId": "0190f2c4-0000-7000-8000-000000000009"});
+    let tested =
+        json_ok(app.send(Method::POST, &format!("/api/v1/flows/{id}/test"), Some(sample.clone())).await.unwrap()).await;
+    assert_eq!(
+        (tested["status"].as_str(), tested["auth"].as_str()),
+        (Some("NO_ACTIONS_PERFORMED"), Some("test")),
+        "{tested:#}"
+    );
+    assert_eq!(tested["steps"][0]["inputs"]["first"], "taskSuccess");
+    assert_eq!(tested["steps"][0]["status"], "CONDITION_NOT_MET");
+    let log = json_ok(app.get(&format!("/api/v1/flows/{id}/executions")).send().await.unwrap()).await;
+    assert_eq!(log[0]["executionId"], tested["executionId"]);
+    let one = json_ok(
+        app.get(&format!("/api/v1/executions/{}", tested["executionId"].as_str().unwrap())).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(one, tested);
+    let refused = app
+        .request(Method::POST, &format!("/api/v1/flows/{id}/test"), Some(&reader))
+        .json(&sample)
+        .send()
+        .await
+        .unwrap();
+    problem(refused, StatusCode::FORBIDDEN).await;
+
     // Every problem at once, each with where it is.
     let mut broken = flow();
     broken["steps"][2]["issueType"] = json!("");

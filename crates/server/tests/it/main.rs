@@ -54,6 +54,23 @@ impl App {
         let directory: Arc<dyn directory::Directory> =
             Arc::new(directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone())));
         let settings = ::tasks::TaskSettings { public_url: PUBLIC_URL.to_owned(), ..::tasks::TaskSettings::default() };
+        let connections = ::connectors::Connections::new(
+            db.store.clone(),
+            ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+            ::webhooks::GuardedClient::new(
+                ::webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+                ::webhooks::Timeouts::default(),
+            )
+            .unwrap(),
+            Arc::new(clock.clone()),
+        );
+        let tools = ::agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL);
+        let flows = ::automation::Flows::new(
+            db.store.clone(),
+            ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+            Arc::new(clock.clone()),
+            PUBLIC_URL,
+        );
         let state = AppState {
             store: db.store.clone(),
             directory: directory.clone(),
@@ -68,22 +85,18 @@ impl App {
                 Arc::new(clock.clone()),
             ),
             delivery_metrics: Arc::default(),
-            connections: ::connectors::Connections::new(
+            connections: connections.clone(),
+            tools: tools.clone(),
+            flows: flows.clone(),
+            executor: ::automation::Executor::new(
+                flows.clone(),
                 db.store.clone(),
-                ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
-                ::webhooks::GuardedClient::new(
-                    ::webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
-                    ::webhooks::Timeouts::default(),
-                )
-                .unwrap(),
-                Arc::new(clock.clone()),
-            ),
-            tools: ::agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL),
-            flows: ::automation::Flows::new(
-                db.store.clone(),
-                ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+                tools.clone(),
+                None,
+                connections.clone(),
                 Arc::new(clock.clone()),
                 PUBLIC_URL,
+                ::automation::ExecutorSettings::default(),
             ),
             webhook_rate: Arc::new(::automation::RateLimit::new(WEBHOOK_RATE_PER_MINUTE)),
         };

@@ -79,6 +79,18 @@ pub async fn run(context: &Context, command: FlowsCommand) -> anyhow::Result<()>
             outln!("Disabled `{}`: its webhook answers 404 until it is enabled.", flow.definition.name);
             Ok(())
         }
+        FlowsCommand::Test { flow, payload, json } => {
+            let text = read_text(&payload)?;
+            let payload: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", payload.display()))?;
+            let executor = context.executor(&context.public_url())?;
+            let execution = executor.test_run(&find(&flows, &flow).await?, &payload).await.map_err(explain)?;
+            if json {
+                return output::json(&execution);
+            }
+            print_execution(&execution);
+            Ok(())
+        }
         FlowsCommand::Audit { flow, limit, json } => {
             let executions = flows.executions(&find(&flows, &flow).await?, limit).await.map_err(explain)?;
             if json {
@@ -117,14 +129,18 @@ async fn find(flows: &Flows, id_or_name: &str) -> anyhow::Result<String> {
     bail!("there is no flow `{wanted}` (did you mean: {}?)", suggestions.join(", "))
 }
 
-fn read_definition(path: &Path) -> anyhow::Result<FlowDefinition> {
-    let text = if path.as_os_str() == "-" {
+/// A file's text, or standard input's for `-`.
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
-        text
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
-    };
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn read_definition(path: &Path) -> anyhow::Result<FlowDefinition> {
+    let text = read_text(path)?;
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     // serde_json's message says the line and column; the path says which step.
     serde_path_to_error::deserialize(&mut deserializer)

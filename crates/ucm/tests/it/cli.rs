@@ -296,6 +296,7 @@ fn every_command_has_help_with_examples() {
         vec!["flows", "disable", "--help"],
         vec!["flows", "delete", "--help"],
         vec!["flows", "audit", "--help"],
+        vec!["flows", "test", "--help"],
         vec!["connections", "--help"],
         vec!["connections", "list", "--help"],
         vec!["connections", "create", "--help"],

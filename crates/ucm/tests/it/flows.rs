@@ -49,6 +49,16 @@ async fn a_flow_from_a_file(db: TestDb) {
     assert!(out.contains("Saved flow `Slack alert per task run`") && out.contains("/automation/webhooks/"), "{out}");
     assert!(out.contains("Secret:") && out.contains("ucm flows enable"), "{out}");
 
+    // A test run (no process id in the payload: the agent step fails, and says why).
+    let sample = file(&dir, "sample.json", r#"{"trigger": "taskSuccess", "name": "Weekly"}"#);
+    let (ok, out, err) =
+        run(cli().args(["flows", "test", "Slack alert per task run", "--payload", sample.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert!(out.contains("SOME_ERRORS") || out.contains("FAILURE") || out.contains("SUCCESS"), "{out}");
+    assert!(out.contains("agent.use Failure") && out.contains("no processId"), "{out}");
+    let (ok, out, _) = run(cli().args(["flows", "audit", "Slack alert per task run"]));
+    assert!(ok && out.contains("by test") && out.contains("slack.message.send"), "{out}");
+
     let (ok, out, err) = run(cli().args(["flows", "enable", "slack alert per task run"]));
     assert!(ok && out.contains("Enabled"), "{out}{err}");
     let (_, out, _) = run(cli().args(["flows", "list", "--json"]));
