@@ -33,6 +33,10 @@ pub enum ExecutionStatus {
     Failure,
     /// A condition stopped the flow before any action.
     NoActionsPerformed,
+    /// The flow used its time budget: this execution did not run.
+    Throttled,
+    /// A chain of flows triggering each other went too deep: this execution did not run.
+    Loop,
 }
 
 impl ExecutionStatus {
@@ -42,6 +46,8 @@ impl ExecutionStatus {
             Self::SomeErrors => "SOME_ERRORS",
             Self::Failure => "FAILURE",
             Self::NoActionsPerformed => "NO_ACTIONS_PERFORMED",
+            Self::Throttled => "THROTTLED",
+            Self::Loop => "LOOP",
         }
     }
 }
@@ -88,11 +94,20 @@ pub struct ExecutorSettings {
     pub lease: Duration,
     /// Executions claimed at a time.
     pub batch: u32,
+    /// The processing time a flow may use in any hour; past it, executions are `THROTTLED`.
+    pub time_budget_per_hour: Duration,
+    /// Finished executions older than this are deleted.
+    pub retention: Duration,
 }
 
 impl Default for ExecutorSettings {
     fn default() -> Self {
-        Self { lease: Duration::from_secs(300), batch: 10 }
+        Self {
+            lease: Duration::from_secs(300),
+            batch: 10,
+            time_budget_per_hour: Duration::from_secs(600),
+            retention: Duration::from_secs(90 * 24 * 3600),
+        }
     }
 }
 
@@ -117,6 +132,8 @@ struct Inner {
 
 /// The state of one pass through a flow's steps.
 struct Pass {
+    /// How many flows led here; a web request from this pass says one more.
+    depth: u32,
     context: Value,
     work_item: Option<String>,
     records: Vec<StepRecord>,
@@ -187,6 +204,7 @@ impl Executor {
             finished_at: None,
             steps: None,
             duration_ms: None,
+            depth: 0,
         };
         inner.store.insert_execution(&execution).await?;
         if inner.store.claim_execution(&execution.id, &inner.owner, now, self.lease_until(now)).await? {
@@ -205,7 +223,20 @@ impl Executor {
     async fn run_claimed(&self, execution: &StoredExecution) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let started = Instant::now();
-        let (status, records) = self.execute(execution).await;
+        let hour_ago =
+            inner.clock.now().checked_sub(jiff::SignedDuration::from_hours(1)).unwrap_or(jiff::Timestamp::MIN);
+        let used = inner.store.execution_time_since(&execution.flow_id, hour_ago).await?;
+        let budget = i64::try_from(inner.settings.time_budget_per_hour.as_millis()).unwrap_or(i64::MAX);
+        let (status, records) = if used > budget {
+            let note = format!(
+                "the flow used {} s of processing in the last hour, over its budget of {} s; this execution did not run",
+                used / 1000,
+                budget / 1000
+            );
+            (ExecutionStatus::Throttled, vec![note_record(&note)])
+        } else {
+            self.execute(execution).await
+        };
         let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let kept = inner
@@ -220,10 +251,28 @@ impl Executor {
         Ok(kept)
     }
 
-    /// Runs due executions every `every` until `shutdown` completes.
+    /// Deletes finished executions older than the retention; how many.
+    pub async fn delete_expired(&self) -> Result<u64, StoreError> {
+        let retention =
+            jiff::SignedDuration::try_from(self.inner.settings.retention).unwrap_or(jiff::SignedDuration::MAX);
+        let before = self.inner.clock.now().checked_sub(retention).unwrap_or(jiff::Timestamp::MIN);
+        self.inner.store.delete_executions_before(before).await
+    }
+
+    /// Runs due executions every `every` until `shutdown` completes; deletes expired records
+    /// once an hour.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut last_cleanup: Option<Instant> = None;
         loop {
+            if last_cleanup.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                last_cleanup = Some(Instant::now());
+                match self.delete_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired flow executions deleted"),
+                    Err(e) => tracing::warn!(error = %e, "cannot delete expired flow executions"),
+                }
+            }
             loop {
                 match self.run_once().await {
                     Ok(0) => break,
@@ -261,6 +310,7 @@ impl Executor {
                 context["issue"] = json!({"key": key});
             }
             let mut pass = Pass {
+                depth: execution.depth,
                 context,
                 work_item: item,
                 records: Vec::new(),
@@ -470,6 +520,10 @@ impl Executor {
                 headers.iter().map(|h| (h.name.clone(), self.render(&h.value, "headers", pass, record))).collect();
             // Credentials in headers never reach the audit log.
             record.inputs.insert("headers".to_owned(), json!(connectors::web::redacted_headers(&headers)));
+            // A flow this request triggers knows how deep the chain is.
+            let mut headers = headers;
+            headers.retain(|(name, _)| !name.eq_ignore_ascii_case("x-automation-depth"));
+            headers.push(("x-automation-depth".to_owned(), (pass.depth + 1).to_string()));
             record.inputs.insert("method".to_owned(), Value::from(method.as_str()));
             let request = webhooks::Request {
                 method: method.clone(),
@@ -579,6 +633,11 @@ impl Executor {
     fn output_url(&self, id: &str) -> String {
         format!("{}/outputs/{id}", self.inner.public_url)
     }
+}
+
+/// A record that only says why an execution did not run.
+pub(crate) fn note_record(message: &str) -> StepRecord {
+    StepRecord { status: StepStatus::Failure, ..failed_record("flow", "flow", message) }
 }
 
 fn failed_record(path: &str, step_type: &str, message: &str) -> StepRecord {

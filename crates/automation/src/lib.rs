@@ -2,8 +2,9 @@
 //! every problem of their definition is found at once, with the incoming webhook's URL and
 //! secret minted on the first save ([`flows`]); receiving that webhook: checked, stored as a
 //! queued execution, then accepted ([`receive`]); and running executions with a lease, every
-//! step recorded for the audit log ([`execute`]). Loop detection, the time budget, test runs
-//! and import/export are not built yet.
+//! step recorded for the audit log, a chain of flows stopped at depth 10 (`LOOP`), a flow over
+//! its time budget held back (`THROTTLED`), old records deleted ([`execute`]). Import/export is
+//! not built yet.
 
 pub mod execute;
 pub mod flows;
@@ -11,4 +12,4 @@ pub mod receive;
 
 pub use execute::{ExecutionStatus, ExecutionView, Executor, ExecutorSettings, StepRecord, StepStatus};
 pub use flows::{Flow, FlowError, Flows, WebhookEndpoint};
-pub use receive::{Accepted, Incoming, MAX_BODY_BYTES, RateLimit, Refusal};
+pub use receive::{Accepted, Incoming, MAX_BODY_BYTES, MAX_CHAIN_DEPTH, RateLimit, Refusal};

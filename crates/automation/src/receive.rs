@@ -32,7 +32,12 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
     /// The peer's address, for the audit log.
     pub source: &'a str,
+    /// `X-Automation-Depth`: how many flows led to this request (0 from outside).
+    pub depth: u32,
 }
+
+/// A chain of flows triggering each other stops at this depth, with `LOOP` (AUTOMATION §6).
+pub const MAX_CHAIN_DEPTH: u32 = 10;
 
 /// Why a request was refused; each is one HTTP answer.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +143,23 @@ impl Flows {
             finished_at: None,
             steps: None,
             duration_ms: None,
+            depth: request.depth,
+        };
+        // A chain too deep is recorded, not run.
+        let execution = if request.depth >= MAX_CHAIN_DEPTH {
+            let record = crate::execute::note_record(&format!(
+                "{} flows in a row triggered each other; the chain stops here",
+                request.depth
+            ));
+            StoredExecution {
+                state: "finished".to_owned(),
+                status: Some(crate::ExecutionStatus::Loop.as_str().to_owned()),
+                finished_at: Some(now),
+                steps: Some(serde_json::to_string(&[record]).unwrap_or_default()),
+                ..execution
+            }
+        } else {
+            execution
         };
         let (stored, new) = self.store().insert_execution(&execution).await.map_err(Refusal::Store)?;
         Ok(Accepted { execution_id: stored.id, new })

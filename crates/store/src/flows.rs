@@ -114,8 +114,10 @@ pub struct StoredExecution {
     /// The work items of a `provided` trigger, as a JSON list.
     pub work_items: Option<String>,
     pub source: String,
-    /// `token`, `path` or `signature`.
+    /// `token`, `path`, `signature` or `test`.
     pub auth: String,
+    /// How many flows led to this request (`X-Automation-Depth`).
+    pub depth: u32,
     pub received_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
@@ -125,7 +127,7 @@ pub struct StoredExecution {
 }
 
 const EXECUTION_COLUMNS: &str = "execution_id, flow_id, state, status, webhook_id, body, work_items, source, auth, \
-                                 received_at, started_at, finished_at, steps, duration_ms";
+                                 received_at, started_at, finished_at, steps, duration_ms, depth";
 
 fn execution(row: &AnyRow) -> Result<StoredExecution> {
     Ok(StoredExecution {
@@ -143,6 +145,7 @@ fn execution(row: &AnyRow) -> Result<StoredExecution> {
         finished_at: row.try_get::<Option<i64>, _>(11)?.map(ts),
         steps: row.try_get(12)?,
         duration_ms: row.try_get(13)?,
+        depth: u32::try_from(row.try_get::<i64, _>(14)?).unwrap_or(u32::MAX),
     })
 }
 
@@ -152,7 +155,7 @@ impl Store {
     pub async fn insert_execution(&self, e: &StoredExecution) -> Result<(StoredExecution, bool)> {
         let inserted = sqlx::query(
             "INSERT INTO flow_executions (execution_id, flow_id, state, status, webhook_id, body, work_items, source, \
-             auth, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             auth, received_at, depth, finished_at, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (flow_id, webhook_id) DO NOTHING",
         )
         .bind(e.id.clone())
@@ -165,6 +168,9 @@ impl Store {
         .bind(e.source.clone())
         .bind(e.auth.clone())
         .bind(e.received_at.as_millisecond())
+        .bind(i64::from(e.depth))
+        .bind(e.finished_at.map(|t| t.as_millisecond()))
+        .bind(e.steps.clone())
         .execute(&self.pool)
         .await?
         .rows_affected()
@@ -264,6 +270,27 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// How long a flow's executions finished after `since` took, in all (ms).
+    pub async fn execution_time_since(&self, flow_id: &str, since: Timestamp) -> Result<i64> {
+        let total: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(duration_ms) AS BIGINT) FROM flow_executions WHERE flow_id = $1 AND finished_at > $2",
+        )
+        .bind(flow_id.to_owned())
+        .bind(since.as_millisecond())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(total.unwrap_or(0))
+    }
+
+    /// Deletes executions that finished before `before`; how many.
+    pub async fn delete_executions_before(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM flow_executions WHERE state = 'finished' AND finished_at < $1")
+            .bind(before.as_millisecond())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// One execution.

@@ -122,6 +122,8 @@ impl std::fmt::Debug for SecretsConfig {
 #[serde(deny_unknown_fields)]
 pub struct AutomationConfig {
     pub webhook_requests_per_minute: u32,
+    pub time_budget_per_hour: String,
+    pub audit_retention: String,
 }
 
 /// The agent's optional LLM backend. Empty `llm_base_url`: only the built-in formats.
@@ -268,6 +270,7 @@ impl Config {
         if self.automation.webhook_requests_per_minute == 0 {
             bail!("automation.webhook_requests_per_minute must be at least 1");
         }
+        self.executor_settings()?;
         if !self.secrets.key.is_empty() {
             webhooks::SealingKey::from_base64(&self.secrets.key).map_err(|e| anyhow::anyhow!("secrets.key: {e}"))?;
         }
@@ -399,6 +402,19 @@ impl Config {
 }
 
 impl Config {
+    /// How the flow executor runs: the time budget per flow and how long audit records stay.
+    pub fn executor_settings(&self) -> anyhow::Result<automation::ExecutorSettings> {
+        let budget = duration("automation.time_budget_per_hour", &self.automation.time_budget_per_hour, 1, 3600)?;
+        let retention = model::apikey::parse_lifetime(&self.automation.audit_retention)
+            .map_err(|e| anyhow::anyhow!("automation.audit_retention: {e}"))?;
+        Ok(automation::ExecutorSettings {
+            time_budget_per_hour: budget,
+            retention: std::time::Duration::try_from(retention)
+                .map_err(|_| anyhow::anyhow!("automation.audit_retention must be positive"))?,
+            ..automation::ExecutorSettings::default()
+        })
+    }
+
     /// The LLM backend's settings, or `None` when no model is configured.
     pub fn llm_settings(&self) -> anyhow::Result<Option<agent::llm::LlmSettings>> {
         let agent = &self.agent;

@@ -118,7 +118,7 @@ impl Context {
             self.connections()?,
             self.clock.clone(),
             public_url,
-            automation::ExecutorSettings::default(),
+            self.config.executor_settings()?,
         ))
     }
 

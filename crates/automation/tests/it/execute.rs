@@ -27,6 +27,10 @@ struct Engine {
 
 impl Engine {
     async fn new(db: TestDb) -> Self {
+        Self::with_settings(db, ExecutorSettings::default()).await
+    }
+
+    async fn with_settings(db: TestDb, settings: ExecutorSettings) -> Self {
         let clock = ManualClock::new("2026-11-29T09:00:00Z".parse().unwrap());
         let key = webhooks::SealingKey::from_base64(&webhooks::SealingKey::generate()).unwrap();
         let flows = Flows::new(db.store.clone(), key.clone(), Arc::new(clock.clone()), PUBLIC_URL);
@@ -46,7 +50,7 @@ impl Engine {
             connections,
             Arc::new(clock.clone()),
             PUBLIC_URL,
-            ExecutorSettings::default(),
+            settings,
         );
         Self { db, clock, flows, executor, rate: RateLimit::new(1000) }
     }
@@ -84,6 +88,10 @@ impl Engine {
     }
 
     async fn send(&self, flow: &(String, String), body: &Value) -> String {
+        self.send_at_depth(flow, body, 0).await
+    }
+
+    async fn send_at_depth(&self, flow: &(String, String), body: &Value, depth: u32) -> String {
         let body = body.to_string();
         let request = Incoming {
             flow_id: &flow.0,
@@ -92,6 +100,7 @@ impl Engine {
             signature: Headers::default(),
             body: body.as_bytes(),
             source: "127.0.0.1",
+            depth,
         };
         self.flows.receive(request, &self.rate).await.unwrap().execution_id
     }
@@ -101,6 +110,7 @@ backend_tests!(
     a_task_run_becomes_a_slack_style_message_through_the_agent,
     conditions_choose_and_stop_and_failures_are_recorded,
     an_execution_whose_process_stopped_runs_again,
+    chains_stop_at_depth_ten_and_busy_flows_are_throttled,
 );
 
 async fn a_task_run_becomes_a_slack_style_message_through_the_agent(db: TestDb) {
@@ -225,4 +235,57 @@ async fn an_execution_whose_process_stopped_runs_again(db: TestDb) {
     assert_eq!(done.status.as_deref(), Some("SUCCESS"));
     // The stopped process cannot write its result over it.
     assert!(!engine.db.store.finish_execution(&id, "ucm-gone", "FAILURE", "[]", now, 1).await.unwrap());
+}
+
+async fn chains_stop_at_depth_ten_and_busy_flows_are_throttled(db: TestDb) {
+    // A receiver that notes the depth header and takes a moment (so executions take time).
+    let depths: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = depths.clone();
+    let app = axum::Router::new().route(
+        "/next",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let depth = headers.get("x-automation-depth").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                seen.lock().unwrap().push(depth);
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let next = format!("http://{}/next", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let settings = ExecutorSettings { time_budget_per_hour: std::time::Duration::ZERO, ..ExecutorSettings::default() };
+    let engine = Engine::with_settings(db, settings).await;
+    let flow = engine
+        .flow(json!({"name": "Relay", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "web.request", "method": "POST", "url": next, "body": "{{webhookData}}"}]}))
+        .await;
+
+    // Depth 10: recorded as LOOP, never run.
+    let looped = engine.send_at_depth(&flow, &json!({"n": 1}), automation::MAX_CHAIN_DEPTH).await;
+    let record = engine.db.store.execution(&looped).await.unwrap();
+    assert_eq!((record.state.as_str(), record.status.as_deref()), ("finished", Some("LOOP")));
+    assert_eq!(engine.executor.run_once().await.unwrap(), 0);
+
+    // Depth 3: runs, and the request it makes says 4.
+    let relayed = engine.send_at_depth(&flow, &json!({"n": 2}), 3).await;
+    assert_eq!(engine.executor.run_once().await.unwrap(), 1);
+    assert_eq!(engine.db.store.execution(&relayed).await.unwrap().status.as_deref(), Some("SUCCESS"));
+    assert_eq!(*depths.lock().unwrap(), ["4"]);
+
+    // With no time budget left, the next one is held back.
+    let held = engine.send(&flow, &json!({"n": 3})).await;
+    engine.executor.run_once().await.unwrap();
+    let held = engine.db.store.execution(&held).await.unwrap();
+    assert_eq!(held.status.as_deref(), Some(ExecutionStatus::Throttled.as_str()));
+    assert!(held.steps.unwrap().contains("over its budget"));
+    assert_eq!(depths.lock().unwrap().len(), 1, "a throttled execution sends nothing");
+
+    // Records older than the retention go.
+    engine.clock.advance(jiff::SignedDuration::from_hours(24 * 91));
+    assert_eq!(engine.executor.delete_expired().await.unwrap(), 3);
+    assert!(engine.db.store.executions_of_flow(&flow.0, 10).await.unwrap().is_empty());
 }

@@ -80,6 +80,8 @@ async fn accept(
         },
         body: &body,
         source: &peer.ip().to_string(),
+        // Set by our own web request steps; anything unreadable counts as the start of a chain.
+        depth: header("x-automation-depth").and_then(|d| d.trim().parse().ok()).unwrap_or(0),
     };
     let accepted = state.flows.receive(request, &state.webhook_rate).await.map_err(refused)?;
     Ok((StatusCode::ACCEPTED, Json(ExecutionAccepted { execution_id: accepted.execution_id })))

@@ -18,6 +18,8 @@ CREATE TABLE flow_executions (
     -- Where it came from (the peer address) and how it proved itself (token, path, signature).
     source        TEXT COLLATE "C" NOT NULL,
     auth          TEXT COLLATE "C" NOT NULL,
+    -- How many flows led to this request (X-Automation-Depth): a chain stops at 10 with LOOP.
+    depth         BIGINT NOT NULL,
     received_at   BIGINT NOT NULL,
     started_at    BIGINT,
     finished_at   BIGINT,

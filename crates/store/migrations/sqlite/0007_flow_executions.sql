@@ -17,6 +17,8 @@ CREATE TABLE flow_executions (
     -- Where it came from (the peer address) and how it proved itself (token, path, signature).
     source        TEXT NOT NULL,
     auth          TEXT NOT NULL,
+    -- How many flows led to this request (X-Automation-Depth): a chain stops at 10 with LOOP.
+    depth         INTEGER NOT NULL,
     received_at   INTEGER NOT NULL,
     started_at    INTEGER,
     finished_at   INTEGER,
