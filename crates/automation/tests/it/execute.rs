@@ -111,6 +111,7 @@ backend_tests!(
     conditions_choose_and_stop_and_failures_are_recorded,
     an_execution_whose_process_stopped_runs_again,
     chains_stop_at_depth_ten_and_busy_flows_are_throttled,
+    the_recipes_do_what_their_files_say,
 );
 
 async fn a_task_run_becomes_a_slack_style_message_through_the_agent(db: TestDb) {
@@ -288,4 +289,54 @@ async fn chains_stop_at_depth_ten_and_busy_flows_are_throttled(db: TestDb) {
     engine.clock.advance(jiff::SignedDuration::from_hours(24 * 91));
     assert_eq!(engine.executor.delete_expired().await.unwrap(), 3);
     assert!(engine.db.store.executions_of_flow(&flow.0, 10).await.unwrap().is_empty());
+}
+
+/// The four recipes in `examples/recipes/`, saved as they are and run with the payloads ucm
+/// sends: each leaves what it promises in the local connection.
+async fn the_recipes_do_what_their_files_say(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let process_id = engine.task_run().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/recipes");
+    let mut flows = Vec::new();
+    for file in
+        ["1-confluence-audit-page", "2-slack-alert", "3-jira-incident-on-failure", "4-api-key-expiry-escalation"]
+    {
+        let text = std::fs::read_to_string(dir.join(format!("{file}.json"))).unwrap();
+        flows.push(engine.flow(serde_json::from_str(&text).unwrap()).await);
+    }
+    let run = json!({"trigger": "taskFailure", "processId": process_id, "name": "Lock everyone",
+        "actionTypes": ["suspendUsers"], "deepLink": format!("{PUBLIC_URL}/tasks?processId={process_id}")});
+    let expiry = json!({"trigger": "orgKeyExpiry", "apiKeyId": "0190f2c4-aaaa-7000-8000-000000000001", "name": "ci-deploy",
+        "expiresAt": "2026-12-03T09:00:00Z", "settingsUrl": format!("{PUBLIC_URL}/settings/api-keys")});
+    for (flow, payload) in flows.iter().zip([&run, &run, &run, &expiry]) {
+        let view = engine.executor.test_run(&flow.0, payload).await.unwrap();
+        assert_eq!(view.status.as_deref(), Some("SUCCESS"), "{view:#?}");
+    }
+    let store = &engine.db.store;
+    let page = &connectors::local::list(store, Some("page"), 10).await.unwrap()[0];
+    assert_eq!(page.title, "User changes 2026-11-29 09:00: Lock everyone");
+    assert!(page.data["markdown"].as_str().unwrap().contains("Per-user changes"), "{:#}", page.data);
+    let message = &connectors::local::list(store, Some("message"), 10).await.unwrap()[0];
+    assert!(message.data["mrkdwn"].as_str().unwrap().starts_with(":warning: *Lock everyone*"));
+    let items = connectors::local::list(store, Some("workItem"), 10).await.unwrap();
+    let incident = items.iter().find(|i| i.data["issueType"] == "Incident").unwrap();
+    assert_eq!(incident.title, "User Manager task failed: Lock everyone");
+    assert!(incident.data["markdown"].as_str().unwrap().contains(&process_id));
+    let rotate = items.iter().find(|i| i.data["issueType"] == "Task").unwrap();
+    assert_eq!(rotate.title, "Rotate User Manager API key: ci-deploy");
+    assert_eq!((rotate.data["dueDate"].as_str(), rotate.data["priority"].as_str()), (Some("2026-12-01"), Some("P2")));
+    let email = &connectors::local::list(store, Some("email"), 10).await.unwrap()[0];
+    assert_eq!(email.title, "User Manager API key 'ci-deploy' expires 2026-12-03 09:00 UTC");
+    assert!(email.data["html"].as_str().unwrap().contains("/settings/api-keys"));
+
+    // The failure recipe stays quiet on success; the expiry recipe on task runs.
+    let success = json!({"trigger": "taskSuccess", "processId": process_id, "name": "Lock everyone"});
+    assert_eq!(
+        engine.executor.test_run(&flows[2].0, &success).await.unwrap().status.as_deref(),
+        Some("NO_ACTIONS_PERFORMED")
+    );
+    assert_eq!(
+        engine.executor.test_run(&flows[3].0, &run).await.unwrap().status.as_deref(),
+        Some("NO_ACTIONS_PERFORMED")
+    );
 }
