@@ -402,6 +402,16 @@ impl Config {
 }
 
 impl Config {
+    /// The address deep links and webhook URLs are built from: `server.public_url`, or
+    /// `http://<server.bind>` when it is empty.
+    pub fn public_url(&self) -> String {
+        if self.server.public_url.is_empty() {
+            format!("http://{}", self.server.bind)
+        } else {
+            self.server.public_url.clone()
+        }
+    }
+
     /// How the flow executor runs: the time budget per flow and how long audit records stay.
     pub fn executor_settings(&self) -> anyhow::Result<automation::ExecutorSettings> {
         let budget = duration("automation.time_budget_per_hour", &self.automation.time_budget_per_hour, 1, 3600)?;

@@ -136,10 +136,6 @@ impl Context {
 
     /// The configured public URL, or one made from the bind address.
     pub fn public_url(&self) -> String {
-        if self.config.server.public_url.is_empty() {
-            format!("http://{}", self.config.server.bind)
-        } else {
-            self.config.server.public_url.clone()
-        }
+        self.config.public_url()
     }
 }

@@ -46,7 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(&config, matches!(cli.command, Command::Serve(_)));
     if let Command::Config(ConfigCommand::Check) = cli.command {
         outln!("{}", config.redacted_toml()?.trim_end());
-        eprintln!("The configuration is valid.");
+        eprintln!("The configuration is valid. Links and flow webhook URLs start with {}.", config.public_url());
         return Ok(());
     }
     if let Command::Bench(command) = cli.command {
