@@ -138,7 +138,8 @@ struct Pass {
     work_item: Option<String>,
     records: Vec<StepRecord>,
     actions_done: usize,
-    actions_failed: usize,
+    /// Steps that failed: actions, and conditions or agent steps that could not run.
+    steps_failed: usize,
     stopped_by_condition: bool,
 }
 
@@ -168,11 +169,15 @@ impl Executor {
     /// Claims what is due and runs it; how many executions finished.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let inner = &self.inner;
-        let now = inner.clock.now();
-        let claimed =
-            inner.store.claim_executions(&inner.owner, now, self.lease_until(now), inner.settings.batch).await?;
         let mut finished = 0;
-        for execution in claimed {
+        // One at a time, so each execution's lease starts when it does: a batch claimed together
+        // would have its last ones' leases run out while they wait.
+        for _ in 0..inner.settings.batch {
+            let now = inner.clock.now();
+            let until = self.lease_until(now);
+            let Some(execution) = inner.store.claim_executions(&inner.owner, now, until, 1).await?.pop() else {
+                break;
+            };
             if self.run_claimed(&execution).await? {
                 finished += 1;
             }
@@ -184,32 +189,34 @@ impl Executor {
     /// (no secret, no rate); its execution is in the audit log like any other.
     pub async fn test_run(&self, flow_id: &str, payload: &Value) -> Result<ExecutionView, crate::FlowError> {
         let inner = &self.inner;
-        inner.store.flow(flow_id).await?;
+        let flow = inner.flows.get(flow_id, false).await?;
+        let model::flow::FlowTrigger::IncomingWebhook { work_items } = flow.definition.trigger;
+        let work_items = crate::receive::work_items_of(payload, work_items).map_err(|refusal| {
+            crate::FlowError::Invalid(vec![model::filter::FieldProblem::new("payload", "", refusal.to_string())])
+        })?;
         let now = inner.clock.now();
+        // Stored already claimed by this process: the background loop cannot take it first.
         let execution = StoredExecution {
             id: model::ids::new_uuid(),
             flow_id: flow_id.to_owned(),
-            state: "queued".to_owned(),
+            state: "running".to_owned(),
             status: None,
             webhook_id: None,
             body: payload.to_string(),
-            work_items: payload
-                .get("issues")
-                .and_then(Value::as_array)
-                .map(|items| Value::Array(items.iter().filter(|i| i.is_string()).cloned().collect()).to_string()),
+            work_items: work_items.map(|items| Value::from(items).to_string()),
             source: "test run".to_owned(),
             auth: "test".to_owned(),
             received_at: now,
-            started_at: None,
+            started_at: Some(now),
             finished_at: None,
             steps: None,
             duration_ms: None,
             depth: 0,
+            owner: Some(inner.owner.clone()),
+            lease_until: Some(self.lease_until(now)),
         };
         inner.store.insert_execution(&execution).await?;
-        if inner.store.claim_execution(&execution.id, &inner.owner, now, self.lease_until(now)).await? {
-            self.run_claimed(&execution).await?;
-        }
+        self.run_claimed(&execution).await?;
         inner.flows.execution(&execution.id).await
     }
 
@@ -315,14 +322,25 @@ impl Executor {
                 work_item: item,
                 records: Vec::new(),
                 actions_done: 0,
-                actions_failed: 0,
+                steps_failed: 0,
                 stopped_by_condition: false,
             };
             self.run_steps(&flow.definition.steps, "", &mut pass).await;
             done += pass.actions_done;
-            failed += pass.actions_failed;
-            stopped |= pass.stopped_by_condition && pass.actions_done + pass.actions_failed == 0;
+            failed += pass.steps_failed;
+            stopped |= pass.stopped_by_condition && pass.actions_done + pass.steps_failed == 0;
             records.extend(pass.records);
+        }
+        // Credentials the request carried, and flow secrets in webhook paths, never reach the
+        // audit log, whichever step's input or output they ended up in.
+        let secrets = credential_values(&body);
+        for record in &mut records {
+            for value in record.inputs.values_mut().chain(record.outputs.values_mut()) {
+                scrub(value, &secrets);
+            }
+            for message in &mut record.messages {
+                *message = scrub_text(message, &secrets);
+            }
         }
         let status = match (done, failed) {
             (0, 0) if stopped => ExecutionStatus::NoActionsPerformed,
@@ -369,6 +387,7 @@ impl Executor {
                 Err(e) => {
                     record.status = StepStatus::Failure;
                     record.messages.push(e);
+                    pass.steps_failed += 1;
                     next = Next::Stop;
                 }
             },
@@ -377,9 +396,13 @@ impl Executor {
                 record.outputs.insert("branch".to_owned(), chosen.map_or(Value::Null, Value::from));
                 record.duration_ms = elapsed_ms(started);
                 pass.records.push(record);
-                if let Some(index) = chosen {
-                    let prefix = format!("{path}.branches[{index}].");
-                    return self.run_steps(&branches[index].steps, &prefix, pass).await;
+                match chosen {
+                    Some(index) => {
+                        // A condition inside the branch stops the rest of that branch only.
+                        let prefix = format!("{path}.branches[{index}].");
+                        self.run_steps(&branches[index].steps, &prefix, pass).await;
+                    }
+                    None => pass.stopped_by_condition = true,
                 }
                 return Next::Continue;
             }
@@ -398,7 +421,7 @@ impl Executor {
                 Err(e) => {
                     record.status = StepStatus::Failure;
                     record.messages.push(e);
-                    pass.actions_failed += 1;
+                    pass.steps_failed += 1;
                 }
             },
         }
@@ -501,9 +524,10 @@ impl Executor {
                 pass.context["agentResponse"] = Value::String(reply.text);
             }
             Err(e) => {
+                // Left unset: later steps note it as missing rather than use an empty text.
                 record.status = StepStatus::Failure;
                 record.messages.push(e);
-                pass.context["agentResponse"] = Value::String(String::new());
+                pass.steps_failed += 1;
             }
         }
     }
@@ -547,6 +571,7 @@ impl Executor {
                 let parent = self.render(parent_page, "parentPage", pass, record);
                 let title = self.render(title, "title", pass, record);
                 let markdown = self.render(body, "body", pass, record);
+                required(&[("title", &title), ("body", &markdown)])?;
                 let created = if local {
                     let output = connectors::local::page(store, now, &space, &title, &markdown)
                         .await
@@ -561,6 +586,7 @@ impl Executor {
             Step::SlackMessageSend { channel, message, .. } => {
                 let channel = self.render(channel, "channel", pass, record);
                 let text = self.render(message, "message", pass, record);
+                required(&[("message", &text)])?;
                 let posted = if local {
                     let output =
                         connectors::local::message(store, now, &channel, &text).await.map_err(|e| e.to_string())?;
@@ -577,7 +603,7 @@ impl Executor {
             } => {
                 let item = connectors::jira::WorkItem {
                     project_key: self.render(project, "project", pass, record),
-                    issue_type: issue_type.clone(),
+                    issue_type: self.render(issue_type, "issueType", pass, record),
                     summary: self.render(summary, "summary", pass, record),
                     markdown: self.render(description, "description", pass, record),
                     due_date: Some(self.render(due_date, "dueDate", pass, record)).filter(|d| !d.trim().is_empty()),
@@ -588,7 +614,7 @@ impl Executor {
                         .filter(|l| !l.is_empty())
                         .collect(),
                 };
-                record.inputs.insert("issueType".to_owned(), Value::from(issue_type.as_str()));
+                required(&[("issueType", &item.issue_type), ("summary", &item.summary)])?;
                 let created = if local {
                     let output = connectors::local::work_item(store, now, &item).await.map_err(|e| e.to_string())?;
                     json!({"id": output.id, "key": output.key, "url": self.output_url(&output.id)})
@@ -598,23 +624,22 @@ impl Executor {
                 self.output(pass, record, "createdIssue", created);
             }
             Step::EmailSend { to, cc, bcc, subject, body, .. } => {
-                let mut recipients = Vec::new();
-                for (field, template) in [("to", to), ("cc", cc), ("bcc", bcc)] {
+                let mut list = |field: &'static str, template: &str| -> Vec<String> {
                     let text = self.render(template, field, pass, record);
-                    recipients.extend(text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned));
-                }
+                    text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+                };
+                let (to, cc, bcc) = (list("to", to), list("cc", cc), list("bcc", bcc));
                 let subject = self.render(subject, "subject", pass, record);
                 let markdown = self.render(body, "body", pass, record);
-                if recipients.is_empty() {
+                if to.is_empty() && cc.is_empty() && bcc.is_empty() {
                     return Err("the email has no recipient once rendered".to_owned());
                 }
+                required(&[("subject", &subject)])?;
+                let email = connectors::email::Email { to, cc, bcc, subject, markdown };
                 let sent = if local {
-                    let output = connectors::local::email(store, now, &recipients, &subject, &markdown)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let output = connectors::local::email(store, now, &email).await.map_err(|e| e.to_string())?;
                     json!({"id": output.id, "url": self.output_url(&output.id)})
                 } else {
-                    let email = connectors::email::Email { to: recipients, subject, markdown };
                     json!(connectors::email::send(client, &target, &email).await.map_err(|e| e.to_string())?)
                 };
                 self.output(pass, record, "sentEmail", sent);
@@ -632,6 +657,14 @@ impl Executor {
     /// Where the web UI shows what the local connection stored.
     fn output_url(&self, id: &str) -> String {
         format!("{}/outputs/{id}", self.inner.public_url)
+    }
+}
+
+/// Fields an action cannot do without, checked once rendered.
+fn required(fields: &[(&str, &str)]) -> Result<(), String> {
+    match fields.iter().find(|(_, value)| value.trim().is_empty()) {
+        Some((field, _)) => Err(format!("{field} is empty once rendered")),
+        None => Ok(()),
     }
 }
 
@@ -657,15 +690,17 @@ fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A comparison's regular expression, within the size every comparison is allowed (the same
+/// when a flow is saved and when it runs).
+pub(crate) fn regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build()
+}
+
 /// A comparison of two rendered texts (AUTOMATION §3). Case-sensitive; `GREATER_THAN` and
 /// `LESS_THAN` compare as numbers when both sides are numbers.
 pub fn compare(first: &str, operator: Operator, second: &str) -> Result<bool, String> {
-    let regex = |pattern: &str| {
-        regex::RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| format!("`{second}` is not a usable regular expression: {e}"))
-    };
+    let regex =
+        |pattern: &str| regex(pattern).map_err(|e| format!("`{second}` is not a usable regular expression: {e}"));
     let ordering = || match (first.trim().parse::<f64>(), second.trim().parse::<f64>()) {
         (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
         _ => first.cmp(second),
@@ -728,7 +763,8 @@ pub struct ExecutionView {
     pub flow_id: String,
     /// `queued`, `running` or `finished`.
     pub state: String,
-    /// Once finished: `SUCCESS`, `SOME_ERRORS`, `FAILURE` or `NO_ACTIONS_PERFORMED`.
+    /// Once finished: `SUCCESS`, `SOME_ERRORS`, `FAILURE`, `NO_ACTIONS_PERFORMED`, `THROTTLED`
+    /// or `LOOP`.
     pub status: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub received_at: jiff::Timestamp,
@@ -749,7 +785,8 @@ pub struct ExecutionView {
 impl From<StoredExecution> for ExecutionView {
     fn from(e: StoredExecution) -> Self {
         let mut request = serde_json::from_str(&e.body).unwrap_or(Value::String(e.body));
-        redact(&mut request);
+        let secrets = credential_values(&request);
+        scrub(&mut request, &secrets);
         Self {
             execution_id: e.id,
             flow_id: e.flow_id,
@@ -768,14 +805,79 @@ impl From<StoredExecution> for ExecutionView {
     }
 }
 
+/// Words in a field's name that say its value is a credential.
+const CREDENTIALS: [&str; 10] = [
+    "secret",
+    "password",
+    "token",
+    "authorization",
+    "apikey",
+    "api_key",
+    "api-key",
+    "privatekey",
+    "accesskey",
+    "credential",
+];
+
+fn is_credential(key: &str) -> bool {
+    let key = key.to_lowercase();
+    CREDENTIALS.iter().any(|c| key.contains(c)) && !key.ends_with("id")
+}
+
+/// The text values of credential fields anywhere in `value` (long enough to be worth hiding).
+fn credential_values(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    fn visit(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                for (key, child) in object {
+                    match child {
+                        Value::String(text) if is_credential(key) && text.len() >= 6 => found.push(text.clone()),
+                        other => visit(other, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| visit(item, found)),
+            _ => {}
+        }
+    }
+    visit(value, &mut found);
+    found
+}
+
+/// `text` with every known secret, and the secret segment of flow webhook paths, as `***`.
+fn scrub_text(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets {
+        out = out.replace(secret.as_str(), "***");
+    }
+    static WEBHOOK_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"/automation/webhooks/([A-Za-z0-9-]+)/[^/\s\x22'?#<>]+").unwrap_or_else(|_| unreachable!())
+    });
+    WEBHOOK_PATH.replace_all(&out, "/automation/webhooks/$1/***").into_owned()
+}
+
+/// Scrubs every text inside `value` (see [`scrub_text`]) and redacts credential fields.
+fn scrub(value: &mut Value, secrets: &[String]) {
+    match value {
+        Value::String(text) => *text = scrub_text(text, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|item| scrub(item, secrets)),
+        Value::Object(_) => {
+            redact(value);
+            if let Value::Object(object) = value {
+                object.values_mut().for_each(|child| scrub(child, secrets));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Replaces the values of fields whose names say they hold a credential.
 fn redact(value: &mut Value) {
-    const CREDENTIALS: [&str; 6] = ["secret", "password", "token", "authorization", "apikey", "api_key"];
     match value {
         Value::Object(object) => {
             for (key, child) in object.iter_mut() {
-                let key = key.to_lowercase();
-                if CREDENTIALS.iter().any(|c| key.contains(c)) && !key.ends_with("id") {
+                if is_credential(key) {
                     *child = Value::String("***".to_owned());
                 } else {
                     redact(child);

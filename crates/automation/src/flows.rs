@@ -18,8 +18,17 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 
 /// Names a `variable.create` step may not take: the engine's own values.
-const RESERVED_NAMES: [&str; 7] =
-    ["webhookData", "agentResponse", "now", "issue", "createdPage", "slackMessage", "createdIssue"];
+const RESERVED_NAMES: [&str; 9] = [
+    "webhookData",
+    "agentResponse",
+    "now",
+    "issue",
+    "createdPage",
+    "slackMessage",
+    "createdIssue",
+    "sentEmail",
+    "webResponse",
+];
 
 /// Why a flow could not be saved or read.
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +378,7 @@ fn check_step(path: &str, step: &Step, problems: &mut Vec<FieldProblem>) {
 fn check_regex(path: &str, comparison: &model::flow::Comparison, problems: &mut Vec<FieldProblem>) {
     if comparison.operator.takes_regex()
         && !comparison.second.contains("{{")
-        && let Err(e) = regex::Regex::new(&comparison.second)
+        && let Err(e) = crate::execute::regex(&comparison.second)
     {
         let message = e.to_string().lines().last().unwrap_or("not a regular expression").trim().to_owned();
         problems.push(FieldProblem::new(&format!("{path}.second"), comparison.second.as_str(), message));

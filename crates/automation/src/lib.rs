@@ -12,4 +12,4 @@ pub mod receive;
 
 pub use execute::{ExecutionStatus, ExecutionView, Executor, ExecutorSettings, StepRecord, StepStatus};
 pub use flows::{Flow, FlowError, Flows, WebhookEndpoint};
-pub use receive::{Accepted, Incoming, MAX_BODY_BYTES, MAX_CHAIN_DEPTH, RateLimit, Refusal};
+pub use receive::{Accepted, Incoming, MAX_BODY_BYTES, MAX_CHAIN_DEPTH, MAX_QUEUED, RateLimit, Refusal};

@@ -39,6 +39,10 @@ pub struct Incoming<'a> {
 /// A chain of flows triggering each other stops at this depth, with `LOOP` (AUTOMATION §6).
 pub const MAX_CHAIN_DEPTH: u32 = 10;
 
+/// Requests waiting to run, across every flow, past which new ones are refused (429) until
+/// the executor catches up (AUTOMATION §6: a global queue cap).
+pub const MAX_QUEUED: u64 = 10_000;
+
 /// Why a request was refused; each is one HTTP answer.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
@@ -57,6 +61,9 @@ pub enum Refusal {
     /// 429 with `Retry-After`.
     #[error("this flow receives at most {limit} requests a minute; try again in {} s", retry_after.as_secs())]
     RateLimited { limit: u32, retry_after: Duration },
+    /// 429 with `Retry-After`: too many requests wait to run, across every flow.
+    #[error("{MAX_QUEUED} requests are waiting to run; try again in a minute")]
+    QueueFull,
     /// 5xx: the request could not be stored, so it was not accepted.
     #[error(transparent)]
     Store(StoreError),
@@ -128,6 +135,9 @@ impl Flows {
         limit
             .admit(request.flow_id, now.as_millisecond())
             .map_err(|retry_after| Refusal::RateLimited { limit: limit.per_minute, retry_after })?;
+        if self.store().count_queued_executions().await.map_err(Refusal::Store)? >= MAX_QUEUED {
+            return Err(Refusal::QueueFull);
+        }
         let execution = StoredExecution {
             id: model::ids::new_uuid(),
             flow_id: request.flow_id.to_owned(),
@@ -144,6 +154,8 @@ impl Flows {
             steps: None,
             duration_ms: None,
             depth: request.depth,
+            owner: None,
+            lease_until: None,
         };
         // A chain too deep is recorded, not run.
         let execution = if request.depth >= MAX_CHAIN_DEPTH {
@@ -180,7 +192,10 @@ fn authenticate(request: &Incoming<'_>, secret: &str, now: i64) -> Option<&'stat
 }
 
 /// The work items a body carries, as the trigger's criteria ask.
-fn work_items_of(body: &serde_json::Value, criteria: WorkItemCriteria) -> Result<Option<Vec<String>>, Refusal> {
+pub(crate) fn work_items_of(
+    body: &serde_json::Value,
+    criteria: WorkItemCriteria,
+) -> Result<Option<Vec<String>>, Refusal> {
     match criteria {
         WorkItemCriteria::None => Ok(None),
         WorkItemCriteria::Provided => {

@@ -41,6 +41,10 @@ pub fn is_local_host(host: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub to: Vec<String>,
+    /// Shown to every recipient.
+    pub cc: Vec<String>,
+    /// Sent to, never shown: they are in the envelope only, not in a header.
+    pub bcc: Vec<String>,
     pub subject: String,
     pub markdown: String,
 }
@@ -127,6 +131,13 @@ pub async fn send(client: &GuardedClient, target: &Target, email: &Email) -> Res
         Message::builder().from(mailbox(smtp.from, "from")?).subject(email.subject.trim()).message_id(None);
     for to in &email.to {
         builder = builder.to(mailbox(to, "to")?);
+    }
+    for cc in &email.cc {
+        builder = builder.cc(mailbox(cc, "cc")?);
+    }
+    // lettre keeps Bcc recipients in the envelope and leaves the header out of the message.
+    for bcc in &email.bcc {
+        builder = builder.bcc(mailbox(bcc, "bcc")?);
     }
     let message = builder
         .multipart(MultiPart::alternative_plain_html(email.markdown.clone(), render::to_html(&email.markdown)))

@@ -83,16 +83,14 @@ pub async fn work_item(
     Ok(store.insert_output("workItem", &item.summary, &data.to_string(), now).await?.into())
 }
 
-/// Stores an email: its headers and both parts (text and HTML made from the Markdown).
-pub async fn email(
-    store: &Store,
-    now: jiff::Timestamp,
-    to: &[String],
-    subject: &str,
-    markdown: &str,
-) -> Result<Output, StoreError> {
-    let data = json!({"to": to, "subject": subject, "text": markdown, "html": render::to_html(markdown)});
-    Ok(store.insert_output("email", subject, &data.to_string(), now).await?.into())
+/// Stores an email: its recipients (Bcc kept apart, as a mail server would), subject and both
+/// parts (text and HTML made from the Markdown).
+pub async fn email(store: &Store, now: jiff::Timestamp, email: &crate::email::Email) -> Result<Output, StoreError> {
+    let data = json!({
+        "to": email.to, "cc": email.cc, "bcc": email.bcc, "subject": email.subject,
+        "text": email.markdown, "html": render::to_html(&email.markdown),
+    });
+    Ok(store.insert_output("email", &email.subject, &data.to_string(), now).await?.into())
 }
 
 /// Outputs newest first, of one kind (see [`KINDS`]) or all.

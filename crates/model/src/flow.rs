@@ -251,9 +251,12 @@ impl Step {
                 vec![("space", space), ("parentPage", parent_page), ("title", title), ("body", body)]
             }
             Self::SlackMessageSend { channel, message, .. } => vec![("channel", channel), ("message", message)],
-            Self::JiraWorkItemCreate { project, summary, description, due_date, priority, labels, .. } => {
+            Self::JiraWorkItemCreate {
+                project, issue_type, summary, description, due_date, priority, labels, ..
+            } => {
                 let mut fields = vec![
                     ("project", project.as_str()),
+                    ("issueType", issue_type.as_str()),
                     ("summary", summary.as_str()),
                     ("description", description.as_str()),
                     ("dueDate", due_date.as_str()),

@@ -25,7 +25,7 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = loggable_path(request.uri().path());
     let started = Instant::now();
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -40,4 +40,24 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// The path as the access log shows it: a flow webhook's secret path segment as `***`.
+fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/automation/webhooks/").and_then(|rest| rest.split_once('/')) {
+        Some((flow, _secret)) => format!("/automation/webhooks/{flow}/***"),
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn webhook_secrets_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/automation/webhooks/f1/s3cret"), "/automation/webhooks/f1/***");
+        assert_eq!(loggable_path("/automation/webhooks/f1"), "/automation/webhooks/f1");
+        assert_eq!(loggable_path("/api/v1/users"), "/api/v1/users");
+    }
 }

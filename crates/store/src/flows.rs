@@ -118,6 +118,9 @@ pub struct StoredExecution {
     pub auth: String,
     /// How many flows led to this request (`X-Automation-Depth`).
     pub depth: u32,
+    /// The process running it, and until when its claim holds.
+    pub owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
     pub received_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
@@ -127,7 +130,7 @@ pub struct StoredExecution {
 }
 
 const EXECUTION_COLUMNS: &str = "execution_id, flow_id, state, status, webhook_id, body, work_items, source, auth, \
-                                 received_at, started_at, finished_at, steps, duration_ms, depth";
+                                 received_at, started_at, finished_at, steps, duration_ms, depth, owner, lease_until";
 
 fn execution(row: &AnyRow) -> Result<StoredExecution> {
     Ok(StoredExecution {
@@ -146,6 +149,8 @@ fn execution(row: &AnyRow) -> Result<StoredExecution> {
         steps: row.try_get(12)?,
         duration_ms: row.try_get(13)?,
         depth: u32::try_from(row.try_get::<i64, _>(14)?).unwrap_or(u32::MAX),
+        owner: row.try_get(15)?,
+        lease_until: row.try_get::<Option<i64>, _>(16)?.map(ts),
     })
 }
 
@@ -155,7 +160,8 @@ impl Store {
     pub async fn insert_execution(&self, e: &StoredExecution) -> Result<(StoredExecution, bool)> {
         let inserted = sqlx::query(
             "INSERT INTO flow_executions (execution_id, flow_id, state, status, webhook_id, body, work_items, source, \
-             auth, received_at, depth, finished_at, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             auth, received_at, depth, finished_at, steps, started_at, owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (flow_id, webhook_id) DO NOTHING",
         )
         .bind(e.id.clone())
@@ -171,6 +177,9 @@ impl Store {
         .bind(i64::from(e.depth))
         .bind(e.finished_at.map(|t| t.as_millisecond()))
         .bind(e.steps.clone())
+        .bind(e.started_at.map(|t| t.as_millisecond()))
+        .bind(e.owner.clone())
+        .bind(e.lease_until.map(|t| t.as_millisecond()))
         .execute(&self.pool)
         .await?
         .rows_affected()
@@ -228,23 +237,6 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Claims one queued execution for `owner` (a test run, run at once). False if it is not
-    /// queued.
-    pub async fn claim_execution(&self, id: &str, owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<bool> {
-        let taken = sqlx::query(
-            "UPDATE flow_executions SET state = 'running', owner = $1, lease_until = $2, started_at = $3 \
-             WHERE execution_id = $4 AND state = 'queued'",
-        )
-        .bind(owner.to_owned())
-        .bind(lease_until.as_millisecond())
-        .bind(now.as_millisecond())
-        .bind(id.to_owned())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(taken == 1)
-    }
-
     /// Closes an execution `owner` holds: its status, the steps' audit records and how long it
     /// took. False when `owner` no longer holds it (its lease lapsed and another took it).
     pub async fn finish_execution(
@@ -270,6 +262,14 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Executions waiting to run, across every flow.
+    pub async fn count_queued_executions(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flow_executions WHERE state = 'queued'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     /// How long a flow's executions finished after `since` took, in all (ms).

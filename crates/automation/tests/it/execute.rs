@@ -112,6 +112,7 @@ backend_tests!(
     an_execution_whose_process_stopped_runs_again,
     chains_stop_at_depth_ten_and_busy_flows_are_throttled,
     the_recipes_do_what_their_files_say,
+    branches_work_items_and_the_audit_log_keep_their_promises,
 );
 
 async fn a_task_run_becomes_a_slack_style_message_through_the_agent(db: TestDb) {
@@ -339,4 +340,61 @@ async fn the_recipes_do_what_their_files_say(db: TestDb) {
         engine.executor.test_run(&flows[3].0, &run).await.unwrap().status.as_deref(),
         Some("NO_ACTIONS_PERFORMED")
     );
+}
+
+/// A condition inside a branch stops that branch only; ANY takes one holding condition; a
+/// `provided` trigger runs once per work item; credentials never reach the audit log.
+async fn branches_work_items_and_the_audit_log_keep_their_promises(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let flow = engine
+        .flow(
+            json!({"name": "Per item", "enabled": true, "trigger": {"type": "incomingWebhook", "workItems": "provided"},
+            "steps": [
+                {"type": "ifElse", "branches": [
+                    {"matches": "ANY", "conditions": [
+                        {"first": "{{issue.key}}", "operator": "EQUALS", "second": "nope"},
+                        {"first": "{{issue.key}}", "operator": "STARTS_WITH", "second": "OPS-"}],
+                     "steps": [
+                        {"type": "condition", "first": "{{issue.key}}", "operator": "EQUALS", "second": "OPS-1"},
+                        {"type": "log", "message": "only OPS-1 gets here"}]}
+                ]},
+                {"type": "slack.message.send", "connection": "local", "channel": "#ops",
+                 "message": "{{issue.key}} with {{webhookData.apiKey}} via {{webhookData.next}}"}
+            ]}),
+        )
+        .await;
+    let body = json!({"issues": ["OPS-1", "OPS-2"], "apiKey": "sk-live-123456",
+        "next": format!("{PUBLIC_URL}/automation/webhooks/f1/s3cr3t-path")});
+    let id = engine.send(&flow, &body).await;
+    engine.executor.run_once().await.unwrap();
+    let execution = engine.flows.execution(&id).await.unwrap();
+    assert_eq!(execution.status.as_deref(), Some("SUCCESS"));
+    let paths: Vec<(String, Option<String>)> =
+        execution.steps.iter().map(|s| (format!("{} {}", s.path, s.step_type), s.work_item.clone())).collect();
+    let item = |k: &str| Some(k.to_owned());
+    assert_eq!(
+        paths,
+        [
+            ("steps[0] ifElse".to_owned(), item("OPS-1")),
+            ("steps[0].branches[0].steps[0] condition".to_owned(), item("OPS-1")),
+            ("steps[0].branches[0].steps[1] log".to_owned(), item("OPS-1")),
+            ("steps[1] slack.message.send".to_owned(), item("OPS-1")),
+            ("steps[0] ifElse".to_owned(), item("OPS-2")),
+            ("steps[0].branches[0].steps[0] condition".to_owned(), item("OPS-2")),
+            ("steps[1] slack.message.send".to_owned(), item("OPS-2")),
+        ],
+        "the condition in the branch stopped the branch, not the flow"
+    );
+    let messages = connectors::local::list(&engine.db.store, Some("message"), 10).await.unwrap();
+    assert_eq!(messages.len(), 2, "one message per work item");
+    // The message itself went out as written; the audit log shows neither the key nor the path secret.
+    assert!(messages[0].data["mrkdwn"].as_str().unwrap().contains("sk-live-123456"));
+    let audit = serde_json::to_string(&execution).unwrap();
+    assert!(!audit.contains("sk-live-123456") && !audit.contains("s3cr3t-path"), "{audit}");
+    assert!(audit.contains("/automation/webhooks/f1/***"), "{audit}");
+    assert_eq!(execution.request["apiKey"], "***");
+
+    // A test run follows the trigger's criteria too.
+    let refused = engine.executor.test_run(&flow.0, &json!({"no": "items"})).await;
+    assert!(matches!(refused, Err(automation::FlowError::Invalid(_))), "{refused:?}");
 }

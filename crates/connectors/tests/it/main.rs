@@ -288,15 +288,18 @@ async fn local_outputs_are_kept_newest_first(db: TestDb) {
     let second = local::work_item(&db.store, at(3), &work_item("Bug")).await.unwrap();
     assert_eq!((first.key.as_deref(), second.key.as_deref()), (Some("LOCAL-1"), Some("LOCAL-2")));
     assert!(testkit::adf_errors(&second.data["adf"]).is_empty());
-    local::email(
-        &db.store,
-        at(4),
-        &["ops@example.com".into()],
-        "Key expires",
-        "See [settings](https://ucm.test/settings)",
-    )
-    .await
-    .unwrap();
+    let email = connectors::email::Email {
+        to: vec!["ops@example.com".into()],
+        cc: vec![],
+        bcc: vec!["audit@example.com".into()],
+        subject: "Key expires".into(),
+        markdown: "See [settings](https://ucm.test/settings)".into(),
+    };
+    let stored = local::email(&db.store, at(4), &email).await.unwrap();
+    assert_eq!(
+        (stored.data["to"][0].as_str(), stored.data["bcc"][0].as_str()),
+        (Some("ops@example.com"), Some("audit@example.com"))
+    );
 
     let all = local::list(&db.store, None, 10).await.unwrap();
     let kinds: Vec<&str> = all.iter().map(|o| o.kind.as_str()).collect();
@@ -331,6 +334,8 @@ async fn email_is_a_real_smtp_conversation_with_both_parts_and_utf8_headers() {
         &account,
         &Email {
             to: vec!["Jürgen Groß <ops@example.com>".into(), "sec@example.com".into()],
+            cc: vec!["lead@example.com".into()],
+            bcc: vec!["audit@example.com".into()],
             subject: "Schlüssel „Automation“ läuft am 3. Dezember ab ✓".into(),
             markdown: "The key **expires** soon.\n\n[Settings](https://ucm.test/settings/api-keys)".into(),
         },
@@ -342,7 +347,9 @@ async fn email_is_a_real_smtp_conversation_with_both_parts_and_utf8_headers() {
     let mail = &received[0];
     assert_eq!(mail.authenticated_as.as_deref(), Some("ucm"));
     assert_eq!(mail.mail_from, "ucm@example.com");
-    assert_eq!(mail.rcpt_to, ["ops@example.com", "sec@example.com"]);
+    assert_eq!(mail.rcpt_to, ["ops@example.com", "sec@example.com", "lead@example.com", "audit@example.com"]);
+    assert!(mail.data.contains("lead@example.com"), "Cc is a header");
+    assert!(!mail.data.contains("audit@example.com"), "Bcc is not: {}", mail.data);
 
     let message = MessageParser::default().parse(mail.data.as_bytes()).unwrap();
     assert_eq!(message.subject(), Some("Schlüssel „Automation“ läuft am 3. Dezember ab ✓"));
@@ -392,7 +399,13 @@ async fn email_upgrades_with_starttls_and_trusts_only_known_authorities() {
         roots,
     )
     .unwrap();
-    let email = Email { to: vec!["ops@example.com".into()], subject: "Over TLS".into(), markdown: "hello".into() };
+    let email = Email {
+        to: vec!["ops@example.com".into()],
+        cc: vec![],
+        bcc: vec![],
+        subject: "Over TLS".into(),
+        markdown: "hello".into(),
+    };
     email::send(&trusting, &account, &email).await.unwrap();
     let received = server.received();
     assert_eq!(received.len(), 1);

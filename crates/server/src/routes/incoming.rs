@@ -97,6 +97,7 @@ fn refused(refusal: Refusal) -> ApiError {
         limited @ Refusal::RateLimited { retry_after, .. } => {
             ApiError::TooManyRequests { detail: limited.to_string(), retry_after_seconds: retry_after.as_secs() }
         }
+        full @ Refusal::QueueFull => ApiError::TooManyRequests { detail: full.to_string(), retry_after_seconds: 60 },
         Refusal::Store(e) => e.into(),
     }
 }

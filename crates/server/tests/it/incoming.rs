@@ -64,6 +64,9 @@ async fn a_flow_webhook_accepts_stores_and_refuses_as_specified(db: TestDb) {
         let body = problem(wrong.send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
         assert_eq!(body["detail"], "the webhook secret is missing or wrong");
     }
+    for wrong_path in [format!("{url}/nope"), format!("{url}/{}", &secret[..secret.len() - 1])] {
+        problem(post(wrong_path).body(payload).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+    }
     let bad_signature = post(url.clone())
         .header("webhook-id", "msg_2")
         .header("webhook-timestamp", now.to_string())
