@@ -1,9 +1,20 @@
-//! Files ucm writes for its owner only (keys).
+//! Files the CLI reads (a path, or `-` for standard input) and the ones ucm writes for its
+//! owner only (keys).
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use anyhow::Context as _;
+
+/// The text of the file at `path`, or of standard input when `path` is `-`.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
 
 /// Writes `text` to `path` with mode 0600 (owner read/write only), replacing any old file.
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -1,6 +1,5 @@
 //! `ucm flows`: the automation engine's flows on the command line.
 
-use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -80,7 +79,7 @@ pub async fn run(context: &Context, command: FlowsCommand) -> anyhow::Result<()>
             Ok(())
         }
         FlowsCommand::Test { flow, payload, json } => {
-            let text = read_text(&payload)?;
+            let text = crate::files::read_text(&payload)?;
             let payload: serde_json::Value =
                 serde_json::from_str(&text).with_context(|| format!("{} is not JSON", payload.display()))?;
             let executor = context.executor(&context.public_url())?;
@@ -129,18 +128,8 @@ async fn find(flows: &Flows, id_or_name: &str) -> anyhow::Result<String> {
     bail!("there is no flow `{wanted}` (did you mean: {}?)", suggestions.join(", "))
 }
 
-/// A file's text, or standard input's for `-`.
-fn read_text(path: &Path) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
 fn read_definition(path: &Path) -> anyhow::Result<FlowDefinition> {
-    let text = read_text(path)?;
+    let text = crate::files::read_text(path)?;
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     // serde_json's message says the line and column; the path says which step.
     serde_path_to_error::deserialize(&mut deserializer)

@@ -1,6 +1,6 @@
 //! `ucm import` and `ucm seed-demo`: data in, all or nothing, with progress on a terminal.
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::IsTerminal as _;
 
 use anyhow::{Context as _, bail};
 use directory::import::{self, Format};
@@ -20,13 +20,7 @@ pub async fn import(context: &Context, args: ImportArgs) -> anyhow::Result<()> {
             bail!("cannot tell the format of {} from its name; add --format json or --format csv", args.file.display())
         }
     };
-    let text = if args.file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
-        text
-    } else {
-        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
-    };
+    let text = crate::files::read_text(&args.file)?;
     let now = context.clock.now();
     let spinner = progress_spinner("checking the file");
     let batch = import::prepare(&context.store, &text, format, now).await;

@@ -1,7 +1,5 @@
 //! `ucm template`: render or check a smart-value template.
 
-use std::io::Read as _;
-
 use anyhow::Context as _;
 use smartvalues::{Limits, Template};
 
@@ -19,13 +17,7 @@ pub fn run(command: TemplateCommand) -> anyhow::Result<()> {
             let context: serde_json::Value = match context {
                 None => serde_json::json!({}),
                 Some(path) => {
-                    let text = if path.as_os_str() == "-" {
-                        let mut text = String::new();
-                        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
-                        text
-                    } else {
-                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
-                    };
+                    let text = crate::files::read_text(&path)?;
                     serde_json::from_str(&text).context("the context is not valid JSON")?
                 }
             };
