@@ -14,7 +14,7 @@ use model::clock::Clock;
 use model::directory::{Catalog, UserView};
 use model::filter::{FieldProblem, PageRequest, UserFilter};
 use model::ids::{AccountId, ApiKeyId, AppKey, ProcessId, SiteId, TaskId};
-use model::run::{ChangeStatus, RunOutcome, RunOverview, RunRecord};
+use model::run::{RunOutcome, RunOverview, RunRecord};
 use model::webhook::Trigger;
 use serde::{Deserialize, Serialize};
 use store::{ReadOnlyStore, RunQuery, StoreError};
@@ -652,16 +652,7 @@ impl Tools {
 
     /// One run's record with one page of `userChanges` (after `cursor`, at most `limit`).
     pub async fn run_record(&self, id: &ProcessId, cursor: Option<&str>, limit: u32) -> Result<RunRecord, ToolError> {
-        let stored = self.store.run(id).await?;
-        // One more than asked tells whether there is a next page.
-        let mut results = self.store.run_users(id, cursor, limit + 1, &ChangeStatus::CHANGES).await?;
-        let next_cursor = if results.len() > limit as usize {
-            results.truncate(limit as usize);
-            results.last().map(|r| r.account_id.0.clone())
-        } else {
-            None
-        };
-        Ok(stored.record(&results, next_cursor, &self.store.catalog().await?, &self.public_url))
+        Ok(self.store.run_record(id, cursor, limit, &self.public_url).await?)
     }
 
     /// One run's record with every user change up to `max_users` (`nextCursor` says where it

@@ -5,7 +5,6 @@ use model::apikey::ApiKey;
 use model::directory::{Catalog, User};
 use model::filter::{PageRequest, ResolvedFilter};
 use model::ids::{AccountId, ProcessId};
-use model::run::{ChangeStatus, UserResult};
 use model::webhook::{Delivery, Subscription};
 
 use crate::{LicenseCount, Result, RunQuery, Store, StoredRun, UserPage};
@@ -79,25 +78,20 @@ impl ReadOnlyStore {
         self.store.tasks().await
     }
 
-    /// See [`Store::run`].
-    pub async fn run(&self, id: &ProcessId) -> Result<StoredRun> {
-        self.store.run(id).await
+    /// See [`Store::run_record`].
+    pub async fn run_record(
+        &self,
+        id: &ProcessId,
+        cursor: Option<&str>,
+        limit: u32,
+        public_url: &str,
+    ) -> Result<model::run::RunRecord> {
+        self.store.run_record(id, cursor, limit, public_url).await
     }
 
     /// See [`Store::runs`].
     pub async fn runs(&self, query: &RunQuery) -> Result<Vec<StoredRun>> {
         self.store.runs(query).await
-    }
-
-    /// See [`Store::run_users`].
-    pub async fn run_users(
-        &self,
-        id: &ProcessId,
-        after: Option<&str>,
-        limit: u32,
-        statuses: &[ChangeStatus],
-    ) -> Result<Vec<UserResult>> {
-        self.store.run_users(id, after, limit, statuses).await
     }
 
     /// See [`Store::license_counts`].

@@ -507,6 +507,27 @@ impl Store {
         stored_run(&row)
     }
 
+    /// One run's record (PRODUCT §5) with one page of `userChanges` (after `cursor`, at most
+    /// `limit`), linked to the web UI at `public_url`.
+    pub async fn run_record(
+        &self,
+        id: &ProcessId,
+        cursor: Option<&str>,
+        limit: u32,
+        public_url: &str,
+    ) -> Result<RunRecord> {
+        let stored = self.run(id).await?;
+        // One more than asked tells whether there is a next page.
+        let mut results = self.run_users(id, cursor, limit + 1, &ChangeStatus::CHANGES).await?;
+        let next_cursor = if results.len() > limit as usize {
+            results.truncate(limit as usize);
+            results.last().map(|r| r.account_id.0.clone())
+        } else {
+            None
+        };
+        Ok(stored.record(&results, next_cursor, &self.catalog().await?, public_url))
+    }
+
     /// Runs matching `query`, newest first.
     pub async fn runs(&self, query: &RunQuery) -> Result<Vec<StoredRun>> {
         let mut q = SqlBuilder::new(self.engine, concat!("SELECT ", columns!(), " FROM runs r WHERE 1 = 1"));

@@ -110,16 +110,7 @@ impl TaskService {
     /// One run's record with one page of `userChanges` (after `cursor`, at most `limit`).
     pub async fn run_record(&self, id: &ProcessId, cursor: Option<&str>, limit: u32) -> Result<RunRecord, TaskError> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let stored = self.inner.store.run(id).await?;
-        // One more than asked tells whether there is a next page.
-        let mut results = self.inner.store.run_users(id, cursor, limit + 1, &ChangeStatus::CHANGES).await?;
-        let next_cursor = if results.len() > limit as usize {
-            results.truncate(limit as usize);
-            results.last().map(|r| r.account_id.0.clone())
-        } else {
-            None
-        };
-        Ok(self.record(stored, &results, next_cursor, &self.inner.store.catalog().await?))
+        Ok(self.inner.store.run_record(id, cursor, limit, &self.inner.settings.public_url).await?)
     }
 
     /// Per-user results of a run with every (action, target) item and its outcome, one page
