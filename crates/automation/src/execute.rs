@@ -301,7 +301,7 @@ impl Executor {
     async fn execute(&self, execution: &StoredExecution) -> (ExecutionStatus, Vec<StepRecord>) {
         let flow = match self.inner.flows.get(&execution.flow_id, false).await {
             Ok(flow) => flow,
-            Err(e) => return (ExecutionStatus::Failure, vec![failed_record("flow", "flow", &e.to_string())]),
+            Err(e) => return (ExecutionStatus::Failure, vec![note_record(&e.to_string())]),
         };
         let body: Value = serde_json::from_str(&execution.body).unwrap_or(Value::Null);
         let items: Vec<Option<String>> = match execution.work_items.as_deref().map(serde_json::from_str::<Vec<String>>)
@@ -668,15 +668,11 @@ fn required(fields: &[(&str, &str)]) -> Result<(), String> {
     }
 }
 
-/// A record that only says why an execution did not run.
+/// A record that only says why an execution did not run (or could not start).
 pub(crate) fn note_record(message: &str) -> StepRecord {
-    StepRecord { status: StepStatus::Failure, ..failed_record("flow", "flow", message) }
-}
-
-fn failed_record(path: &str, step_type: &str, message: &str) -> StepRecord {
     StepRecord {
-        path: path.to_owned(),
-        step_type: step_type.to_owned(),
+        path: "flow".to_owned(),
+        step_type: "flow".to_owned(),
         work_item: None,
         status: StepStatus::Failure,
         duration_ms: 0,

@@ -217,11 +217,8 @@ impl Flows {
         self.clock.now()
     }
 
-    pub(crate) fn view_stored(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
-        self.view(stored, reveal_secret)
-    }
-
-    fn view(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
+    /// A stored flow as shown; its webhook secret opened when `reveal_secret`.
+    pub(crate) fn view(&self, stored: StoredFlow, reveal_secret: bool) -> Result<Flow, FlowError> {
         let definition: StoredDefinition = serde_json::from_str(&stored.definition)
             .map_err(|e| FlowError::Store(StoreError::Other(format!("flow `{}` is unreadable: {e}", stored.id))))?;
         let secret = if reveal_secret {

@@ -113,7 +113,7 @@ impl Flows {
             Ok(_) | Err(StoreError::NotFound(_)) => return Err(Refusal::NotFound),
             Err(e) => return Err(Refusal::Store(e)),
         };
-        let flow = self.view_stored(stored, true).map_err(|e| match e {
+        let flow = self.view(stored, true).map_err(|e| match e {
             FlowError::Store(e) => Refusal::Store(e),
             _ => Refusal::Store(StoreError::Other(format!("flow `{}` cannot be read", request.flow_id))),
         })?;
