@@ -81,7 +81,8 @@ impl Store {
 
     /// A second handle on the same database whose connections refuse to write (SQLite
     /// `query_only`, PostgreSQL `default_transaction_read_only`), wrapped in a type that has
-    /// read methods only: see [`crate::ReadOnlyStore`].
+    /// read methods only: see [`crate::ReadOnlyStore`]. Its connections are opened when it is
+    /// first used.
     pub async fn read_only(&self) -> Result<crate::ReadOnlyStore> {
         let pool = connect_pool(&self.source.url, &self.source.options, self.engine, Access::ReadOnly).await?;
         Ok(crate::ReadOnlyStore::new(Self {
@@ -162,7 +163,7 @@ async fn connect_pool(url: &str, options: &StoreOptions, engine: Engine, access:
         (Engine::Postgres, Access::ReadOnly) => options.max_connections.min(4),
         (Engine::Postgres, Access::ReadWrite) => options.max_connections,
     };
-    AnyPoolOptions::new()
+    let options = AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(options.acquire_timeout)
         .after_connect(move |conn, _meta| {
@@ -191,10 +192,14 @@ async fn connect_pool(url: &str, options: &StoreOptions, engine: Engine, access:
                 }
                 Ok(())
             })
-        })
-        .connect(url)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))
+        });
+    let cannot_open = |e: sqlx::Error| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url)));
+    match access {
+        Access::ReadWrite => options.connect(url).await.map_err(cannot_open),
+        // Opened when first used: most commands never ask the agent's tools anything, and the
+        // main pool has just shown that the database answers.
+        Access::ReadOnly => options.connect_lazy(url).map_err(cannot_open),
+    }
 }
 
 /// Creates a PostgreSQL schema (for a scratch or test database that must not touch others).
