@@ -12,6 +12,8 @@ use store::{Store, StoreError, StoredFlow};
 use utoipa::ToSchema;
 use webhooks::SealingKey;
 
+use crate::transfer::{self, ExportFile, UnknownComponent};
+
 /// The longest flow name.
 pub const MAX_NAME_CHARS: usize = 200;
 /// The longest template in one field (64 KiB).
@@ -120,6 +122,11 @@ impl Flows {
     /// Saves a new flow after checking it, and mints its webhook URL and secret.
     pub async fn create(&self, definition: &FlowDefinition, by: &str) -> Result<Flow, FlowError> {
         self.check(definition).await?;
+        self.insert(definition, by).await
+    }
+
+    /// Saves a checked definition as a new flow with a fresh id, URL and secret.
+    async fn insert(&self, definition: &FlowDefinition, by: &str) -> Result<Flow, FlowError> {
         let now = self.clock.now();
         let id = model::ids::new_uuid();
         let secret = model::random::secret_text(32);
@@ -169,7 +176,60 @@ impl Flows {
 
     /// Every problem of `definition`, none when it can be saved.
     pub async fn problems(&self, definition: &FlowDefinition) -> Result<Vec<FieldProblem>, FlowError> {
+        let Checked { mut problems, reconnect } = self.checked(definition).await?;
+        problems.extend(reconnect);
+        Ok(problems)
+    }
+
+    /// Flows as an export file (AUTOMATION §7), secrets hidden: `ids`, or every flow when none.
+    pub async fn export(&self, ids: &[String]) -> Result<ExportFile, FlowError> {
+        let flows = if ids.is_empty() {
+            self.list().await?
+        } else {
+            let mut flows = Vec::with_capacity(ids.len());
+            for id in ids {
+                flows.push(self.get(id, false).await?);
+            }
+            flows
+        };
+        Ok(transfer::export(&flows))
+    }
+
+    /// Imports an export file (or one flow in ucm's own shape): every rule is read and checked
+    /// first, and nothing is saved unless all can be. Flows are saved disabled with fresh ids,
+    /// URLs and secrets; missing connections and secrets exported hidden are listed per flow as
+    /// what to reconnect (enabling checks them again), unknown components as left out.
+    pub async fn import(&self, input: &serde_json::Value, by: &str) -> Result<ImportReport, FlowError> {
+        let (candidates, mut problems) = transfer::read(input);
+        let mut checked = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            let Checked { problems: found, reconnect } = self.checked(&candidate.definition).await?;
+            let within = |problem: FieldProblem| FieldProblem {
+                field: [candidate.at.as_str(), problem.field.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("."),
+                ..problem
+            };
+            problems.extend(found.into_iter().map(within));
+            checked.push((candidate, reconnect));
+        }
+        if !problems.is_empty() {
+            return Err(FlowError::Invalid(problems));
+        }
+        let mut flows = Vec::with_capacity(checked.len());
+        for (candidate, reconnect) in checked {
+            let flow = self.insert(&candidate.definition, by).await?;
+            flows.push(ImportedFlow { flow, reconnect, unknown_components: candidate.unknown });
+        }
+        Ok(ImportReport { flows })
+    }
+
+    /// The problems of `definition`, apart from those an import leaves to reconnecting.
+    async fn checked(&self, definition: &FlowDefinition) -> Result<Checked, FlowError> {
         let mut problems = Vec::new();
+        let mut reconnect = Vec::new();
         let name = definition.name.trim();
         if name.is_empty() {
             problems.push(FieldProblem::new("name", "", "a flow needs a name"));
@@ -198,10 +258,19 @@ impl Flows {
             check_templates(path, step, &mut problems);
             check_step(path, step, &mut problems);
             if let Some(name) = step.connection() {
-                check_connection(path, step, name, &connections, &mut problems);
+                check_connection(path, step, name, &connections, &mut reconnect);
+            }
+            if let Step::WebRequest { headers, .. } = step {
+                for header in headers.iter().filter(|h| h.value == transfer::HIDDEN) {
+                    reconnect.push(FieldProblem::new(
+                        &format!("{path}.headers.{}", header.name),
+                        transfer::HIDDEN,
+                        "this value was exported hidden: enter it again",
+                    ));
+                }
             }
         }
-        Ok(problems)
+        Ok(Checked { problems, reconnect })
     }
 
     async fn check(&self, definition: &FlowDefinition) -> Result<(), FlowError> {
@@ -241,6 +310,35 @@ impl Flows {
             updated_at: stored.updated_at,
         })
     }
+}
+
+/// What checking a definition found.
+struct Checked {
+    /// Problems to fix before the flow can be saved.
+    problems: Vec<FieldProblem>,
+    /// Problems an import leaves to be fixed before enabling: a connection that is not here, a
+    /// secret exported hidden.
+    reconnect: Vec<FieldProblem>,
+}
+
+/// What an import saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub flows: Vec<ImportedFlow>,
+}
+
+/// A flow saved by an import (disabled, with its new webhook URL and secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedFlow {
+    pub flow: Flow,
+    /// What to set before the flow can be enabled: connections that do not exist here, values
+    /// exported hidden.
+    pub reconnect: Vec<FieldProblem>,
+    /// Components of the file that ucm has no step for, left out (also named in the flow's
+    /// description).
+    pub unknown_components: Vec<UnknownComponent>,
 }
 
 fn stored_definition(definition: &FlowDefinition) -> String {

@@ -362,6 +362,31 @@ Example:
         #[arg(long)]
         json: bool,
     },
+    /// Write flows as an export file in Atlassian Automation's rule shape (`{"cloud": false,
+    /// "rules": [...]}`): the named flows, or all. Secrets are not in it (`***`).
+    #[command(after_help = "Examples:
+  ucm flows export > flows.json
+  ucm flows export 'Slack alert per task run' --out slack-alert.export.json")]
+    Export {
+        /// Flows by id or name (default: every flow).
+        flows: Vec<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import an export file (or one flow in ucm's own shape; `-` for standard input). Nothing
+    /// is saved unless every rule can be. Flows are saved disabled with new webhook URLs and
+    /// secrets; what must be reconnected before enabling each is listed, and so is any
+    /// component ucm has no step for (left out).
+    #[command(after_help = "Examples:
+  ucm flows import --file flows.json
+  ucm flows import --file examples/recipes/2-slack-alert.json --json")]
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// A flow's audit log: its executions, newest first, each step with what its templates
     /// became, what it produced, and what went wrong.
     #[command(after_help = "Examples:

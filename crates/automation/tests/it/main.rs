@@ -55,6 +55,9 @@ backend_tests!(
     a_flow_gets_its_webhook_on_first_save_and_keeps_it,
     every_problem_of_a_flow_is_listed_and_nothing_is_saved,
     enabling_checks_the_flow_again,
+    an_exported_flow_imports_disabled_with_a_new_webhook,
+    an_import_names_what_to_reconnect_and_what_it_left_out,
+    an_import_with_a_problem_saves_nothing,
 );
 
 async fn a_flow_gets_its_webhook_on_first_save_and_keeps_it(db: TestDb) {
@@ -149,4 +152,74 @@ async fn enabling_checks_the_flow_again(db: TestDb) {
     assert!(!flows.set_enabled(&created.flow_id, false).await.unwrap().definition.enabled);
     let Err(FlowError::Invalid(problems)) = flows.set_enabled(&created.flow_id, true).await else { panic!() };
     assert_eq!(problems[0].field, "steps[1].connection");
+}
+
+async fn an_exported_flow_imports_disabled_with_a_new_webhook(db: TestDb) {
+    let flows = flows(&db).await;
+    let original = flows.create(&definition(slack_recipe()), "admin").await.unwrap();
+    let original = flows.set_enabled(&original.flow_id, true).await.unwrap();
+    let file = serde_json::to_value(flows.export(&[]).await.unwrap()).unwrap();
+    let secret = original.webhook.secret.clone().unwrap();
+    assert!(!file.to_string().contains(&secret), "secrets export as ***");
+    assert_eq!(file["cloud"], false);
+    assert_eq!(file["rules"][0]["state"], "ENABLED");
+    assert_eq!(file["rules"][0]["components"][1]["type"], "ucm.slack.message.send");
+
+    let report = flows.import(&file, "importer").await.unwrap();
+    let [imported] = report.flows.as_slice() else { panic!("{report:?}") };
+    let copy = &imported.flow;
+    assert_ne!(copy.flow_id, original.flow_id, "a fresh id");
+    assert_ne!(copy.webhook.url, original.webhook.url, "a fresh URL");
+    assert!(copy.webhook.secret.as_ref().is_some_and(|s| s != &secret), "a fresh secret");
+    assert!(!copy.definition.enabled, "imported flows start disabled");
+    assert_eq!(copy.definition, FlowDefinition { enabled: false, ..original.definition.clone() });
+    assert!(imported.reconnect.is_empty() && imported.unknown_components.is_empty(), "{imported:?}");
+    assert_eq!(copy.created_by, "importer");
+    // The copy is a flow like any other.
+    flows.set_enabled(&copy.flow_id, true).await.unwrap();
+    assert_eq!(flows.list().await.unwrap().len(), 2);
+}
+
+async fn an_import_names_what_to_reconnect_and_what_it_left_out(db: TestDb) {
+    let flows = flows(&db).await;
+    let file = json!({"cloud": true, "rules": [{
+    "name": "Escalate", "state": "ENABLED", "description": "From another site.",
+    "trigger": {"component": "TRIGGER", "schemaVersion": 1, "type": "jira.incoming.webhook",
+                "value": {"automationToken": "***"}},
+    "components": [
+        {"component": "ACTION", "schemaVersion": 1, "type": "jira.issue.outgoing.email",
+         "value": {"connection": "Corporate SMTP", "to": "it@example.com", "subject": "s", "body": "b"}},
+        {"component": "ACTION", "schemaVersion": 3, "type": "jira.issue.transition", "value": {"status": "Done"}},
+        {"component": "ACTION", "schemaVersion": 1, "type": "jira.issue.outgoing.webhook",
+         "value": {"method": "POST", "url": "https://example.com/hook",
+                   "headers": [{"name": "Authorization", "value": "***"}]}}
+    ]}]});
+    let report = flows.import(&file, "admin").await.unwrap();
+    let imported = &report.flows[0];
+    assert!(!imported.flow.definition.enabled);
+    let reconnect: Vec<&str> = imported.reconnect.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(reconnect, ["steps[0].connection", "steps[1].headers.Authorization"]);
+    assert_eq!(imported.reconnect[0].suggestions, ["local"], "connections that fit are offered");
+    assert_eq!(imported.unknown_components.len(), 1);
+    assert_eq!(imported.unknown_components[0].kind, "jira.issue.transition");
+    assert!(imported.flow.definition.description.starts_with("From another site."));
+    assert!(imported.flow.definition.description.contains("`jira.issue.transition`"));
+    // Enabling waits for the reconnecting.
+    let Err(FlowError::Invalid(problems)) = flows.set_enabled(&imported.flow.flow_id, true).await else { panic!() };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+async fn an_import_with_a_problem_saves_nothing(db: TestDb) {
+    let flows = flows(&db).await;
+    let file = json!({"rules": [
+        {"name": "Fine", "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook"},
+         "components": [{"component": "ACTION", "type": "codebarrel.action.log", "value": {"message": "hi"}}]},
+        {"name": "Broken", "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook"},
+         "components": [{"component": "ACTION", "type": "codebarrel.action.log", "value": {"message": "{{oops"}}]},
+        {"name": "Scheduled", "trigger": {"component": "TRIGGER", "type": "jira.scheduled.trigger"}, "components": []}
+    ]});
+    let Err(FlowError::Invalid(problems)) = flows.import(&file, "admin").await else { panic!() };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["rules[2].trigger", "rules[1].steps[0].message"], "{problems:?}");
+    assert!(flows.list().await.unwrap().is_empty(), "nothing was saved");
 }

@@ -1,7 +1,7 @@
 //! Flows of the automation engine (AUTOMATION.md). The incoming webhook's secret is shown to
 //! admin keys only; read-only keys see flows without it.
 
-use automation::{ExecutionView, Flow, FlowError};
+use automation::{ExecutionView, ExportFile, Flow, FlowError, ImportReport};
 use axum::Json;
 use axum::extract::Query;
 use axum::extract::{Path, State};
@@ -101,6 +101,43 @@ pub async fn delete_flow(
 ) -> Result<StatusCode, ApiError> {
     state.flows.delete(&flow_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every flow as an export file in Atlassian Automation's rule shape (AUTOMATION §7). Secrets
+/// are not in it: the webhook token and credential headers are `***`.
+#[utoipa::path(get, path = "/api/v1/flows/export", tag = "automation", security(("bearer" = [])),
+    responses((status = 200, body = ExportFile), (status = 401, body = Problem)))]
+pub async fn export_flows(State(state): State<AppState>, _caller: Caller) -> Result<Json<ExportFile>, ApiError> {
+    Ok(Json(state.flows.export(&[]).await?))
+}
+
+/// One flow as an export file.
+#[utoipa::path(get, path = "/api/v1/flows/{flowId}/export", tag = "automation", security(("bearer" = [])),
+    params(("flowId" = String, Path)), responses((status = 200, body = ExportFile), (status = 404, body = Problem)))]
+pub async fn export_flow(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ExportFile>, ApiError> {
+    Ok(Json(state.flows.export(&[flow_id(id)?]).await?))
+}
+
+/// Import an export file (`{"cloud": …, "rules": […]}`) or one flow in ucm's own shape. Every
+/// rule is checked first and nothing is saved unless all can be. Flows are saved **disabled**
+/// with fresh ids, webhook URLs and secrets; the answer lists per flow what to reconnect before
+/// enabling it (connections that do not exist here, values exported as `***`) and the
+/// components ucm has no step for, which were left out.
+#[utoipa::path(post, path = "/api/v1/flows/import", tag = "automation", security(("bearer" = [])),
+    request_body(content = ExportFile, description = "An export file, or one flow", content_type = "application/json"),
+    responses((status = 201, body = ImportReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn import_flows(
+    State(state): State<AppState>,
+    admin: Admin,
+    JsonBody(file): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
+    let report = state.flows.import(&file, &admin.key.name).await?;
+    tracing::info!(flows = report.flows.len(), by = %admin.key.api_key_id, "flows imported");
+    Ok((StatusCode::CREATED, Json(report)))
 }
 
 /// How many executions to list.

@@ -94,6 +94,31 @@ async fn flows_are_saved_checked_and_their_secret_kept_for_admins(db: TestDb) {
         app.send(Method::POST, "/api/v1/flows", Some(json!({"name": "x", "trigger": {"type": "cron"}, "steps": []})));
     problem(unknown.await.unwrap(), StatusCode::BAD_REQUEST).await;
 
+    // Export, then import: a disabled copy with a new webhook; readers may export, not import.
+    let file =
+        json_ok(app.request(Method::GET, &format!("/api/v1/flows/{id}/export"), Some(&reader)).send().await.unwrap())
+            .await;
+    assert!(!file.to_string().contains(&secret), "secrets export as ***");
+    assert_eq!(file["rules"][0]["components"][2]["type"], "jira.issue.create");
+    let all = json_ok(app.get("/api/v1/flows/export").send().await.unwrap()).await;
+    assert_eq!(all, file, "one flow: the whole export is the same file");
+    let refused = app.request(Method::POST, "/api/v1/flows/import", Some(&reader)).json(&file).send().await.unwrap();
+    problem(refused, StatusCode::FORBIDDEN).await;
+    let imported = app.send(Method::POST, "/api/v1/flows/import", Some(file.clone())).await.unwrap();
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let imported: Value = imported.json().await.unwrap();
+    let copy = &imported["flows"][0]["flow"];
+    assert_ne!(copy["flowId"], id.as_str());
+    assert_eq!((copy["enabled"].as_bool(), copy["name"].as_str()), (Some(false), Some("Jira incident on failure")));
+    assert!(copy["webhook"]["secret"].as_str().is_some_and(|s| s != secret));
+    assert_eq!(imported["flows"][0]["reconnect"], json!([]));
+    let mut garbled = file;
+    garbled["rules"][0]["components"][0]["value"] = json!(7);
+    let bad =
+        problem(app.send(Method::POST, "/api/v1/flows/import", Some(garbled)).await.unwrap(), StatusCode::BAD_REQUEST)
+            .await;
+    assert_eq!(bad["errors"][0]["field"], "rules[0].components[0].value", "{bad:#}");
+
     assert_eq!(
         app.send(Method::DELETE, &format!("/api/v1/flows/{id}"), None).await.unwrap().status(),
         StatusCode::NO_CONTENT

@@ -103,6 +103,51 @@ pub async fn run(context: &Context, command: FlowsCommand) -> anyhow::Result<()>
             }
             Ok(())
         }
+        FlowsCommand::Export { flows: wanted, out } => {
+            let mut ids = Vec::with_capacity(wanted.len());
+            for flow in &wanted {
+                ids.push(find(&flows, flow).await?);
+            }
+            let file = flows.export(&ids).await.map_err(explain)?;
+            match out {
+                None => output::json(&file),
+                Some(path) => {
+                    let text = serde_json::to_string_pretty(&file)? + "\n";
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("Wrote {} flows to {} (secrets as ***).", file.rules.len(), path.display());
+                    Ok(())
+                }
+            }
+        }
+        FlowsCommand::Import { file, json } => {
+            let text = crate::files::read_text(&file)?;
+            let input: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            let report = flows.import(&input, CLI).await.map_err(|e| match e {
+                FlowError::Invalid(problems) => super::list_problems("nothing was imported", &problems, str::to_owned),
+                other => other.into(),
+            })?;
+            if json {
+                return output::json(&report);
+            }
+            for imported in &report.flows {
+                let flow = &imported.flow;
+                outln!("Imported `{}` ({}), disabled.", flow.definition.name, flow.flow_id);
+                print_webhook(flow);
+                for left_out in &imported.unknown_components {
+                    outln!("  left out: `{}` at {} (ucm has no such step)", left_out.kind, left_out.at);
+                }
+                if imported.reconnect.is_empty() {
+                    outln!("  Enable it with `ucm flows enable {}`.", flow.flow_id);
+                } else {
+                    outln!("  Before enabling it, reconnect:");
+                    for problem in &imported.reconnect {
+                        outln!("    {problem}");
+                    }
+                }
+            }
+            Ok(())
+        }
         FlowsCommand::Delete { flow } => {
             let id = find(&flows, &flow).await?;
             flows.delete(&id).await.map_err(explain)?;

@@ -298,6 +298,8 @@ fn every_command_has_help_with_examples() {
         vec!["flows", "delete", "--help"],
         vec!["flows", "audit", "--help"],
         vec!["flows", "test", "--help"],
+        vec!["flows", "export", "--help"],
+        vec!["flows", "import", "--help"],
         vec!["connections", "--help"],
         vec!["connections", "list", "--help"],
         vec!["connections", "create", "--help"],

@@ -69,6 +69,28 @@ async fn a_flow_from_a_file(db: TestDb) {
     assert_eq!(flows[0]["webhook"]["secret"], Value::Null, "lists never show secrets");
     let (ok, out, _) = run(cli().args(["flows", "show", "Slack alert per task run"]));
     assert!(ok && out.contains("slack.message.send via local") && out.contains("Secret:"), "{out}");
+    // Export to a file, import it back: a disabled copy with a new webhook.
+    let exported = dir.join("flows.export.json");
+    let (ok, _, err) =
+        run(cli().args(["flows", "export", "Slack alert per task run", "--out", exported.to_str().unwrap()]));
+    assert!(ok && err.contains("Wrote 1 flows"), "{err}");
+    let file_text = std::fs::read_to_string(&exported).unwrap();
+    assert!(file_text.contains("\"rules\"") && file_text.contains("\"automationToken\": \"***\""), "{file_text}");
+    let (ok, out, err) = run(cli().args(["flows", "import", "--file", exported.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert!(out.contains("Imported `Slack alert per task run`") && out.contains("disabled"), "{out}");
+    assert!(out.contains("Secret:") && out.contains("Enable it with"), "{out}");
+    let (_, out, _) = run(cli().args(["flows", "list", "--json"]));
+    let flows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(flows.as_array().unwrap().len(), 2);
+    let copy = flows.as_array().unwrap().iter().find(|f| f["enabled"] == false).unwrap();
+    let (ok, _, err) = run(cli().args(["flows", "delete", copy["flowId"].as_str().unwrap()]));
+    assert!(ok, "{err}");
+    // A file with a problem: nothing imported, the problem named with where it is.
+    let broken = file(&dir, "broken.export.json", &file_text.replace("{{agentResponse}}", "{{agentResponse"));
+    let (ok, _, err) = run(cli().args(["flows", "import", "--file", broken.to_str().unwrap()]));
+    assert!(!ok && err.contains("nothing was imported") && err.contains("rules[0].steps[1].message"), "{err}");
+
     let (ok, _, err) = run(cli().args(["flows", "delete", "Slack alrt"]));
     assert!(!ok && err.contains("did you mean: Slack alert per task run"), "{err}");
     let (ok, _, err) = run(cli().args(["flows", "delete", "Slack alert per task run"]));

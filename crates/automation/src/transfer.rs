@@ -1,0 +1,501 @@
+//! Export and import (AUTOMATION §7) in Atlassian Automation's rule shape:
+//! `{"cloud": false, "rules": [{name, state, description, trigger, components[]}]}`, each
+//! component `{component, schemaVersion, type, value, children[], conditions[]}`.
+//!
+//! Steps with an Atlassian counterpart export under its type string (`jira.issue.create`,
+//! `codebarrel.action.log`, …); the others under ours with a `ucm.` prefix. An if/else block is
+//! Atlassian's container of if-blocks. Secrets (the webhook token, credential headers) export as
+//! `***`. Import reads such a file, or one flow in ucm's own shape, and maps every type it
+//! knows; an unknown one is named in the report and in the flow's description, never dropped
+//! silently.
+
+use model::filter::FieldProblem;
+use model::flow::{Branch, FlowDefinition, FlowTrigger, Match, Step, WorkItemCriteria};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::flows::Flow;
+
+/// How secrets appear in an export.
+pub const HIDDEN: &str = "***";
+
+/// An export file: rules in Atlassian Automation's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExportFile {
+    /// Always `false`: these rules come from a self-hosted installation.
+    #[serde(default)]
+    pub cloud: bool,
+    pub rules: Vec<Rule>,
+}
+
+/// One flow as an Atlassian rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub name: String,
+    /// `ENABLED` or `DISABLED` (imported flows start disabled whatever this says).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub description: String,
+    pub trigger: Component,
+    #[serde(default)]
+    pub components: Vec<Component>,
+}
+
+/// A trigger, condition or action of a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    /// `TRIGGER`, `CONDITION`, `CONDITION_BLOCK` or `ACTION`.
+    pub component: String,
+    #[serde(default = "first_schema_version")]
+    pub schema_version: u32,
+    /// The component's type string (`jira.issue.create`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The component's settings.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// Nested components (an if/else block's branches, a branch's actions).
+    #[serde(default)]
+    #[schema(no_recursion)]
+    pub children: Vec<Component>,
+    /// A branch's conditions.
+    #[serde(default)]
+    #[schema(no_recursion)]
+    pub conditions: Vec<Component>,
+}
+
+fn first_schema_version() -> u32 {
+    1
+}
+
+const TRIGGER: &str = "jira.incoming.webhook";
+const IF_BLOCK: &str = "jira.condition.if.block";
+
+/// Each step type: ours, its type string in an export, and its component kind.
+const TYPES: [(&str, &str, &str); 10] = [
+    ("condition", "jira.comparator.condition", "CONDITION"),
+    ("ifElse", "jira.condition.container.block", "CONDITION"),
+    ("agent.use", "ucm.agent.use", "ACTION"),
+    ("confluence.page.publish", "ucm.confluence.page.publish", "ACTION"),
+    ("slack.message.send", "ucm.slack.message.send", "ACTION"),
+    ("jira.workitem.create", "jira.issue.create", "ACTION"),
+    ("email.send", "jira.issue.outgoing.email", "ACTION"),
+    ("web.request", "jira.issue.outgoing.webhook", "ACTION"),
+    ("log", "codebarrel.action.log", "ACTION"),
+    ("variable.create", "jira.create.variable", "ACTION"),
+];
+
+/// The step types that send through a connection.
+const WITH_CONNECTION: [&str; 4] =
+    ["confluence.page.publish", "slack.message.send", "jira.workitem.create", "email.send"];
+
+fn exported_type(ours: &str) -> (&'static str, &'static str) {
+    TYPES.iter().find(|(o, _, _)| *o == ours).map_or(("", "ACTION"), |(_, exported, kind)| (*exported, *kind))
+}
+
+/// Our step type for a type string of an export file (or our own name).
+fn our_type(kind: &str) -> Option<&'static str> {
+    TYPES.iter().find(|(ours, exported, _)| *exported == kind || *ours == kind).map(|(ours, _, _)| *ours)
+}
+
+/// Flows as an export file. Secrets are not in it: the webhook token and credential headers
+/// are `***`.
+pub fn export(flows: &[Flow]) -> ExportFile {
+    ExportFile { cloud: false, rules: flows.iter().map(rule).collect() }
+}
+
+fn rule(flow: &Flow) -> Rule {
+    let definition = &flow.definition;
+    let FlowTrigger::IncomingWebhook { work_items } = definition.trigger;
+    Rule {
+        name: definition.name.clone(),
+        state: if definition.enabled { "ENABLED" } else { "DISABLED" }.to_owned(),
+        description: definition.description.clone(),
+        trigger: Component {
+            component: "TRIGGER".to_owned(),
+            schema_version: 1,
+            kind: TRIGGER.to_owned(),
+            value: json!({"workItems": work_items, "automationToken": HIDDEN}),
+            children: vec![],
+            conditions: vec![],
+        },
+        components: definition.steps.iter().map(component).collect(),
+    }
+}
+
+fn component(step: &Step) -> Component {
+    let (kind, component_kind) = exported_type(step.type_name());
+    let mut exported = Component {
+        component: component_kind.to_owned(),
+        schema_version: 1,
+        kind: kind.to_owned(),
+        value: Value::Null,
+        children: vec![],
+        conditions: vec![],
+    };
+    match step {
+        Step::IfElse { branches } => exported.children = branches.iter().map(if_block).collect(),
+        Step::WebRequest { headers, .. } => {
+            let pairs: Vec<(String, String)> = headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
+            let mut value = fields_of(step);
+            value.insert(
+                "headers".to_owned(),
+                connectors::web::redacted_headers(&pairs)
+                    .into_iter()
+                    .map(|(name, value)| json!({"name": name, "value": value}))
+                    .collect(),
+            );
+            exported.value = Value::Object(value);
+        }
+        _ => exported.value = Value::Object(fields_of(step)),
+    }
+    exported
+}
+
+fn if_block(branch: &Branch) -> Component {
+    Component {
+        component: "CONDITION_BLOCK".to_owned(),
+        schema_version: 1,
+        kind: IF_BLOCK.to_owned(),
+        value: json!({"conditionMatchType": branch.matches}),
+        children: branch.steps.iter().map(component).collect(),
+        conditions: branch.conditions.iter().map(|c| component(&Step::Condition(c.clone()))).collect(),
+    }
+}
+
+/// A step's fields as written in ucm's own shape, without its `type`.
+fn fields_of(step: &Step) -> Map<String, Value> {
+    match serde_json::to_value(step) {
+        Ok(Value::Object(mut fields)) => {
+            fields.remove("type");
+            fields
+        }
+        _ => Map::new(),
+    }
+}
+
+/// A flow read from an import file, not yet saved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Where it is in the file (`rules[2]`), for problems.
+    pub at: String,
+    /// Disabled, and its description naming any component left out.
+    pub definition: FlowDefinition,
+    /// Components of a type ucm does not have, left out.
+    pub unknown: Vec<UnknownComponent>,
+}
+
+/// A component of the file that ucm has no step for: named in the report, left out of the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UnknownComponent {
+    /// Where it was in the rule (`components[2].children[0]`).
+    pub at: String,
+    /// Its type string.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Reads an import file: an export file (`{"rules": […]}`) or one flow in ucm's own shape.
+/// Returns the rules that could be read, and the problems of those that could not (all of them).
+pub fn read(input: &Value) -> (Vec<Candidate>, Vec<FieldProblem>) {
+    match read_rules(input) {
+        Ok(read) => read,
+        Err(problem) => (vec![], vec![problem]),
+    }
+}
+
+fn read_rules(input: &Value) -> Result<(Vec<Candidate>, Vec<FieldProblem>), FieldProblem> {
+    let Some(object) = input.as_object() else {
+        return Err(FieldProblem::new("", excerpt(input), "an import file is a JSON object"));
+    };
+    if !object.contains_key("rules") {
+        let definition: FlowDefinition = serde_json::from_value(input.clone()).map_err(|e| {
+            FieldProblem::new("", "", format!("neither an export file (`{{\"rules\": [...]}}`) nor a flow: {e}"))
+        })?;
+        let definition = FlowDefinition { enabled: false, ..definition };
+        return Ok((vec![Candidate { at: String::new(), definition, unknown: vec![] }], vec![]));
+    }
+    let file: ExportFile = serde_json::from_value(input.clone())
+        .map_err(|e| FieldProblem::new("rules", "", format!("not an export file: {e}")))?;
+    if file.rules.is_empty() {
+        return Err(FieldProblem::new("rules", "[]", "the file holds no rules"));
+    }
+    let mut problems = Vec::new();
+    let mut candidates = Vec::new();
+    for (i, rule) in file.rules.iter().enumerate() {
+        let at = format!("rules[{i}]");
+        let mut reading = Reading::default();
+        let trigger = reading.trigger(&format!("{at}.trigger"), &rule.trigger);
+        let steps = reading.steps(&at, "components", &rule.components);
+        problems.append(&mut reading.problems);
+        let Some(trigger) = trigger else { continue };
+        let mut description = rule.description.clone();
+        if !reading.unknown.is_empty() {
+            let left_out: Vec<String> = reading.unknown.iter().map(|u| format!("`{}` ({})", u.kind, u.at)).collect();
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str(&format!("Imported without: {}.", left_out.join(", ")));
+        }
+        let definition = FlowDefinition { name: rule.name.clone(), description, enabled: false, trigger, steps };
+        candidates.push(Candidate { at, definition, unknown: reading.unknown });
+    }
+    Ok((candidates, problems))
+}
+
+fn excerpt(value: &Value) -> String {
+    value.to_string().chars().take(80).collect()
+}
+
+/// What reading one rule found.
+#[derive(Default)]
+struct Reading {
+    unknown: Vec<UnknownComponent>,
+    problems: Vec<FieldProblem>,
+}
+
+impl Reading {
+    fn trigger(&mut self, at: &str, trigger: &Component) -> Option<FlowTrigger> {
+        if trigger.kind != TRIGGER && trigger.kind != "incomingWebhook" {
+            self.problems.push(FieldProblem::new(
+                at,
+                trigger.kind.as_str(),
+                format!("ucm flows start from an incoming webhook (`{TRIGGER}`); this trigger is not one ucm has"),
+            ));
+            return None;
+        }
+        let value = &trigger.value;
+        let work_items = match (value.get("workItems"), value.get("noIssues")) {
+            (Some(criteria), _) => match serde_json::from_value::<WorkItemCriteria>(criteria.clone()) {
+                Ok(criteria) => criteria,
+                Err(_) => {
+                    self.problems.push(FieldProblem {
+                        suggestions: vec!["none".to_owned(), "provided".to_owned()],
+                        ..FieldProblem::new(
+                            &format!("{at}.value.workItems"),
+                            excerpt(criteria),
+                            "not a work item criterion",
+                        )
+                    });
+                    return None;
+                }
+            },
+            (None, Some(Value::Bool(false))) => WorkItemCriteria::Provided,
+            _ => WorkItemCriteria::None,
+        };
+        Some(FlowTrigger::IncomingWebhook { work_items })
+    }
+
+    fn steps(&mut self, rule_at: &str, path: &str, components: &[Component]) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for (i, component) in components.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            if let Some(step) = self.step(rule_at, &at, component) {
+                steps.push(step);
+            }
+        }
+        steps
+    }
+
+    fn step(&mut self, rule_at: &str, at: &str, component: &Component) -> Option<Step> {
+        let Some(ours) = our_type(&component.kind) else {
+            self.unknown.push(UnknownComponent { at: at.to_owned(), kind: component.kind.clone() });
+            return None;
+        };
+        if ours == "ifElse" {
+            let mut branches = Vec::new();
+            for (b, block) in component.children.iter().enumerate() {
+                let block_at = format!("{at}.children[{b}]");
+                if block.kind != IF_BLOCK && block.kind != "branch" {
+                    self.unknown.push(UnknownComponent { at: block_at, kind: block.kind.clone() });
+                    continue;
+                }
+                let matches = match block.value.get("conditionMatchType").or_else(|| block.value.get("matches")) {
+                    Some(Value::String(m)) if m.eq_ignore_ascii_case("any") => Match::Any,
+                    _ => Match::All,
+                };
+                let mut conditions = Vec::new();
+                for (c, condition) in block.conditions.iter().enumerate() {
+                    let condition_at = format!("{block_at}.conditions[{c}]");
+                    match self.step(rule_at, &condition_at, condition) {
+                        Some(Step::Condition(comparison)) => conditions.push(comparison),
+                        Some(other) => self.problems.push(FieldProblem::new(
+                            &format!("{rule_at}.{condition_at}"),
+                            other.type_name(),
+                            "a branch's conditions must be comparisons",
+                        )),
+                        None => {}
+                    }
+                }
+                let steps = self.steps(rule_at, &format!("{block_at}.children"), &block.children);
+                branches.push(Branch { matches, conditions, steps });
+            }
+            return Some(Step::IfElse { branches });
+        }
+        let mut fields = match &component.value {
+            Value::Object(fields) => fields.clone(),
+            // Atlassian's log action may carry its message alone.
+            Value::String(message) if ours == "log" => Map::from_iter([("message".to_owned(), json!(message))]),
+            other => {
+                self.problems.push(FieldProblem::new(
+                    &format!("{rule_at}.{at}.value"),
+                    excerpt(other),
+                    format!("the settings of a `{}` component are a JSON object", component.kind),
+                ));
+                return None;
+            }
+        };
+        if WITH_CONNECTION.contains(&ours) {
+            // Atlassian's own actions name no connection: choosing one is part of reconnecting.
+            fields.entry("connection").or_insert_with(|| json!(""));
+        }
+        fields.insert("type".to_owned(), json!(ours));
+        match serde_json::from_value::<Step>(Value::Object(fields)) {
+            Ok(step) => Some(step),
+            Err(e) => {
+                self.problems.push(FieldProblem::new(
+                    &format!("{rule_at}.{at}.value"),
+                    component.kind.as_str(),
+                    format!("does not fit ucm's `{ours}` step: {e}"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(definition: FlowDefinition) -> Flow {
+        Flow {
+            flow_id: "f".to_owned(),
+            definition,
+            webhook: crate::WebhookEndpoint {
+                url: "http://x/automation/webhooks/f".to_owned(),
+                secret: Some("s".into()),
+            },
+            created_by: "t".to_owned(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn definition(steps: Value) -> FlowDefinition {
+        serde_json::from_value(
+            json!({"name": "n", "enabled": true, "trigger": {"type": "incomingWebhook"}, "steps": steps}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_step_type_survives_export_and_import() {
+        let original = definition(json!([
+            {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "EQUALS", "second": "taskFailure"},
+            {"type": "ifElse", "branches": [
+                {"matches": "ANY", "conditions": [{"first": "{{a}}", "operator": "ONE_OF", "second": "x,y"}],
+                 "steps": [{"type": "log", "message": "x or y"}]},
+                {"steps": [{"type": "variable.create", "name": "v", "value": "else"}]}
+            ]},
+            {"type": "agent.use", "agent": "A", "prompt": "p", "format": "slack-summary"},
+            {"type": "confluence.page.publish", "connection": "c", "space": "OPS", "title": "t", "body": "b"},
+            {"type": "slack.message.send", "connection": "s", "channel": "#c", "message": "m"},
+            {"type": "jira.workitem.create", "connection": "j", "project": "OPS", "issueType": "Task",
+             "summary": "s", "dueDate": "2026-01-01", "priority": "P2", "labels": ["a"]},
+            {"type": "email.send", "connection": "e", "to": "a@example.com", "bcc": "b@example.com", "subject": "s", "body": "b"},
+            {"type": "web.request", "method": "POST", "url": "https://example.com/x", "body": "{}",
+             "headers": [{"name": "Accept", "value": "application/json"}]}
+        ]));
+        let file = export(&[flow(original.clone())]);
+        let text = serde_json::to_value(&file).unwrap();
+        let types: Vec<&str> =
+            text["rules"][0]["components"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "jira.comparator.condition",
+                "jira.condition.container.block",
+                "ucm.agent.use",
+                "ucm.confluence.page.publish",
+                "ucm.slack.message.send",
+                "jira.issue.create",
+                "jira.issue.outgoing.email",
+                "jira.issue.outgoing.webhook"
+            ]
+        );
+        assert_eq!(text["rules"][0]["state"], "ENABLED");
+        assert_eq!(text["rules"][0]["trigger"]["type"], "jira.incoming.webhook");
+        assert_eq!(text["rules"][0]["components"][1]["children"][0]["component"], "CONDITION_BLOCK");
+        let (candidates, _) = read(&text);
+        assert_eq!(candidates.len(), 1);
+        assert_eq!(candidates[0].definition, FlowDefinition { enabled: false, ..original });
+        assert!(candidates[0].unknown.is_empty());
+    }
+
+    #[test]
+    fn secrets_export_hidden_and_are_named_on_import() {
+        let original = definition(json!([{"type": "web.request", "method": "POST", "url": "https://example.com/x",
+            "headers": [{"name": "Authorization", "value": "Bearer s3cret-value"}, {"name": "Accept", "value": "*/*"}]}]));
+        let file = serde_json::to_value(export(&[flow(original)])).unwrap();
+        let text = file.to_string();
+        assert!(!text.contains("s3cret-value"), "{text}");
+        assert_eq!(file["rules"][0]["trigger"]["value"]["automationToken"], HIDDEN);
+        let (candidates, _) = read(&file);
+        let Step::WebRequest { headers, .. } = &candidates[0].definition.steps[0] else { panic!() };
+        assert_eq!(headers[0].value, HIDDEN, "set again when reconnecting");
+    }
+
+    #[test]
+    fn unknown_types_are_named_and_kept_out() {
+        let file = json!({"cloud": true, "rules": [{"name": "From Atlassian", "state": "ENABLED",
+        "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook", "value": {"noIssues": false}},
+        "components": [
+            {"component": "ACTION", "type": "codebarrel.action.log", "value": "hello"},
+            {"component": "ACTION", "type": "jira.issue.transition", "value": {"to": "Done"}},
+            {"component": "ACTION", "type": "jira.issue.create", "value": {"project": "OPS", "issueType": "Task", "summary": "s"}}
+        ]}]});
+        let (candidates, _) = read(&file);
+        let candidate = &candidates[0];
+        assert_eq!(
+            candidate.unknown,
+            [UnknownComponent { at: "components[1]".into(), kind: "jira.issue.transition".into() }]
+        );
+        assert!(candidate.definition.description.contains("`jira.issue.transition` (components[1])"));
+        assert_eq!(
+            candidate.definition.trigger,
+            FlowTrigger::IncomingWebhook { work_items: WorkItemCriteria::Provided }
+        );
+        assert!(!candidate.definition.enabled);
+        assert_eq!(candidate.definition.steps[0], Step::Log { message: "hello".into() });
+        assert_eq!(candidate.definition.steps[1].connection(), Some(""), "a connection is chosen when reconnecting");
+    }
+
+    #[test]
+    fn rules_that_cannot_be_read_are_all_named() {
+        let file = json!({"rules": [
+            {"name": "a", "trigger": {"component": "TRIGGER", "type": "jira.issue.event.trigger:created"}, "components": []},
+            {"name": "b", "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook"},
+             "components": [{"component": "ACTION", "type": "codebarrel.action.log", "value": {"mesage": "x"}}]}
+        ]});
+        let (_, problems) = read(&file);
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["rules[0].trigger", "rules[1].components[0].value"]);
+        assert_eq!(read(&json!([1])).1.len(), 1);
+        assert_eq!(read(&json!({"rules": []})).1[0].message, "the file holds no rules");
+    }
+
+    #[test]
+    fn a_flow_in_our_own_shape_imports_too() {
+        let flow = json!({"name": "mine", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "log", "message": "hi"}]});
+        let (candidates, _) = read(&flow);
+        assert!(!candidates[0].definition.enabled);
+        assert_eq!(candidates[0].definition.name, "mine");
+    }
+}
