@@ -243,12 +243,21 @@ impl Store {
     }
 
     /// Stores a subscription with its sealed secret, unless `max` subscriptions exist already.
-    /// Names are unique, ignoring case.
-    pub async fn insert_webhook_subscription(&self, s: &Subscription, secret_sealed: &str, max: u64) -> Result<()> {
+    /// Subscriptions whose URL starts with `uncounted` (this installation's own flows) neither
+    /// count nor are limited. Names are unique, ignoring case.
+    pub async fn insert_webhook_subscription(
+        &self,
+        s: &Subscription,
+        secret_sealed: &str,
+        max: u64,
+        uncounted: Option<&str>,
+    ) -> Result<()> {
+        let counts = |url: &str| uncounted.is_none_or(|prefix| !url.starts_with(prefix));
         let mut tx = self.begin_write().await?;
-        let existing: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_subscriptions").fetch_one(&mut **tx).await?;
-        if u64::try_from(existing).unwrap_or(u64::MAX) >= max {
+        let urls: Vec<String> =
+            sqlx::query_scalar("SELECT url FROM webhook_subscriptions").fetch_all(&mut **tx).await?;
+        let existing = urls.iter().filter(|url| counts(url)).count();
+        if counts(&s.url) && u64::try_from(existing).unwrap_or(u64::MAX) >= max {
             return Err(StoreError::Conflict(format!(
                 "this installation already has {existing} webhooks, its limit (webhooks.max_subscriptions); \
                  delete one or raise the limit"

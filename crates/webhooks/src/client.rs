@@ -65,6 +65,8 @@ pub struct GuardedClient {
     addresses: Arc<AddressPolicy>,
     /// The extra trusted roots as PEM, for TLS that is not HTTP (SMTP).
     extra_roots_pem: Arc<Vec<u8>>,
+    /// This installation's own listener, reachable for its flows' webhook path only.
+    own_flows: Option<SocketAddr>,
 }
 
 /// Certificate authorities trusted besides the system's (see [`GuardedClient::parse_roots`]).
@@ -160,7 +162,23 @@ impl GuardedClient {
             .user_agent(concat!("ucm/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SendError::Other(e.to_string()))?;
-        Ok(Self { http, addresses, extra_roots_pem: Arc::new(extra_roots.pem) })
+        Ok(Self { http, addresses, extra_roots_pem: Arc::new(extra_roots.pem), own_flows: None })
+    }
+
+    /// The same client, also allowed to call this installation's own listener at `address`,
+    /// and there only its flows' webhooks (`/automation/webhooks/…`): exactly that address and
+    /// port, whatever `network.allowed_networks` says about the rest of its network.
+    pub fn with_own_flows_endpoint(mut self, address: SocketAddr) -> Self {
+        self.own_flows = Some(address);
+        self
+    }
+
+    fn is_own_flows(&self, ip: IpAddr, url: &reqwest::Url) -> bool {
+        self.own_flows.is_some_and(|own| {
+            own.ip() == ip
+                && url.port_or_known_default() == Some(own.port())
+                && url.path().starts_with("/automation/webhooks/")
+        })
     }
 
     /// Resolves `host` and returns the first of its addresses that outbound calls may reach,
@@ -200,6 +218,7 @@ impl GuardedClient {
         // Literal addresses do not go through the resolver: check them here.
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>()
             && !self.addresses.permits(ip)
+            && !self.is_own_flows(ip, &url)
         {
             return Err(SendError::Refused(format!(
                 "{ip} is not an address outbound calls may reach; list its network in network.allowed_networks \

@@ -3,6 +3,7 @@
 //! every attempt, and decides what follows: done, a retry with backoff and jitter (or the
 //! receiver's `Retry-After`), dead, or dead with the subscription switched off (410).
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,17 @@ pub struct Dispatcher {
     owner: String,
     metrics: Arc<DeliveryMetrics>,
     recorder: Arc<Recorder>,
+    own_flows: Option<Arc<OwnFlows>>,
+}
+
+/// Where webhooks to this installation's own flows go: its own listener, not the public URL
+/// (which may be a proxy this machine cannot reach, or a name for another address).
+#[derive(Debug)]
+struct OwnFlows {
+    /// `{public_url}/automation/webhooks/`, as subscriptions name it.
+    public: String,
+    /// `http://{listener}/automation/webhooks/`, where it is sent.
+    local: String,
 }
 
 type Recorded = Result<bool, String>;
@@ -138,6 +150,34 @@ impl Dispatcher {
             owner,
             metrics,
             recorder: Arc::default(),
+            own_flows: None,
+        }
+    }
+
+    /// Sends webhooks for this installation's own flows (`{public_url}/automation/webhooks/…`)
+    /// to the listener at `listening` (a wildcard address as loopback), the client allowed to
+    /// reach exactly that address for that path. The delivery log keeps the public URL.
+    #[must_use]
+    pub fn with_own_flows(mut self, public_url: &str, listening: SocketAddr) -> Self {
+        let ip = match listening.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let local = SocketAddr::new(ip, listening.port());
+        self.client = self.client.with_own_flows_endpoint(local);
+        self.own_flows = Some(Arc::new(OwnFlows {
+            public: crate::policy::own_flows_prefix(public_url),
+            local: crate::policy::own_flows_prefix(&format!("http://{local}")),
+        }));
+        self
+    }
+
+    /// Where a delivery to `url` is sent.
+    fn route(&self, url: &str) -> String {
+        match &self.own_flows {
+            Some(own) if url.starts_with(&own.public) => format!("{}{}", own.local, &url[own.public.len()..]),
+            _ => url.to_owned(),
         }
     }
 
@@ -219,7 +259,7 @@ impl Dispatcher {
                 let signature = secret.sign(&delivery.delivery_id, timestamp, delivery.body.as_bytes());
                 let request = Request {
                     method: "POST".to_owned(),
-                    url: delivery.url.clone(),
+                    url: self.route(&delivery.url),
                     headers: vec![
                         ("content-type".into(), "application/json".into()),
                         ("x-automation-webhook-token".into(), token),

@@ -18,7 +18,7 @@ pub mod subscriptions;
 pub use client::{BadRoots, ExtraRoots, GuardedClient, Request, Response, SendError, Timeouts};
 pub use dispatcher::{DispatchSettings, Dispatcher};
 pub use metrics::DeliveryMetrics;
-pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global};
+pub use policy::{AddressPolicy, Network, UrlPolicy, UrlRefused, is_global, own_flows_prefix};
 pub use sealing::{SealError, SealingKey};
 pub use signature::{Headers, SecretError, SigningSecret, TOLERANCE_SECONDS, VerifyError, verify};
 pub use subscriptions::{SubscriptionError, SubscriptionInput, Subscriptions};

@@ -14,6 +14,11 @@ pub struct UrlPolicy {
     prefixes: Vec<String>,
 }
 
+/// Where this installation's own flows receive webhooks: `{public_url}/automation/webhooks/`.
+pub fn own_flows_prefix(public_url: &str) -> String {
+    format!("{}/automation/webhooks/", public_url.trim_end_matches('/'))
+}
+
 /// A URL the policy refuses, with what would be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{url}` is not an allowed webhook address; it must start with one of: {}", allowed.join(", "))]
@@ -26,10 +31,7 @@ impl UrlPolicy {
     /// Atlassian Automation's endpoint, this installation's own automation engine
     /// (`{public_url}/automation/webhooks/`), and the configured prefixes.
     pub fn new(public_url: &str, configured: &[String]) -> Self {
-        let mut prefixes = vec![
-            ATLASSIAN_AUTOMATION_PREFIX.to_owned(),
-            format!("{}/automation/webhooks/", public_url.trim_end_matches('/')),
-        ];
+        let mut prefixes = vec![ATLASSIAN_AUTOMATION_PREFIX.to_owned(), own_flows_prefix(public_url)];
         for prefix in configured {
             if !prefix.is_empty() && !prefixes.contains(prefix) {
                 prefixes.push(prefix.clone());
@@ -51,6 +53,11 @@ impl UrlPolicy {
 
     pub fn prefixes(&self) -> &[String] {
         &self.prefixes
+    }
+
+    /// This installation's own flows' prefix (see [`own_flows_prefix`]).
+    pub fn own_flows(&self) -> &str {
+        &self.prefixes[1]
     }
 }
 

@@ -112,13 +112,26 @@ impl Subscriptions {
         };
         let secret = input.secret.as_deref().unwrap_or_default();
         let sealed = self.key.seal(secret, &context(&subscription.id));
-        self.store.insert_webhook_subscription(&subscription, &sealed, self.max).await?;
+        // Subscriptions to this installation's own flows stay on this machine: the limit is for
+        // the outside world.
+        self.store.insert_webhook_subscription(&subscription, &sealed, self.max, Some(self.urls.own_flows())).await?;
         Ok(subscription)
     }
 
     pub async fn update(&self, id: &str, input: &SubscriptionInput) -> Result<Subscription, SubscriptionError> {
         let existing = self.store.webhook_subscription(id).await?;
         self.check(input, false)?;
+        let own = self.urls.own_flows();
+        if existing.url.starts_with(own) && !input.url.trim().starts_with(own) {
+            // Moving out of this installation: it now counts towards the limit.
+            let counted = self.store.webhook_subscriptions().await?.iter().filter(|s| !s.url.starts_with(own)).count();
+            if u64::try_from(counted).unwrap_or(u64::MAX) >= self.max {
+                return Err(SubscriptionError::Conflict(format!(
+                    "this installation already has {counted} webhooks to other systems, its limit \
+                     (webhooks.max_subscriptions); delete one or raise the limit"
+                )));
+            }
+        }
         let subscription = Subscription {
             name: input.name.trim().to_owned(),
             url: input.url.trim().to_owned(),

@@ -364,8 +364,8 @@ async fn notification_settings_names_what_needs_attention(db: TestDb) {
         updated_at: now,
     };
     let live = subscription("Audit pages", true);
-    f.db.store.insert_webhook_subscription(&live, "sealed", 3).await.unwrap();
-    f.db.store.insert_webhook_subscription(&subscription("Old Slack", false), "sealed", 3).await.unwrap();
+    f.db.store.insert_webhook_subscription(&live, "sealed", 3, None).await.unwrap();
+    f.db.store.insert_webhook_subscription(&subscription("Old Slack", false), "sealed", 3, None).await.unwrap();
     let event = OutboundEvent {
         trigger: Trigger::TaskSuccess,
         body: r#"{"trigger":"taskSuccess"}"#.into(),

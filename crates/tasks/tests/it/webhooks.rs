@@ -28,7 +28,7 @@ async fn subscribe(f: &Fixture, id: &str, triggers: Vec<Trigger>, enabled: bool)
         created_at: now,
         updated_at: now,
     };
-    f.db.store.insert_webhook_subscription(&subscription, "sealed", 10).await.unwrap();
+    f.db.store.insert_webhook_subscription(&subscription, "sealed", 10, None).await.unwrap();
 }
 
 fn by_hand() -> RunStart {

@@ -23,6 +23,7 @@ backend_tests!(
     retry_after_is_honoured,
     gone_disables_the_subscription_and_redirects_are_not_followed,
     dead_deliveries_are_redelivered_by_hand_and_tests_are_sent,
+    own_flows_are_reached_on_this_listener_and_nothing_else_local,
 );
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -242,4 +243,62 @@ async fn dead_deliveries_are_redelivered_by_hand_and_tests_are_sent(db: TestDb) 
     assert!(*verified);
     assert!(body.contains("\"name\":\"Test from ucm\"") && body.starts_with("{\"trigger\":\"taskSuccess\""), "{body}");
     assert!(matches!(s.subscriptions.delivery("msg_nope").await, Err(webhooks::SubscriptionError::NotFound(_))));
+}
+
+/// Webhooks to this installation's own flows go to its own listener, although the public URL
+/// names another host and loopback is not an allowed network; any other loopback URL stays
+/// refused.
+async fn own_flows_are_reached_on_this_listener_and_nothing_else_local(db: TestDb) {
+    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = paths.clone();
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(uri.path().to_owned());
+            StatusCode::ACCEPTED
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let public = "https://ucm.example.com";
+    let clock = Arc::new(SystemClock);
+    let key = SealingKey::from_base64(&SealingKey::generate()).unwrap();
+    let urls = UrlPolicy::new(public, &["http://127.0.0.1:".to_owned()]);
+    let subscriptions = Subscriptions::new(db.store.clone(), key, urls, 3, clock.clone());
+    for (name, url) in [
+        ("own flow", format!("{public}/automation/webhooks/flow-1")),
+        ("local", format!("http://127.0.0.1:{port}/hook")),
+    ] {
+        let input = SubscriptionInput {
+            name: name.into(),
+            url,
+            secret: Some(SECRET.into()),
+            triggers: vec![Trigger::TaskSuccess],
+            notes: String::new(),
+            enabled: true,
+        };
+        subscriptions.create(&input).await.unwrap();
+    }
+    // Loopback is not allowed: only the listener's own flow path is.
+    let client = GuardedClient::new(AddressPolicy::default(), Timeouts::default()).unwrap();
+    let dispatcher =
+        Dispatcher::new(db.store.clone(), subscriptions, client, DispatchSettings::default(), clock, Arc::default())
+            .with_own_flows(public, format!("0.0.0.0:{port}").parse().unwrap());
+    let process = ProcessId::from(model::ids::new_uuid());
+    let event = OutboundEvent {
+        trigger: Trigger::TaskSuccess,
+        body: "{}".into(),
+        process_id: Some(process.clone()),
+        api_key_id: None,
+    };
+    assert_eq!(db.store.queue_event(&event, jiff::Timestamp::now()).await.unwrap(), 2);
+    dispatcher.pass().await.unwrap();
+    dispatcher.idle().await;
+    assert_eq!(*paths.lock().unwrap(), ["/automation/webhooks/flow-1"]);
+    let mut states: Vec<(String, Option<u16>)> =
+        db.store.deliveries_of_run(&process).await.unwrap().into_iter().map(|d| (d.state, d.last_status)).collect();
+    states.sort();
+    assert_eq!(states, [("dead".to_owned(), None), ("succeeded".to_owned(), Some(202))], "refused, not retried");
 }

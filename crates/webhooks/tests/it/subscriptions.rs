@@ -49,14 +49,26 @@ async fn subscriptions_are_checked_limited_and_keep_their_secret_sealed(db: Test
     let clash = subscriptions.create(&input("automation", atlassian, Some(secret))).await.unwrap_err();
     assert!(matches!(clash, SubscriptionError::Conflict(_)), "{clash}");
 
-    // The installation's limit.
+    // The installation's limit counts webhooks to other systems; those to its own flows stay on
+    // this machine and do not count.
     subscriptions.create(&input("Local", "http://127.0.0.1:9000/hook", Some(secret))).await.unwrap();
-    subscriptions
-        .create(&input("Own engine", "http://127.0.0.1:8080/automation/webhooks/x", Some(secret)))
-        .await
-        .unwrap();
+    let own = "http://127.0.0.1:8080/automation/webhooks/";
+    let mut own_ids = Vec::new();
+    for flow in ["x", "y", "z", "w"] {
+        let created = subscriptions.create(&input(&format!("Own {flow}"), &format!("{own}{flow}"), Some(secret))).await;
+        own_ids.push(created.unwrap().id);
+    }
+    subscriptions.create(&input("Third", "http://127.0.0.1:9001/hook", Some(secret))).await.unwrap();
     let over = subscriptions.create(&input("Fourth", atlassian, Some(secret))).await.unwrap_err();
     assert!(matches!(over, SubscriptionError::Conflict(ref m) if m.contains("limit")), "{over}");
+    // Pointing an own one elsewhere makes it count.
+    let moved = subscriptions.update(&own_ids[0], &input("Own x", "http://127.0.0.1:9002/hook", None)).await;
+    assert!(matches!(moved, Err(SubscriptionError::Conflict(ref m)) if m.contains("limit")), "{moved:?}");
+    for id in &own_ids {
+        subscriptions.delete(id).await.unwrap();
+    }
+    let third = subscriptions.list().await.unwrap().into_iter().find(|s| s.name == "Third").unwrap();
+    subscriptions.delete(&third.id).await.unwrap();
 
     // Replacing without a secret keeps it; with one, changes it.
     let updated = subscriptions
