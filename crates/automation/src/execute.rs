@@ -614,6 +614,8 @@ impl Executor {
                         .filter(|l| !l.is_empty())
                         .collect(),
                 };
+                // Each label was recorded over the last: the list as sent.
+                record.inputs.insert("labels".to_owned(), json!(item.labels));
                 required(&[("issueType", &item.issue_type), ("summary", &item.summary)])?;
                 let created = if local {
                     let output = connectors::local::work_item(store, now, &item).await.map_err(|e| e.to_string())?;

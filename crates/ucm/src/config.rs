@@ -124,6 +124,7 @@ pub struct AutomationConfig {
     pub webhook_requests_per_minute: u32,
     pub time_budget_per_hour: String,
     pub audit_retention: String,
+    pub execution_lease: String,
 }
 
 /// The agent's optional LLM backend. Empty `llm_base_url`: only the built-in formats.
@@ -412,13 +413,15 @@ impl Config {
         }
     }
 
-    /// How the flow executor runs: the time budget per flow and how long audit records stay.
+    /// How the flow executor runs: the time budget per flow, how long audit records stay and
+    /// how long a claim on an execution holds.
     pub fn executor_settings(&self) -> anyhow::Result<automation::ExecutorSettings> {
         let budget = duration("automation.time_budget_per_hour", &self.automation.time_budget_per_hour, 1, 3600)?;
         let retention = model::apikey::parse_lifetime(&self.automation.audit_retention)
             .map_err(|e| anyhow::anyhow!("automation.audit_retention: {e}"))?;
         Ok(automation::ExecutorSettings {
             time_budget_per_hour: budget,
+            lease: duration("automation.execution_lease", &self.automation.execution_lease, 1, 86_400)?,
             retention: std::time::Duration::try_from(retention)
                 .map_err(|_| anyhow::anyhow!("automation.audit_retention must be positive"))?,
             ..automation::ExecutorSettings::default()

@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use model::apikey::{ApiKey, ApiKeyRole};
+use model::webhook::Trigger;
 
 use crate::cli::ServeArgs;
 use crate::context::Context;
@@ -28,10 +29,11 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     };
     let state = context.app_state(&public_url)?;
     let tasks = state.tasks.clone();
-    if args.demo {
-        seed_demo_on_first_start(&context, &tasks).await?;
-    }
+    // The initial key first: the demo adds a key of its own.
     ensure_initial_key(&context, local).await?;
+    if args.demo {
+        seed_demo_on_first_start(&context, &state).await?;
+    }
 
     // One signal stops the HTTP server, the scheduler, the dispatcher and the flow executor.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -41,7 +43,9 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     let scheduler = tokio::spawn(scheduler.run(every, async move {
         let _ = scheduler_stopped.wait_for(|stop| *stop).await;
     }));
-    let dispatcher = context.dispatcher(state.webhooks.clone(), state.delivery_metrics.clone())?;
+    // Webhooks to this installation's own flows go to this listener.
+    let dispatcher =
+        context.dispatcher(state.webhooks.clone(), state.delivery_metrics.clone())?.with_own_flows(&public_url, local);
     let mut dispatcher_stopped = stopped.clone();
     let dispatcher = tokio::spawn(dispatcher.run(std::time::Duration::from_secs(1), async move {
         let _ = dispatcher_stopped.wait_for(|stop| *stop).await;
@@ -69,7 +73,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn seed_demo_on_first_start(context: &Context, tasks: &tasks::TaskService) -> anyhow::Result<()> {
+async fn seed_demo_on_first_start(context: &Context, state: &server::AppState) -> anyhow::Result<()> {
     let existing = context.store.count_users().await?;
     if existing > 0 {
         tracing::info!(users = existing, "the directory already holds users; no demo data added");
@@ -83,9 +87,85 @@ async fn seed_demo_on_first_start(context: &Context, tasks: &tasks::TaskService)
         report.sites, report.groups, report.users_created
     );
     if context.store.tasks().await?.is_empty() {
-        let names = tasks::demo::create_demo_tasks(tasks).await?;
+        let names = tasks::demo::create_demo_tasks(&state.tasks).await?;
         eprintln!("Created example tasks (run by hand only): {}.", names.join(", "));
     }
+    if context.store.flows().await?.is_empty() && state.webhooks.list().await?.is_empty() {
+        set_up_demo_loop(context, state).await?;
+    }
+    Ok(())
+}
+
+/// The four recipes of `examples/recipes/`, and the triggers each is subscribed to.
+const RECIPES: [(&str, &str, &[Trigger]); 4] = [
+    (
+        "1-confluence-audit-page.json",
+        include_str!("../../../../examples/recipes/1-confluence-audit-page.json"),
+        &[Trigger::TaskSuccess, Trigger::TaskFailure],
+    ),
+    (
+        "2-slack-alert.json",
+        include_str!("../../../../examples/recipes/2-slack-alert.json"),
+        &[Trigger::TaskSuccess, Trigger::TaskFailure],
+    ),
+    (
+        "3-jira-incident-on-failure.json",
+        include_str!("../../../../examples/recipes/3-jira-incident-on-failure.json"),
+        &[Trigger::TaskFailure],
+    ),
+    (
+        "4-api-key-expiry-escalation.json",
+        include_str!("../../../../examples/recipes/4-api-key-expiry-escalation.json"),
+        &[Trigger::OrgKeyExpiry],
+    ),
+];
+
+/// The loop out of the box (AUTOMATION, issue 8): the four recipes imported and enabled on the
+/// `local` connection, each subscribed to its flow's webhook, and an example key that expires
+/// within the week, so that the first expiry check fires `orgKeyExpiry`.
+async fn set_up_demo_loop(context: &Context, state: &server::AppState) -> anyhow::Result<()> {
+    let connections = context.connections()?;
+    if connections.get("local").await.is_err() {
+        let input = connectors::ConnectionInput {
+            name: "local".to_owned(),
+            settings: connectors::Settings::Local,
+            secret: None,
+        };
+        connections.create(&input).await?;
+    }
+    let mut names = Vec::with_capacity(RECIPES.len());
+    for (file, text, triggers) in RECIPES {
+        let recipe: serde_json::Value = serde_json::from_str(text).with_context(|| format!("recipe {file}"))?;
+        let report = state.flows.import(&recipe, "demo").await.with_context(|| format!("recipe {file}"))?;
+        for imported in report.flows {
+            let flow = state.flows.set_enabled(&imported.flow.flow_id, true).await?;
+            let input = webhooks::SubscriptionInput {
+                name: flow.definition.name.clone(),
+                url: flow.webhook.url.clone(),
+                secret: flow.webhook.secret.clone(),
+                triggers: triggers.to_vec(),
+                notes: format!("The demo's `{}` flow (examples/recipes/{file}).", flow.definition.name),
+                enabled: true,
+            };
+            state.webhooks.create(&input).await?;
+            names.push(flow.definition.name);
+        }
+    }
+    let now = context.clock.now();
+    let (key, secret) = ApiKey::mint(
+        "Demo reporting integration (example)".to_owned(),
+        ApiKeyRole::ReadOnly,
+        None,
+        now,
+        now.checked_add(jiff::SignedDuration::from_hours(24 * 5))?,
+    );
+    // Nobody holds its secret: it exists to expire.
+    context.store.insert_api_key(&key, &secret.hash()).await?;
+    eprintln!(
+        "Set up the automation loop on the `local` connection: {}; each subscribed to its webhooks. \
+         An example API key expires in 5 days. What the flows publish: `ucm outputs list`.",
+        names.join(", ")
+    );
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use testkit::{TestDb, backend_tests};
 use crate::{run, ucm};
 
 backend_tests!(
-    a_task_run_reaches_a_flow_and_becomes_a_slack_style_message,
+    the_demo_loop_runs_all_four_recipes,
+    an_accepted_request_survives_a_killed_server,
     serve_demo_answers_the_readme_request,
     a_run_killed_with_its_server_is_closed_on_restart,
     a_task_run_reaches_a_subscribed_receiver_signed,
@@ -124,9 +125,15 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
     let tasks: serde_json::Value =
         http.get(format!("{}/api/v1/tasks", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
     assert_eq!(tasks.as_array().unwrap().len(), 3, "the example tasks are not created twice");
+    let flows: serde_json::Value =
+        http.get(format!("{}/api/v1/flows", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(flows.as_array().unwrap().len(), 4, "the demo's flows are not imported twice");
     drop(server);
     let (_, out, _) = run(ucm(db.dir(), Some(&db)).args(["apikey", "list", "--json"]));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len(), 1);
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut names: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Demo reporting integration (example)", "initial admin key"], "no new admin key");
 }
 
 /// PRODUCT §4: a run interrupted by a crash is found on restart and closed as `failure`.
@@ -362,77 +369,182 @@ async fn deliveries_survive_a_killed_server(db: TestDb) {
     assert!(requests >= DELIVERIES);
 }
 
-/// The loop, over real HTTP on 127.0.0.1: a task run fires its signed webhook at a flow of this
-/// same installation; the flow's agent step renders the run as a Slack summary and the local
-/// connection keeps the message; the flow's audit log shows every step.
-async fn a_task_run_reaches_a_flow_and_becomes_a_slack_style_message(db: TestDb) {
-    let env = [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8")];
-    let server = start_with(&db, &env);
+/// The loop out of the box, over real HTTP on 127.0.0.1 with loopback not an allowed network:
+/// `serve --demo` sets up the four recipes and their subscriptions; the example key's expiry
+/// becomes an email and a work item; a task run that succeeds becomes a Confluence-style page and
+/// a Slack-style message; one that fails also opens an incident. The audit log shows each step.
+async fn the_demo_loop_runs_all_four_recipes(db: TestDb) {
+    // Many users in small steps: the failing run is still running when it is cancelled.
+    let server = start_with(&db, &[("UCM_DEMO__USERS", "3000"), ("UCM_TASKS__CHUNK_SIZE", "1")]);
     let key = admin_key(&db);
     let http = testkit::http_client();
     let api = |path: &str| format!("{}{path}", server.base);
-    let local = http
-        .post(api("/api/v1/connections"))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"name": "local", "kind": "local"}));
-    assert_eq!(local.send().await.unwrap().status(), 201);
+    let get = |path: &str| {
+        let request = http.get(api(path)).bearer_auth(&key);
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let flows = get("/api/v1/flows").await;
+    let flows = flows.as_array().unwrap();
+    assert_eq!(flows.len(), 4, "{flows:#?}");
+    assert!(flows.iter().all(|f| f["enabled"] == true), "{flows:#?}");
+    let webhooks = get("/api/v1/webhooks").await;
+    assert_eq!(webhooks.as_array().unwrap().len(), 4, "{webhooks:#}");
+    let flow_id = |name: &str| flows.iter().find(|f| f["name"] == name).unwrap()["flowId"].as_str().unwrap().to_owned();
+
+    // Outputs of the local connection: waits until `count` of `kind` satisfy `wanted`.
+    let outputs = |kind: &'static str, count: usize, wanted: &'static (dyn Fn(&serde_json::Value) -> bool + Sync)| {
+        let get = &get;
+        async move {
+            let mut found = Vec::new();
+            for _ in 0..600 {
+                let all = get(&format!("/api/v1/outputs?kind={kind}&limit=500")).await;
+                found = all.as_array().unwrap().iter().filter(|o| wanted(o)).cloned().collect::<Vec<_>>();
+                if found.len() >= count {
+                    return found;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("waited for {count} {kind} outputs, found {found:#?}");
+        }
+    };
+
+    // Recipe 4: the example key expires within the week; the expiry check at start fires.
+    let emails = outputs("email", 1, &|o| o["title"].as_str().unwrap().contains("Demo reporting integration")).await;
+    let email = serde_json::to_string(&emails[0]).unwrap();
+    assert!(email.contains("/settings") && email.contains("it-ops@example.com"), "{email}");
+    let rotate =
+        outputs("workItem", 1, &|o| o["title"].as_str().unwrap().starts_with("Rotate User Manager API key")).await;
+    assert_eq!(rotate[0]["data"]["priority"], "P2", "{:#}", rotate[0]);
+    assert!(rotate[0]["data"]["dueDate"].as_str().is_some_and(|d| d.len() == 10), "{:#}", rotate[0]);
+
+    // A run that succeeds: recipes 1 and 2.
+    let tasks = get("/api/v1/tasks").await;
+    let task_id = |name: &str| {
+        tasks.as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["taskId"].as_str().unwrap().to_owned()
+    };
+    let run = http.post(api(&format!("/api/v1/tasks/{}/run", task_id("Onboard contractors")))).bearer_auth(&key);
+    assert_eq!(run.json(&serde_json::json!({"confirm": true})).send().await.unwrap().status(), 202);
+    let messages =
+        outputs("message", 1, &|o| o["data"]["mrkdwn"].as_str().unwrap().contains("*Onboard contractors*")).await;
+    let mrkdwn = messages[0]["data"]["mrkdwn"].as_str().unwrap();
+    assert_eq!(messages[0]["title"], "#it-ops");
+    assert!(agent::validate::mrkdwn(mrkdwn).is_empty(), "{mrkdwn}");
+    outputs("page", 1, &|o| o["title"].as_str().unwrap().ends_with(": Onboard contractors")).await;
+
+    // A run that fails (cancelled while running): recipe 3 opens an incident, 1 and 2 report it.
+    let run = http.post(api(&format!("/api/v1/tasks/{}/run", task_id("Deactivate inactive users")))).bearer_auth(&key);
+    let started: serde_json::Value =
+        run.json(&serde_json::json!({"confirm": true})).send().await.unwrap().json().await.unwrap();
+    let cancel = http.post(api(&format!("/api/v1/runs/{}/cancel", started["processId"].as_str().unwrap())));
+    assert!(cancel.bearer_auth(&key).send().await.unwrap().status().is_success());
+    let incidents = outputs("workItem", 1, &|o| {
+        o["title"].as_str().unwrap() == "User Manager task failed: Deactivate inactive users"
+    })
+    .await;
+    assert_eq!(incidents[0]["data"]["issueType"], "Incident", "{:#}", incidents[0]);
+    outputs("message", 1, &|o| {
+        let text = o["data"]["mrkdwn"].as_str().unwrap();
+        text.contains("*Deactivate inactive users*") && text.contains("taskFailure")
+    })
+    .await;
+    outputs("page", 1, &|o| o["title"].as_str().unwrap().ends_with(": Deactivate inactive users")).await;
+
+    // The audit log: the incident flow ran its steps for the failure and stopped at the
+    // condition for the success; the deliveries went over HTTP with the flow's token.
+    let audit = get(&format!("/api/v1/flows/{}/executions", flow_id("Jira incident on task failure"))).await;
+    let statuses: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["SUCCESS"], "only failures are subscribed: {audit:#}");
+    assert_eq!(audit[0]["auth"], "token");
+    assert_eq!(audit[0]["steps"][2]["outputs"]["createdIssue"]["key"], incidents[0]["key"], "{audit:#}");
+    assert_eq!(audit[0]["steps"][2]["inputs"]["labels"], serde_json::json!(["user-manager", "task-failure"]));
+}
+
+/// AUTOMATION §1: the request is stored before the 202, and a request accepted by a server that
+/// is then killed mid-execution runs to its end once the lease lapses after a restart.
+async fn an_accepted_request_survives_a_killed_server(db: TestDb) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The flow calls this endpoint: the first call never gets an answer (the server is killed
+    // meanwhile), the next is answered.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+                "done"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let env = [("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8"), ("UCM_AUTOMATION__EXECUTION_LEASE", "2s")];
+    let mut server = start_with(&db, &env);
+    let key = admin_key(&db);
+    let http = testkit::http_client();
     let flow = serde_json::json!({
-        "name": "Slack alert per task run", "enabled": true,
-        "trigger": {"type": "incomingWebhook", "workItems": "none"},
+        "name": "Slow call", "enabled": true, "trigger": {"type": "incomingWebhook"},
         "steps": [
-            {"type": "agent.use", "prompt": "Summarise run {{webhookData.processId}} for #it-ops", "format": "slack-summary"},
-            {"type": "slack.message.send", "connection": "local", "channel": "#it-ops", "message": "{{agentResponse}}"}
+            {"type": "web.request", "method": "POST", "url": slow, "body": "{{webhookData.n}}"},
+            {"type": "log", "message": "answered {{webResponse.status}}"}
         ]
     });
-    let flow: serde_json::Value =
-        http.post(api("/api/v1/flows")).bearer_auth(&key).json(&flow).send().await.unwrap().json().await.unwrap();
-    let (flow_id, url, secret) = (
-        flow["flowId"].as_str().unwrap().to_owned(),
-        flow["webhook"]["url"].as_str().unwrap().to_owned(),
-        flow["webhook"]["secret"].as_str().unwrap().to_owned(),
-    );
-    assert!(url.starts_with(&server.base), "{url}");
-    let subscription = serde_json::json!({"name": "Slack alert flow", "url": url, "secret": secret,
-        "triggers": ["taskSuccess", "taskFailure"]});
-    let created = http.post(api("/api/v1/webhooks")).bearer_auth(&key).json(&subscription).send().await.unwrap();
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
-
-    let tasks: serde_json::Value =
-        http.get(api("/api/v1/tasks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-    let task = tasks.as_array().unwrap().iter().find(|t| t["name"] == "Onboard contractors").unwrap();
-    let run = http.post(api(&format!("/api/v1/tasks/{}/run", task["taskId"].as_str().unwrap()))).bearer_auth(&key);
-    assert_eq!(run.send().await.unwrap().status(), 202);
-
-    let mut messages = serde_json::Value::Null;
-    for _ in 0..300 {
-        messages =
-            http.get(api("/api/v1/outputs?kind=message")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-        if !messages.as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let message = &messages[0];
-    assert_eq!(message["title"], "#it-ops", "{messages:#}");
-    let mrkdwn = message["data"]["mrkdwn"].as_str().unwrap();
-    assert!(mrkdwn.contains("*Onboard contractors*") && mrkdwn.contains("taskSuccess"), "{mrkdwn}");
-    assert!(agent::validate::mrkdwn(mrkdwn).is_empty(), "{mrkdwn}");
-
-    let audit: serde_json::Value = http
-        .get(api(&format!("/api/v1/flows/{flow_id}/executions")))
+    let flow: serde_json::Value = http
+        .post(format!("{}/api/v1/flows", server.base))
         .bearer_auth(&key)
+        .json(&flow)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let execution = &audit[0];
-    assert_eq!(
-        (execution["status"].as_str(), execution["auth"].as_str()),
-        (Some("SUCCESS"), Some("token")),
-        "{audit:#}"
-    );
-    assert_eq!(execution["request"]["name"], "Onboard contractors");
-    assert_eq!(execution["steps"][1]["inputs"]["message"], mrkdwn);
+    let (url, secret) = (flow["webhook"]["url"].as_str().unwrap(), flow["webhook"]["secret"].as_str().unwrap());
+    let accepted = http
+        .post(url)
+        .header("X-Automation-Webhook-Token", secret)
+        .json(&serde_json::json!({"n": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let execution_id = accepted.json::<serde_json::Value>().await.unwrap()["executionId"].as_str().unwrap().to_owned();
+    for _ in 0..400 {
+        if calls.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the execution started");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+
+    let server = start_with(&db, &env);
+    let mut execution = serde_json::Value::Null;
+    for _ in 0..400 {
+        execution = http
+            .get(format!("{}/api/v1/executions/{execution_id}", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if execution["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(execution["status"], "SUCCESS", "{execution:#}");
+    assert_eq!(execution["request"]["n"], 7);
+    assert_eq!(execution["steps"][1]["inputs"]["message"], "answered 200", "{execution:#}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "run again once the lease lapsed: at least once");
 }
