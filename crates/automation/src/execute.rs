@@ -3,6 +3,7 @@
 //! records each step for the audit log (AUTOMATION §5): what each template became, what came
 //! back, what went wrong.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,8 +93,10 @@ pub struct ExecutorSettings {
     /// How long a claim holds; an execution not finished by then is run again by whoever
     /// claims it next (its process is taken to have stopped).
     pub lease: Duration,
-    /// Executions claimed at a time.
+    /// Executions one worker runs before it looks at the clock and the shutdown again.
     pub batch: u32,
+    /// Executions run at the same time in this process (each worker claims one at a time).
+    pub concurrency: usize,
     /// The processing time a flow may use in any hour; past it, executions are `THROTTLED`.
     pub time_budget_per_hour: Duration,
     /// Finished executions older than this are deleted.
@@ -105,6 +108,7 @@ impl Default for ExecutorSettings {
         Self {
             lease: Duration::from_secs(300),
             batch: 10,
+            concurrency: 4,
             time_budget_per_hour: Duration::from_secs(600),
             retention: Duration::from_secs(90 * 24 * 3600),
         }
@@ -128,7 +132,20 @@ struct Inner {
     public_url: String,
     owner: String,
     settings: ExecutorSettings,
+    /// Each flow's processing in the last hour, as last read plus what this process added.
+    spent: std::sync::Mutex<HashMap<String, Spent>>,
 }
+
+/// A flow's processing time in the last hour (ms), read from the store at `read_at`.
+#[derive(Debug, Clone, Copy)]
+struct Spent {
+    read_at: Instant,
+    used_ms: i64,
+}
+
+/// How long a read of a flow's processing time is used before it is read again: the sum is
+/// over every execution of the hour, too much to read for each one.
+const SPENT_FRESH: Duration = Duration::from_secs(1);
 
 /// The state of one pass through a flow's steps.
 struct Pass {
@@ -163,7 +180,10 @@ impl Executor {
     ) -> Self {
         let owner = format!("ucm-{}", model::ids::new_uuid());
         let public_url = public_url.trim_end_matches('/').to_owned();
-        Self { inner: Arc::new(Inner { flows, store, tools, llm, connections, clock, public_url, owner, settings }) }
+        let spent = std::sync::Mutex::default();
+        Self {
+            inner: Arc::new(Inner { flows, store, tools, llm, connections, clock, public_url, owner, settings, spent }),
+        }
     }
 
     /// Claims what is due and runs it; how many executions finished.
@@ -226,13 +246,29 @@ impl Executor {
         now.checked_add(lease).unwrap_or(jiff::Timestamp::MAX)
     }
 
+    fn spent(&self) -> std::sync::MutexGuard<'_, HashMap<String, Spent>> {
+        self.inner.spent.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A flow's processing time in the last hour (ms): read from the store at most once every
+    /// [`SPENT_FRESH`], this process's own executions added in between.
+    async fn time_used(&self, flow_id: &str) -> Result<i64, StoreError> {
+        if let Some(spent) = self.spent().get(flow_id).filter(|s| s.read_at.elapsed() < SPENT_FRESH) {
+            return Ok(spent.used_ms);
+        }
+        let inner = &self.inner;
+        let hour_ago =
+            inner.clock.now().checked_sub(jiff::SignedDuration::from_hours(1)).unwrap_or(jiff::Timestamp::MIN);
+        let used_ms = inner.store.execution_time_since(flow_id, hour_ago).await?;
+        self.spent().insert(flow_id.to_owned(), Spent { read_at: Instant::now(), used_ms });
+        Ok(used_ms)
+    }
+
     /// Runs an execution this process claimed and records it; false if the claim lapsed first.
     async fn run_claimed(&self, execution: &StoredExecution) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let started = Instant::now();
-        let hour_ago =
-            inner.clock.now().checked_sub(jiff::SignedDuration::from_hours(1)).unwrap_or(jiff::Timestamp::MIN);
-        let used = inner.store.execution_time_since(&execution.flow_id, hour_ago).await?;
+        let used = self.time_used(&execution.flow_id).await?;
         let budget = i64::try_from(inner.settings.time_budget_per_hour.as_millis()).unwrap_or(i64::MAX);
         let (status, records) = if used > budget {
             let note = format!(
@@ -250,6 +286,9 @@ impl Executor {
             .store
             .finish_execution(&execution.id, &inner.owner, status.as_str(), &steps, inner.clock.now(), duration_ms)
             .await?;
+        if let Some(spent) = self.spent().get_mut(&execution.flow_id) {
+            spent.used_ms = spent.used_ms.saturating_add(duration_ms);
+        }
         if kept {
             tracing::info!(execution = %execution.id, flow = %execution.flow_id, status = status.as_str(), duration_ms, "flow executed");
         } else {
@@ -266,13 +305,35 @@ impl Executor {
         self.inner.store.delete_executions_before(before).await
     }
 
-    /// Runs due executions every `every` until `shutdown` completes; deletes expired records
-    /// once an hour.
+    /// Runs due executions with `settings.concurrency` workers, each looking for work every
+    /// `every` when there is none, until `shutdown` completes (executions in hand are
+    /// finished); the first worker also deletes expired records once an hour.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers: Vec<_> = (0..self.inner.settings.concurrency.max(1))
+            .map(|worker| {
+                let executor = self.clone();
+                let mut stopped = stopped.clone();
+                tokio::spawn(async move {
+                    let shutdown = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    };
+                    executor.work(every, worker == 0, shutdown).await;
+                })
+            })
+            .collect();
+        shutdown.await;
+        let _ = stop.send(true);
+        for worker in workers {
+            let _ = worker.await;
+        }
+    }
+
+    async fn work(self, every: Duration, cleans_up: bool, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_cleanup: Option<Instant> = None;
         loop {
-            if last_cleanup.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            if cleans_up && last_cleanup.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
                 last_cleanup = Some(Instant::now());
                 match self.delete_expired().await {
                     Ok(0) => {}

@@ -98,6 +98,8 @@ pub struct Flows {
     key: SealingKey,
     clock: Arc<dyn Clock>,
     public_url: String,
+    /// Requests waiting to run, as last counted, plus those this process accepted since.
+    pub(crate) queued: Arc<std::sync::Mutex<Option<crate::receive::Queued>>>,
 }
 
 fn sealing_context(flow_id: &str) -> String {
@@ -106,7 +108,7 @@ fn sealing_context(flow_id: &str) -> String {
 
 impl Flows {
     pub fn new(store: Store, key: SealingKey, clock: Arc<dyn Clock>, public_url: &str) -> Self {
-        Self { store, key, clock, public_url: public_url.trim_end_matches('/').to_owned() }
+        Self { store, key, clock, public_url: public_url.trim_end_matches('/').to_owned(), queued: Arc::default() }
     }
 
     /// Every flow, by name, secrets hidden.

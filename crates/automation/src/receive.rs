@@ -105,7 +105,33 @@ impl RateLimit {
     }
 }
 
+/// Requests waiting to run, counted at `counted_at`, plus those accepted here since.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Queued {
+    counted_at: std::time::Instant,
+    waiting: u64,
+}
+
+/// How long a count of the queue is used: counting reads every waiting request, too much to do
+/// for each one that arrives. The cap may be passed by what other processes accept meanwhile.
+const QUEUED_FRESH: Duration = Duration::from_millis(250);
+
 impl Flows {
+    fn queued(&self) -> std::sync::MutexGuard<'_, Option<Queued>> {
+        self.queued.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Requests waiting to run, across every flow: counted at most once every [`QUEUED_FRESH`],
+    /// those this process accepted in between added.
+    async fn queued_estimate(&self) -> Result<u64, StoreError> {
+        if let Some(queued) = self.queued().filter(|q| q.counted_at.elapsed() < QUEUED_FRESH) {
+            return Ok(queued.waiting);
+        }
+        let waiting = self.store().count_queued_executions().await?;
+        *self.queued() = Some(Queued { counted_at: std::time::Instant::now(), waiting });
+        Ok(waiting)
+    }
+
     /// Checks `request` and stores it as a queued execution of its flow.
     pub async fn receive(&self, request: Incoming<'_>, limit: &RateLimit) -> Result<Accepted, Refusal> {
         let stored = match self.store().flow(request.flow_id).await {
@@ -135,7 +161,7 @@ impl Flows {
         limit
             .admit(request.flow_id, now.as_millisecond())
             .map_err(|retry_after| Refusal::RateLimited { limit: limit.per_minute, retry_after })?;
-        if self.store().count_queued_executions().await.map_err(Refusal::Store)? >= MAX_QUEUED {
+        if self.queued_estimate().await.map_err(Refusal::Store)? >= MAX_QUEUED {
             return Err(Refusal::QueueFull);
         }
         let execution = StoredExecution {
@@ -174,6 +200,9 @@ impl Flows {
             execution
         };
         let (stored, new) = self.store().insert_execution(&execution).await.map_err(Refusal::Store)?;
+        if new && let Some(queued) = self.queued().as_mut() {
+            queued.waiting += 1;
+        }
         Ok(Accepted { execution_id: stored.id, new })
     }
 }

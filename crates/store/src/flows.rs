@@ -206,15 +206,28 @@ impl Store {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<StoredExecution>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT execution_id FROM flow_executions \
-             WHERE state = 'queued' OR (state = 'running' AND lease_until < $1) \
+        // Those whose process stopped (their lease lapsed) first, then the queue in arrival order:
+        // two queries on the (state, received_at) index, where one with an OR of both would read
+        // every finished execution too.
+        let mut ids: Vec<String> = sqlx::query_scalar(
+            "SELECT execution_id FROM flow_executions WHERE state = 'running' AND lease_until < $1 \
              ORDER BY received_at, execution_id LIMIT $2",
         )
         .bind(now.as_millisecond())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        let wanted = i64::from(limit) - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        if wanted > 0 {
+            let queued: Vec<String> = sqlx::query_scalar(
+                "SELECT execution_id FROM flow_executions WHERE state = 'queued' \
+                 ORDER BY received_at, execution_id LIMIT $1",
+            )
+            .bind(wanted)
+            .fetch_all(&self.pool)
+            .await?;
+            ids.extend(queued);
+        }
         let mut claimed = Vec::new();
         for id in ids {
             let taken = sqlx::query(
@@ -282,6 +295,24 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(total.unwrap_or(0))
+    }
+
+    /// How long each finished execution of a flow took from its request's arrival to its end
+    /// (ms), shortest first; with how many are not finished yet. For benchmarks.
+    pub async fn execution_latencies(&self, flow_id: &str) -> Result<(Vec<i64>, u64)> {
+        let latencies: Vec<i64> = sqlx::query_scalar(
+            "SELECT finished_at - received_at FROM flow_executions \
+             WHERE flow_id = $1 AND state = 'finished' ORDER BY 1",
+        )
+        .bind(flow_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        let open: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM flow_executions WHERE flow_id = $1 AND state <> 'finished'")
+                .bind(flow_id.to_owned())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((latencies, u64::try_from(open).unwrap_or(0)))
     }
 
     /// Deletes executions that finished before `before`; how many.

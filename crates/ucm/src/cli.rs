@@ -1264,6 +1264,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The automation engine on the Slack recipe (local connection): task-run webhooks POSTed
+    /// over HTTP by 8 clients while the executor runs. Accepted requests per second against an
+    /// endpoint that only answers 202, completed executions per second, and request → completed
+    /// execution p50/p99. SQLite and (with UCM_DATABASE_URL) PostgreSQL; scratch databases only.
+    #[command(after_help = "Example:
+  ucm bench automation --requests 10000")]
+    Automation {
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Markdown conversion throughput (MB/s) of a generated document to storage, ADF, HTML
     /// and mrkdwn, against comrak's own HTML rendering of the same document in the same run.
     #[command(after_help = "Example:

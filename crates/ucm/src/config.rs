@@ -125,6 +125,7 @@ pub struct AutomationConfig {
     pub time_budget_per_hour: String,
     pub audit_retention: String,
     pub execution_lease: String,
+    pub concurrency: usize,
 }
 
 /// The agent's optional LLM backend. Empty `llm_base_url`: only the built-in formats.
@@ -270,6 +271,9 @@ impl Config {
         self.llm_address_policy()?;
         if self.automation.webhook_requests_per_minute == 0 {
             bail!("automation.webhook_requests_per_minute must be at least 1");
+        }
+        if !(1..=64).contains(&self.automation.concurrency) {
+            bail!("automation.concurrency must be from 1 to 64 (it is {})", self.automation.concurrency);
         }
         self.executor_settings()?;
         if !self.secrets.key.is_empty() {
@@ -422,6 +426,7 @@ impl Config {
         Ok(automation::ExecutorSettings {
             time_budget_per_hour: budget,
             lease: duration("automation.execution_lease", &self.automation.execution_lease, 1, 86_400)?,
+            concurrency: self.automation.concurrency,
             retention: std::time::Duration::try_from(retention)
                 .map_err(|_| anyhow::anyhow!("automation.audit_retention must be positive"))?,
             ..automation::ExecutorSettings::default()

@@ -30,6 +30,11 @@ impl Context {
         }
         let url = config.database_url();
         let store = Store::open(&url, &config.store_options()).await?;
+        Self::on_store(config, store).await
+    }
+
+    /// An installation over a store that is already open (benchmarks on scratch stores).
+    pub async fn on_store(config: Config, store: Store) -> anyhow::Result<Self> {
         let reader = store.read_only().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let directory = Arc::new(LocalDirectory::new(store.clone(), clock.clone()));

@@ -44,6 +44,9 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
         BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
+        BenchCommand::Automation { requests, json } => {
+            return super::bench_automation::run(config, requests, json).await;
+        }
         BenchCommand::Agent { users, reads, render_users, json } => {
             return super::bench_agent::run(config, users, reads, render_users, json).await;
         }

@@ -280,6 +280,7 @@ fn every_command_has_help_with_examples() {
         vec!["bench", "templates", "--help"],
         vec!["bench", "tasks", "--help"],
         vec!["bench", "agent", "--help"],
+        vec!["bench", "automation", "--help"],
         vec!["bench", "delivery", "--help"],
         vec!["bench", "render", "--help"],
         vec!["render", "--help"],
@@ -416,4 +417,24 @@ fn the_agent_benchmark_prints_figures() {
     let formats: Vec<&str> =
         sqlite["formats"].as_array().unwrap().iter().map(|f| f["format"].as_str().unwrap()).collect();
     assert_eq!(formats, ["confluence-audit", "slack-summary", "jira-incident"]);
+}
+
+/// `ucm bench automation` with a few requests: it runs the Slack recipe end to end and prints
+/// its figures as JSON.
+#[test]
+fn the_automation_benchmark_prints_figures() {
+    let dir = testkit::temp_dir();
+    let (ok, out, err) = run(ucm(&dir, None).args(["bench", "automation", "--requests", "20", "--json"]));
+    assert!(ok, "{err}");
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sqlite = &figures[0];
+    assert_eq!((sqlite["engine"].as_str(), sqlite["requests"].as_u64()), (Some("sqlite"), Some(20)), "{sqlite:#}");
+    for figure in ["acceptedPerSecond", "raw202PerSecond", "completedExecutionsPerSecond"] {
+        assert!(sqlite[figure].as_f64().unwrap() > 0.0, "{figure}: {sqlite:#}");
+    }
+    assert!(
+        sqlite["requestToCompletionP99Ms"].as_i64().unwrap() >= sqlite["requestToCompletionP50Ms"].as_i64().unwrap()
+    );
+    let (ok, _, err) = run(ucm(&dir, None).args(["bench", "automation", "--requests", "0"]));
+    assert!(!ok && err.contains("--requests must be from 1 to 10000"), "{err}");
 }
