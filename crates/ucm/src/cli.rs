@@ -970,6 +970,7 @@ pub enum WebhooksCommand {
     #[command(after_help = "Example:
   ucm webhooks update 0190f2c4-… --name Local --url http://127.0.0.1:9000/hook --triggers taskFailure")]
     Update {
+        /// The webhook's id or name.
         id: String,
         #[command(flatten)]
         webhook: WebhookArgs,
@@ -977,16 +978,23 @@ pub enum WebhooksCommand {
     /// Delete a subscription and its delivery log.
     #[command(after_help = "Example:
   ucm webhooks delete 0190f2c4-…")]
-    Delete { id: String },
+    Delete {
+        /// The webhook's id or name.
+        id: String,
+    },
     /// Queue a test delivery ("Test from ucm"); `ucm serve` sends it.
     #[command(after_help = "Example:
   ucm webhooks test 0190f2c4-…")]
-    Test { id: String },
+    Test {
+        /// The webhook's id or name.
+        id: String,
+    },
     /// A subscription's delivery log, newest first.
     #[command(after_help = "Examples:
   ucm webhooks deliveries 0190f2c4-…
-  ucm webhooks deliveries 0190f2c4-… --state dead")]
+  ucm webhooks deliveries 'Slack alert per task run' --state dead")]
     Deliveries {
+        /// The webhook's id or name.
         id: String,
         /// pending, in_flight, retrying, succeeded or dead.
         #[arg(long)]
@@ -1031,8 +1039,8 @@ pub enum WebhooksCommand {
   ucm webhooks redeliver --dead-of 0190f2c4-…")]
     Redeliver {
         delivery_ids: Vec<String>,
-        /// Every dead delivery of this subscription.
-        #[arg(long, value_name = "WEBHOOK_ID")]
+        /// Every dead delivery of this subscription (its id or name).
+        #[arg(long, value_name = "WEBHOOK")]
         dead_of: Option<String>,
     },
 }

@@ -10,6 +10,20 @@ use crate::cli::{WebhookArgs, WebhooksCommand};
 use crate::context::Context;
 use crate::output::{self, outln};
 
+/// A webhook by id or by name (ignoring case); an unknown one is an error with suggestions.
+async fn find(subscriptions: &webhooks::Subscriptions, id_or_name: &str) -> anyhow::Result<String> {
+    let all = subscriptions.list().await.map_err(explain)?;
+    let wanted = id_or_name.trim();
+    if let Some(found) = all.iter().find(|s| s.id == wanted || s.name.to_lowercase() == wanted.to_lowercase()) {
+        return Ok(found.id.clone());
+    }
+    let suggestions = model::suggest::closest_or_all(wanted, all.iter().map(|s| s.name.as_str()), 3);
+    if suggestions.is_empty() {
+        bail!("there is no webhook `{wanted}` (`ucm webhooks list` shows them)");
+    }
+    bail!("there is no webhook `{wanted}` (did you mean: {}?)", suggestions.join(", "))
+}
+
 pub async fn run(context: &Context, command: WebhooksCommand) -> anyhow::Result<()> {
     let subscriptions = context.subscriptions(&context.public_url())?;
     match command {
@@ -47,24 +61,32 @@ pub async fn run(context: &Context, command: WebhooksCommand) -> anyhow::Result<
             Ok(())
         }
         WebhooksCommand::Update { id, webhook } => {
-            let updated = subscriptions.update(&id, &input(&webhook)?).await.map_err(explain)?;
+            let updated =
+                subscriptions.update(&find(&subscriptions, &id).await?, &input(&webhook)?).await.map_err(explain)?;
             outln!("Updated webhook `{}` ({}).", updated.name, updated.id);
             Ok(())
         }
         WebhooksCommand::Delete { id } => {
+            let id = find(&subscriptions, &id).await?;
             subscriptions.delete(&id).await.map_err(explain)?;
             outln!("Deleted webhook {id} and its delivery log.");
             Ok(())
         }
         WebhooksCommand::Test { id } => {
-            let delivery = subscriptions.send_test(&id, &context.public_url()).await.map_err(explain)?;
+            let delivery = subscriptions
+                .send_test(&find(&subscriptions, &id).await?, &context.public_url())
+                .await
+                .map_err(explain)?;
             outln!(
                 "Queued test delivery {delivery}; `ucm serve` sends it. Follow it with `ucm webhooks delivery {delivery}`."
             );
             Ok(())
         }
         WebhooksCommand::Deliveries { id, state, limit, json } => {
-            let list = subscriptions.deliveries(&id, state.as_deref(), limit).await.map_err(explain)?;
+            let list = subscriptions
+                .deliveries(&find(&subscriptions, &id).await?, state.as_deref(), limit)
+                .await
+                .map_err(explain)?;
             if json {
                 return output::json(&list);
             }
@@ -124,6 +146,10 @@ pub async fn run(context: &Context, command: WebhooksCommand) -> anyhow::Result<
             if delivery_ids.is_empty() && dead_of.is_none() {
                 bail!("name deliveries, or --dead-of WEBHOOK_ID for every dead delivery of a webhook");
             }
+            let dead_of = match dead_of {
+                Some(webhook) => Some(find(&subscriptions, &webhook).await?),
+                None => None,
+            };
             let n = subscriptions.redeliver(&delivery_ids, dead_of.as_deref()).await.map_err(explain)?;
             outln!("Queued {n} deliveries again; `ucm serve` sends them.");
             Ok(())

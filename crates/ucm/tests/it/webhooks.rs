@@ -47,8 +47,10 @@ async fn webhooks_from_the_cli_keep_their_secret_sealed(db: TestDb) {
     let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["id"].as_str().unwrap().to_owned();
     let (ok, out, err) = run(ucm(&dir, Some(&db)).args(["webhooks", "test", &id]));
     assert!(ok && out.starts_with("Queued test delivery msg_"), "{out}{err}");
-    let (ok, out, _) = run(ucm(&dir, Some(&db)).args(["webhooks", "deliveries", &id]));
-    assert!(ok && out.contains("taskSuccess") && out.contains("pending"), "{out}");
+    let (ok, out, _) = run(ucm(&dir, Some(&db)).args(["webhooks", "deliveries", "local"]));
+    assert!(ok && out.contains("taskSuccess") && out.contains("pending"), "by name, ignoring case: {out}");
+    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["webhooks", "deliveries", "Locl"]));
+    assert!(!ok && err.contains("did you mean: Local"), "{err}");
 
     // Refused URLs say what is allowed.
     let (ok, _, err) = run(ucm(&dir, Some(&db)).args([
