@@ -38,6 +38,8 @@ pub enum ExecutionStatus {
     Throttled,
     /// A chain of flows triggering each other went too deep: this execution did not run.
     Loop,
+    /// The flow was disabled after the request was accepted: this execution did not run.
+    Aborted,
 }
 
 impl ExecutionStatus {
@@ -49,6 +51,7 @@ impl ExecutionStatus {
             Self::NoActionsPerformed => "NO_ACTIONS_PERFORMED",
             Self::Throttled => "THROTTLED",
             Self::Loop => "LOOP",
+            Self::Aborted => "ABORTED",
         }
     }
 }
@@ -364,6 +367,12 @@ impl Executor {
             Ok(flow) => flow,
             Err(e) => return (ExecutionStatus::Failure, vec![note_record(&e.to_string())]),
         };
+        // A test run runs a disabled flow on purpose; a request waiting when its flow was
+        // disabled does not run.
+        if !flow.definition.enabled && execution.auth != "test" {
+            let note = "the flow was disabled after this request was accepted; it did not run";
+            return (ExecutionStatus::Aborted, vec![note_record(note)]);
+        }
         let body: Value = serde_json::from_str(&execution.body).unwrap_or(Value::Null);
         let items: Vec<Option<String>> = match execution.work_items.as_deref().map(serde_json::from_str::<Vec<String>>)
         {

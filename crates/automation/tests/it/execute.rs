@@ -237,6 +237,17 @@ async fn an_execution_whose_process_stopped_runs_again(db: TestDb) {
     assert_eq!(done.status.as_deref(), Some("SUCCESS"));
     // The stopped process cannot write its result over it.
     assert!(!engine.db.store.finish_execution(&id, "ucm-gone", "FAILURE", "[]", now, 1).await.unwrap());
+
+    // A request still waiting when its flow is disabled does not run: ABORTED, and says why.
+    let waiting = engine.send(&flow, &json!({"n": 2})).await;
+    engine.flows.set_enabled(&flow.0, false).await.unwrap();
+    assert_eq!(engine.executor.run_once().await.unwrap(), 1);
+    let aborted = engine.db.store.execution(&waiting).await.unwrap();
+    assert_eq!(aborted.status.as_deref(), Some("ABORTED"));
+    assert!(aborted.steps.unwrap().contains("disabled after this request was accepted"));
+    // A test run runs the disabled flow all the same.
+    let tested = engine.executor.test_run(&flow.0, &json!({"n": 3})).await.unwrap();
+    assert_eq!(tested.status.as_deref(), Some("SUCCESS"), "{tested:?}");
 }
 
 async fn chains_stop_at_depth_ten_and_busy_flows_are_throttled(db: TestDb) {
