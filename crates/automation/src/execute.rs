@@ -198,7 +198,10 @@ impl Executor {
         for _ in 0..inner.settings.batch {
             let now = inner.clock.now();
             let until = self.lease_until(now);
-            let Some(execution) = inner.store.claim_executions(&inner.owner, now, until, 1).await?.pop() else {
+            // Each claim its own holder, so another worker of this process cannot take it for
+            // its own, nor finish it in its place.
+            let holder = format!("{}/{}", inner.owner, model::ids::new_uuid());
+            let Some(execution) = inner.store.claim_executions(&holder, now, until, 1).await?.pop() else {
                 break;
             };
             if self.run_claimed(&execution).await? {
@@ -271,8 +274,24 @@ impl Executor {
     async fn run_claimed(&self, execution: &StoredExecution) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let started = Instant::now();
+        let holder = execution.owner.clone().unwrap_or_else(|| inner.owner.clone());
         let used = self.time_used(&execution.flow_id).await?;
         let budget = i64::try_from(inner.settings.time_budget_per_hour.as_millis()).unwrap_or(i64::MAX);
+        // The claim is renewed while the steps run: a long execution is not taken over and
+        // run a second time while it is still running.
+        let keep_claim = async {
+            loop {
+                tokio::time::sleep(inner.settings.lease / 3).await;
+                let until = self.lease_until(inner.clock.now());
+                match inner.store.renew_execution_lease(&execution.id, &holder, until).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(execution = %execution.id, "lost the claim on a running execution"),
+                    Err(e) => {
+                        tracing::warn!(execution = %execution.id, error = %e, "cannot renew an execution's claim")
+                    }
+                }
+            }
+        };
         let (status, records) = if used > budget {
             let note = format!(
                 "the flow used {} s of processing in the last hour, over its budget of {} s; this execution did not run",
@@ -281,15 +300,18 @@ impl Executor {
             );
             (ExecutionStatus::Throttled, vec![note_record(&note)])
         } else {
-            self.execute(execution).await
+            tokio::select! {
+                ran = self.execute(execution) => ran,
+                () = keep_claim => unreachable!("renewing a claim never ends"),
+            }
         };
         let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let kept = inner
             .store
-            .finish_execution(&execution.id, &inner.owner, status.as_str(), &steps, inner.clock.now(), duration_ms)
+            .finish_execution(&execution.id, &holder, status.as_str(), &steps, inner.clock.now(), duration_ms)
             .await?;
-        if let Some(spent) = self.spent().get_mut(&execution.flow_id) {
+        if kept && let Some(spent) = self.spent().get_mut(&execution.flow_id) {
             spent.used_ms = spent.used_ms.saturating_add(duration_ms);
         }
         if kept {
@@ -316,13 +338,8 @@ impl Executor {
         let workers: Vec<_> = (0..self.inner.settings.concurrency.max(1))
             .map(|worker| {
                 let executor = self.clone();
-                let mut stopped = stopped.clone();
-                tokio::spawn(async move {
-                    let shutdown = async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    };
-                    executor.work(every, worker == 0, shutdown).await;
-                })
+                let stopped = stopped.clone();
+                tokio::spawn(async move { executor.work(every, worker == 0, stopped).await })
             })
             .collect();
         shutdown.await;
@@ -332,8 +349,9 @@ impl Executor {
         }
     }
 
-    async fn work(self, every: Duration, cleans_up: bool, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// One worker: runs executions while there are some, looking at the shutdown and the
+    /// cleanup's hour after every `batch`; sleeps `every` when there are none.
+    async fn work(self, every: Duration, cleans_up: bool, mut stopped: tokio::sync::watch::Receiver<bool>) {
         let mut last_cleanup: Option<Instant> = None;
         loop {
             if cleans_up && last_cleanup.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
@@ -344,19 +362,21 @@ impl Executor {
                     Err(e) => tracing::warn!(error = %e, "cannot delete expired flow executions"),
                 }
             }
-            loop {
-                match self.run_once().await {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot claim flow executions; trying again shortly");
-                        break;
-                    }
+            let finished = match self.run_once().await {
+                Ok(finished) => finished,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim flow executions; trying again shortly");
+                    0
                 }
+            };
+            if *stopped.borrow() {
+                return;
             }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(every) => {}
+            if finished == 0 {
+                tokio::select! {
+                    _ = stopped.wait_for(|stop| *stop) => return,
+                    () = tokio::time::sleep(every) => {}
+                }
             }
         }
     }

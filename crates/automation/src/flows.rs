@@ -206,15 +206,20 @@ impl Flows {
         let mut checked = Vec::with_capacity(candidates.len());
         for candidate in candidates {
             let Checked { problems: found, reconnect } = self.checked(&candidate.definition).await?;
-            let within = |problem: FieldProblem| FieldProblem {
-                field: [candidate.at.as_str(), problem.field.as_str()]
-                    .into_iter()
-                    .filter(|part| !part.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("."),
-                ..problem
-            };
-            problems.extend(found.into_iter().map(within));
+            if !found.is_empty() {
+                // What was left out may be why (a rule of unknown actions only has no steps).
+                problems.extend(candidate.unknown.iter().map(|unknown| {
+                    FieldProblem::new(
+                        &format!("{}.{}", candidate.at, unknown.at),
+                        unknown.kind.as_str(),
+                        "ucm has no such step; it is left out",
+                    )
+                }));
+            }
+            // Problems say where in the file, which is what has to change.
+            problems.extend(
+                found.into_iter().map(|problem| FieldProblem { field: candidate.locate(&problem.field), ..problem }),
+            );
             checked.push((candidate, reconnect));
         }
         if !problems.is_empty() {
@@ -262,7 +267,14 @@ impl Flows {
             if let Some(name) = step.connection() {
                 check_connection(path, step, name, &connections, &mut reconnect);
             }
-            if let Step::WebRequest { headers, .. } = step {
+            if let Step::WebRequest { url, headers, .. } = step {
+                if url.contains(transfer::HIDDEN) {
+                    reconnect.push(FieldProblem::new(
+                        &format!("{path}.url"),
+                        url.as_str(),
+                        "a credential in this URL was exported hidden: enter it again",
+                    ));
+                }
                 for header in headers.iter().filter(|h| h.value == transfer::HIDDEN) {
                     reconnect.push(FieldProblem::new(
                         &format!("{path}.headers.{}", header.name),

@@ -143,6 +143,9 @@ fn component(step: &Step) -> Component {
         Step::WebRequest { headers, .. } => {
             let pairs: Vec<(String, String)> = headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
             let mut value = fields_of(step);
+            if let Step::WebRequest { url, .. } = step {
+                value.insert("url".to_owned(), json!(hidden_url(url)));
+            }
             value.insert(
                 "headers".to_owned(),
                 connectors::web::redacted_headers(&pairs)
@@ -168,6 +171,44 @@ fn if_block(branch: &Branch) -> Component {
     }
 }
 
+/// Words in a query parameter's name that say its value is a credential.
+const CREDENTIAL_PARAMETERS: [&str; 8] = ["token", "secret", "key", "password", "signature", "sig", "auth", "code"];
+
+/// `url` with the credentials it may carry as `***`: a user's password, and the values of query
+/// parameters named like credentials. (A secret path, as Slack's webhook URLs have, belongs in a
+/// connection, not a web request step.)
+pub fn hidden_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let mut hidden = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                    format!("{scheme}://{user}:{HIDDEN}@{host}{path}")
+                }
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if CREDENTIAL_PARAMETERS.iter().any(|w| name.to_ascii_lowercase().contains(w)) => {
+                    format!("{name}={HIDDEN}")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        hidden.push('?');
+        hidden.push_str(&pairs.join("&"));
+    }
+    hidden
+}
+
 /// A step's fields as written in ucm's own shape, without its `type`.
 fn fields_of(step: &Step) -> Map<String, Value> {
     match serde_json::to_value(step) {
@@ -188,6 +229,25 @@ pub struct Candidate {
     pub definition: FlowDefinition,
     /// Components of a type ucm does not have, left out.
     pub unknown: Vec<UnknownComponent>,
+    /// Where each step and branch of the flow came from in the file: (its path in the flow,
+    /// its path in the file, whether its fields are under `value`).
+    places: Vec<(String, String, bool)>,
+}
+
+impl Candidate {
+    /// A place in the flow (`steps[1].branches[0].steps[0].message`) as the place in the file
+    /// it came from (`rules[0].components[1].children[0].children[0].value.message`).
+    pub fn locate(&self, field: &str) -> String {
+        let within = |key: &str| field == key || field.strip_prefix(key).is_some_and(|rest| rest.starts_with('.'));
+        let mapped = match self.places.iter().filter(|(key, _, _)| within(key)).max_by_key(|(key, _, _)| key.len()) {
+            Some((key, file, under_value)) => {
+                let rest = &field[key.len()..];
+                if *under_value && !rest.is_empty() { format!("{file}.value{rest}") } else { format!("{file}{rest}") }
+            }
+            None => field.to_owned(),
+        };
+        [self.at.as_str(), mapped.as_str()].into_iter().filter(|part| !part.is_empty()).collect::<Vec<_>>().join(".")
+    }
 }
 
 /// A component of the file that ucm has no step for: named in the report, left out of the flow.
@@ -218,7 +278,7 @@ fn read_rules(input: &Value) -> Result<(Vec<Candidate>, Vec<FieldProblem>), Fiel
             FieldProblem::new("", "", format!("neither an export file (`{{\"rules\": [...]}}`) nor a flow: {e}"))
         })?;
         let definition = FlowDefinition { enabled: false, ..definition };
-        return Ok((vec![Candidate { at: String::new(), definition, unknown: vec![] }], vec![]));
+        return Ok((vec![Candidate { at: String::new(), definition, unknown: vec![], places: vec![] }], vec![]));
     }
     let file: ExportFile = serde_json::from_value(input.clone())
         .map_err(|e| FieldProblem::new("rules", "", format!("not an export file: {e}")))?;
@@ -231,7 +291,7 @@ fn read_rules(input: &Value) -> Result<(Vec<Candidate>, Vec<FieldProblem>), Fiel
         let at = format!("rules[{i}]");
         let mut reading = Reading::default();
         let trigger = reading.trigger(&format!("{at}.trigger"), &rule.trigger);
-        let steps = reading.steps(&at, "components", &rule.components);
+        let steps = reading.steps(&at, "components", "", &rule.components);
         problems.append(&mut reading.problems);
         let Some(trigger) = trigger else { continue };
         let mut description = rule.description.clone();
@@ -243,7 +303,7 @@ fn read_rules(input: &Value) -> Result<(Vec<Candidate>, Vec<FieldProblem>), Fiel
             description.push_str(&format!("Imported without: {}.", left_out.join(", ")));
         }
         let definition = FlowDefinition { name: rule.name.clone(), description, enabled: false, trigger, steps };
-        candidates.push(Candidate { at, definition, unknown: reading.unknown });
+        candidates.push(Candidate { at, definition, unknown: reading.unknown, places: reading.places });
     }
     Ok((candidates, problems))
 }
@@ -257,6 +317,7 @@ fn excerpt(value: &Value) -> String {
 struct Reading {
     unknown: Vec<UnknownComponent>,
     problems: Vec<FieldProblem>,
+    places: Vec<(String, String, bool)>,
 }
 
 impl Reading {
@@ -291,20 +352,33 @@ impl Reading {
         Some(FlowTrigger::IncomingWebhook { work_items })
     }
 
-    fn steps(&mut self, rule_at: &str, path: &str, components: &[Component]) -> Vec<Step> {
+    /// The steps of `components` (at `path` in the file), which become the flow's steps at
+    /// `flow_prefix` (`""`, `steps[1].branches[0].`).
+    fn steps(&mut self, rule_at: &str, path: &str, flow_prefix: &str, components: &[Component]) -> Vec<Step> {
         let mut steps = Vec::new();
         for (i, component) in components.iter().enumerate() {
             let at = format!("{path}[{i}]");
-            if let Some(step) = self.step(rule_at, &at, component) {
+            let flow_path = format!("{flow_prefix}steps[{}]", steps.len());
+            if let Some(step) = self.step(rule_at, &at, &flow_path, component) {
+                self.places.push((flow_path, at, true));
                 steps.push(step);
             }
         }
         steps
     }
 
-    fn step(&mut self, rule_at: &str, at: &str, component: &Component) -> Option<Step> {
+    fn step(&mut self, rule_at: &str, at: &str, flow_path: &str, component: &Component) -> Option<Step> {
         let Some(ours) = our_type(&component.kind) else {
-            self.unknown.push(UnknownComponent { at: at.to_owned(), kind: component.kind.clone() });
+            if component.component.starts_with("CONDITION") {
+                // Leaving a condition out would run what it guards when it would not hold.
+                self.problems.push(FieldProblem::new(
+                    &format!("{rule_at}.{at}"),
+                    component.kind.as_str(),
+                    "a condition ucm does not have; without it the steps it guards would always run",
+                ));
+            } else {
+                self.unknown.push(UnknownComponent { at: at.to_owned(), kind: component.kind.clone() });
+            }
             return None;
         };
         if ours == "ifElse" {
@@ -312,9 +386,15 @@ impl Reading {
             for (b, block) in component.children.iter().enumerate() {
                 let block_at = format!("{at}.children[{b}]");
                 if block.kind != IF_BLOCK && block.kind != "branch" {
-                    self.unknown.push(UnknownComponent { at: block_at, kind: block.kind.clone() });
+                    self.problems.push(FieldProblem::new(
+                        &format!("{rule_at}.{block_at}"),
+                        block.kind.as_str(),
+                        format!("an if/else block holds `{IF_BLOCK}` components only"),
+                    ));
                     continue;
                 }
+                let flow_branch = format!("{flow_path}.branches[{}]", branches.len());
+                self.places.push((flow_branch.clone(), block_at.clone(), false));
                 let matches = match block.value.get("conditionMatchType").or_else(|| block.value.get("matches")) {
                     Some(Value::String(m)) if m.eq_ignore_ascii_case("any") => Match::Any,
                     _ => Match::All,
@@ -322,7 +402,15 @@ impl Reading {
                 let mut conditions = Vec::new();
                 for (c, condition) in block.conditions.iter().enumerate() {
                     let condition_at = format!("{block_at}.conditions[{c}]");
-                    match self.step(rule_at, &condition_at, condition) {
+                    if our_type(&condition.kind) != Some("condition") {
+                        self.problems.push(FieldProblem::new(
+                            &format!("{rule_at}.{condition_at}"),
+                            condition.kind.as_str(),
+                            "a condition ucm does not have; without it the branch would always be taken",
+                        ));
+                        continue;
+                    }
+                    match self.step(rule_at, &condition_at, &flow_branch, condition) {
                         Some(Step::Condition(comparison)) => conditions.push(comparison),
                         Some(other) => self.problems.push(FieldProblem::new(
                             &format!("{rule_at}.{condition_at}"),
@@ -332,7 +420,8 @@ impl Reading {
                         None => {}
                     }
                 }
-                let steps = self.steps(rule_at, &format!("{block_at}.children"), &block.children);
+                let steps =
+                    self.steps(rule_at, &format!("{block_at}.children"), &format!("{flow_branch}."), &block.children);
                 branches.push(Branch { matches, conditions, steps });
             }
             return Some(Step::IfElse { branches });
@@ -440,11 +529,19 @@ mod tests {
 
     #[test]
     fn secrets_export_hidden_and_are_named_on_import() {
-        let original = definition(json!([{"type": "web.request", "method": "POST", "url": "https://example.com/x",
+        let original = definition(json!([{"type": "web.request", "method": "POST",
+            "url": "https://bot:pa55word@example.com/x?api_key=k3y-value&page=2&sig=s1g",
             "headers": [{"name": "Authorization", "value": "Bearer s3cret-value"}, {"name": "Accept", "value": "*/*"}]}]));
         let file = serde_json::to_value(export(&[flow(original)])).unwrap();
         let text = file.to_string();
-        assert!(!text.contains("s3cret-value"), "{text}");
+        for secret in ["s3cret-value", "pa55word", "k3y-value", "s1g"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(
+            file["rules"][0]["components"][0]["value"]["url"],
+            "https://bot:***@example.com/x?api_key=***&page=2&sig=***"
+        );
+        assert_eq!(hidden_url("https://example.com/{{webhookData.path}}"), "https://example.com/{{webhookData.path}}");
         assert_eq!(file["rules"][0]["trigger"]["value"]["automationToken"], HIDDEN);
         let (candidates, _) = read(&file);
         let Step::WebRequest { headers, .. } = &candidates[0].definition.steps[0] else { panic!() };
@@ -488,6 +585,51 @@ mod tests {
         assert_eq!(fields, ["rules[0].trigger", "rules[1].components[0].value"]);
         assert_eq!(read(&json!([1])).1.len(), 1);
         assert_eq!(read(&json!({"rules": []})).1[0].message, "the file holds no rules");
+    }
+
+    #[test]
+    fn an_unknown_condition_is_a_problem_not_left_out() {
+        let rule = |components: Value| {
+            json!({"rules": [{"name": "r", "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook"},
+                "components": components}]})
+        };
+        let log = json!({"component": "ACTION", "type": "codebarrel.action.log", "value": {"message": "m"}});
+        let jql = json!({"component": "CONDITION", "type": "jira.jql.condition", "value": {"jql": "x"}});
+        let (_, problems) = read(&rule(json!([jql, log])));
+        assert_eq!(problems[0].field, "rules[0].components[0]");
+        assert!(problems[0].message.contains("would always run"));
+        let block = json!({"component": "CONDITION", "type": "jira.condition.container.block", "children": [
+            {"component": "CONDITION_BLOCK", "type": "jira.condition.if.block", "conditions": [jql], "children": [log]}]});
+        let (_, problems) = read(&rule(json!([block])));
+        assert_eq!(problems[0].field, "rules[0].components[0].children[0].conditions[0]");
+    }
+
+    #[test]
+    fn places_in_the_flow_are_located_in_the_file() {
+        let file = json!({"rules": [{"name": "r", "trigger": {"component": "TRIGGER", "type": "jira.incoming.webhook"},
+        "components": [
+            {"component": "ACTION", "type": "jira.issue.transition", "value": {}},
+            {"component": "CONDITION", "type": "jira.condition.container.block", "children": [
+                {"component": "CONDITION_BLOCK", "type": "jira.condition.if.block", "children": [
+                    {"component": "ACTION", "type": "codebarrel.action.log", "value": {"message": "m"}}]}]},
+            {"component": "ACTION", "type": "codebarrel.action.log", "value": {"message": "n"}}
+        ]}]});
+        let (candidates, problems) = read(&file);
+        assert!(problems.is_empty(), "{problems:?}");
+        let candidate = &candidates[0];
+        // The unknown first component is left out: the flow's steps[0] is the file's components[1].
+        assert_eq!(
+            candidate.locate("steps[0].branches[0].steps[0].message"),
+            "rules[0].components[1].children[0].children[0].value.message"
+        );
+        assert_eq!(candidate.locate("steps[0].branches[0]"), "rules[0].components[1].children[0]");
+        assert_eq!(candidate.locate("steps[1].message"), "rules[0].components[2].value.message");
+        assert_eq!(
+            candidate.locate("steps[10].message"),
+            "rules[0].steps[10].message",
+            "unknown places stay as they are"
+        );
+        assert_eq!(candidate.locate("name"), "rules[0].name");
     }
 
     #[test]

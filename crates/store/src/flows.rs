@@ -37,6 +37,10 @@ fn flow(row: &AnyRow) -> Result<StoredFlow> {
     })
 }
 
+/// Candidates a claim reads beyond what it wants: claimers racing for the head of the queue
+/// each find one the others did not take.
+const CLAIM_SPARE: i64 = 16;
+
 impl Store {
     /// Stores a new flow.
     pub async fn insert_flow(&self, f: &StoredFlow) -> Result<()> {
@@ -198,7 +202,8 @@ impl Store {
 
     /// Claims up to `limit` executions to run: queued ones, oldest first, and running ones
     /// whose lease lapsed before `now` (their process stopped). Each is taken with a
-    /// compare-and-set, so two processes never run the same execution.
+    /// compare-and-set, so two claimers never hold the same execution; one that loses a race
+    /// goes on to the next candidate rather than coming back empty.
     pub async fn claim_executions(
         &self,
         owner: &str,
@@ -209,15 +214,16 @@ impl Store {
         // Those whose process stopped (their lease lapsed) first, then the queue in arrival order:
         // two queries on the (state, received_at) index, where one with an OR of both would read
         // every finished execution too.
+        let candidates = i64::from(limit) + CLAIM_SPARE;
         let mut ids: Vec<String> = sqlx::query_scalar(
             "SELECT execution_id FROM flow_executions WHERE state = 'running' AND lease_until < $1 \
              ORDER BY received_at, execution_id LIMIT $2",
         )
         .bind(now.as_millisecond())
-        .bind(i64::from(limit))
+        .bind(candidates)
         .fetch_all(&self.pool)
         .await?;
-        let wanted = i64::from(limit) - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        let wanted = candidates - i64::try_from(ids.len()).unwrap_or(i64::MAX);
         if wanted > 0 {
             let queued: Vec<String> = sqlx::query_scalar(
                 "SELECT execution_id FROM flow_executions WHERE state = 'queued' \
@@ -230,6 +236,9 @@ impl Store {
         }
         let mut claimed = Vec::new();
         for id in ids {
+            if claimed.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+                break;
+            }
             let taken = sqlx::query(
                 "UPDATE flow_executions SET state = 'running', owner = $1, lease_until = $2, \
                  started_at = COALESCE(started_at, $3) \
@@ -248,6 +257,20 @@ impl Store {
             }
         }
         Ok(claimed)
+    }
+
+    /// Extends the lease of an execution `owner` holds, while it runs; false when it no longer
+    /// holds it.
+    pub async fn renew_execution_lease(&self, id: &str, owner: &str, lease_until: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE flow_executions SET lease_until = $1 WHERE execution_id = $2 AND owner = $3 AND state = 'running'",
+        )
+        .bind(lease_until.as_millisecond())
+        .bind(id.to_owned())
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Closes an execution `owner` holds: its status, the steps' audit records and how long it

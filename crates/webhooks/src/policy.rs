@@ -41,11 +41,21 @@ impl UrlPolicy {
     }
 
     /// Accepts a URL that starts with an allowed prefix and carries no user name or password
-    /// (`https://api-private.atlassian.com@evil/` would otherwise pass a naive check).
+    /// (`https://api-private.atlassian.com@evil/` would otherwise pass a naive check), and no
+    /// dot segment or backslash in its path (`…/automation/webhooks/../../api/` starts with an
+    /// allowed prefix and leads elsewhere).
     pub fn check(&self, url: &str) -> Result<(), UrlRefused> {
         let refused = || UrlRefused { url: url.to_owned(), allowed: self.prefixes.clone() };
         let authority = url.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
         if authority.is_none_or(|a| a.contains('@')) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(refused());
+        }
+        let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
+        let dot_segment = path.split('/').skip(3).any(|segment| {
+            let segment = segment.replace("%2e", ".");
+            segment == "." || segment == ".."
+        });
+        if dot_segment || path.contains('\\') || path.contains("%5c") || path.contains("%2f") {
             return Err(refused());
         }
         if self.prefixes.iter().any(|p| url.starts_with(p.as_str())) { Ok(()) } else { Err(refused()) }
@@ -237,6 +247,11 @@ mod tests {
             "http://api-private.atlassian.com/automation/webhooks/x",
             "https://example.com/",
             "not a url",
+            "https://api-private.atlassian.com/automation/webhooks/../../admin",
+            "https://api-private.atlassian.com/automation/webhooks/%2E%2e/admin",
+            "https://api-private.atlassian.com/automation/webhooks/x/..",
+            "https://api-private.atlassian.com/automation/webhooks/.\\admin",
+            "https://api-private.atlassian.com/automation/webhooks/x%2f..%2fadmin",
         ] {
             let err = policy.check(refused).unwrap_err();
             assert!(err.to_string().contains(ATLASSIAN_AUTOMATION_PREFIX), "{err}");

@@ -220,6 +220,6 @@ async fn an_import_with_a_problem_saves_nothing(db: TestDb) {
     ]});
     let Err(FlowError::Invalid(problems)) = flows.import(&file, "admin").await else { panic!() };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-    assert_eq!(fields, ["rules[2].trigger", "rules[1].steps[0].message"], "{problems:?}");
+    assert_eq!(fields, ["rules[2].trigger", "rules[1].components[0].value.message"], "{problems:?}");
     assert!(flows.list().await.unwrap().is_empty(), "nothing was saved");
 }

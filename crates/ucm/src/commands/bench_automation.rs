@@ -132,16 +132,22 @@ async fn bench(config: &Config, store: &store::Store, requests: usize) -> anyhow
     }));
     let executor = context.executor(&public_url)?;
     let mut executor_stopped = stopped.clone();
-    let executor = tokio::spawn(executor.run(Duration::from_millis(5), async move {
+    let executor = tokio::spawn(executor.run(super::serve::EXECUTOR_INTERVAL, async move {
         let _ = executor_stopped.wait_for(|s| *s).await;
     }));
     let started = Instant::now();
     let accept_elapsed = send_all(&client, &flow.webhook.url, Some(&secret), requests, &body).await?;
+    let deadline = Instant::now() + Duration::from_secs(1800);
     let latencies = loop {
         let (latencies, open) = store.execution_latencies(&flow_id).await?;
         if open == 0 && latencies.len() >= requests {
             break latencies;
         }
+        anyhow::ensure!(
+            Instant::now() < deadline && !executor.is_finished(),
+            "the executions did not finish ({} of {requests} after 30 minutes, or the executor stopped)",
+            latencies.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let completed_elapsed = started.elapsed();

@@ -161,10 +161,17 @@ pub async fn run(context: &Context, command: FlowsCommand) -> anyhow::Result<()>
 async fn find(flows: &Flows, id_or_name: &str) -> anyhow::Result<String> {
     let all = flows.list().await.map_err(explain)?;
     let wanted = id_or_name.trim();
-    if let Some(flow) =
-        all.iter().find(|f| f.flow_id == wanted || f.definition.name.to_lowercase() == wanted.to_lowercase())
-    {
+    if let Some(flow) = all.iter().find(|f| f.flow_id == wanted) {
         return Ok(flow.flow_id.clone());
+    }
+    let named: Vec<&Flow> = all.iter().filter(|f| f.definition.name.to_lowercase() == wanted.to_lowercase()).collect();
+    match named.as_slice() {
+        [flow] => return Ok(flow.flow_id.clone()),
+        [] => {}
+        several => {
+            let ids: Vec<&str> = several.iter().map(|f| f.flow_id.as_str()).collect();
+            bail!("{} flows are called `{wanted}`; name one by its id: {}", several.len(), ids.join(", "));
+        }
     }
     let suggestions = model::suggest::closest_or_all(wanted, all.iter().map(|f| f.definition.name.as_str()), 3);
     if suggestions.is_empty() {

@@ -11,6 +11,9 @@ use crate::cli::ServeArgs;
 use crate::context::Context;
 use crate::output::outln;
 
+/// How often an idle flow executor looks for work.
+pub const EXECUTOR_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The file the initial admin key is written to, inside the data directory.
 pub const ADMIN_KEY_FILE: &str = "admin-api-key";
 
@@ -52,7 +55,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     }));
     let executor = context.executor(&public_url)?;
     let mut executor_stopped = stopped.clone();
-    let executor = tokio::spawn(executor.run(std::time::Duration::from_millis(500), async move {
+    let executor = tokio::spawn(executor.run(EXECUTOR_INTERVAL, async move {
         let _ = executor_stopped.wait_for(|stop| *stop).await;
     }));
 

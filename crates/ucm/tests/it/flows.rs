@@ -84,12 +84,18 @@ async fn a_flow_from_a_file(db: TestDb) {
     let flows: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(flows.as_array().unwrap().len(), 2);
     let copy = flows.as_array().unwrap().iter().find(|f| f["enabled"] == false).unwrap();
+    // Two flows of one name: the name alone is not enough.
+    let (ok, _, err) = run(cli().args(["flows", "enable", "Slack alert per task run"]));
+    assert!(!ok && err.contains("2 flows are called") && err.contains(copy["flowId"].as_str().unwrap()), "{err}");
     let (ok, _, err) = run(cli().args(["flows", "delete", copy["flowId"].as_str().unwrap()]));
     assert!(ok, "{err}");
     // A file with a problem: nothing imported, the problem named with where it is.
     let broken = file(&dir, "broken.export.json", &file_text.replace("{{agentResponse}}", "{{agentResponse"));
     let (ok, _, err) = run(cli().args(["flows", "import", "--file", broken.to_str().unwrap()]));
-    assert!(!ok && err.contains("nothing was imported") && err.contains("rules[0].steps[1].message"), "{err}");
+    assert!(
+        !ok && err.contains("nothing was imported") && err.contains("rules[0].components[1].value.message"),
+        "{err}"
+    );
 
     let (ok, _, err) = run(cli().args(["flows", "delete", "Slack alrt"]));
     assert!(!ok && err.contains("did you mean: Slack alert per task run"), "{err}");

@@ -468,18 +468,33 @@ async fn an_accepted_request_survives_a_killed_server(db: TestDb) {
     // meanwhile), the next is answered.
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
-    let app = axum::Router::new().route(
-        "/slow",
-        axum::routing::post(move || {
-            let counted = counted.clone();
-            async move {
-                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
-                    tokio::time::sleep(Duration::from_secs(600)).await;
+    // And this one takes longer than the lease, every time.
+    let long_calls = Arc::new(AtomicUsize::new(0));
+    let long_counted = long_calls.clone();
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::post(move || {
+                let counted = counted.clone();
+                async move {
+                    if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                    }
+                    "done"
                 }
-                "done"
-            }
-        }),
-    );
+            }),
+        )
+        .route(
+            "/long",
+            axum::routing::post(move || {
+                let counted = long_counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "done"
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let slow = format!("http://{}/slow", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -547,4 +562,42 @@ async fn an_accepted_request_survives_a_killed_server(db: TestDb) {
     assert_eq!(execution["request"]["n"], 7);
     assert_eq!(execution["steps"][1]["inputs"]["message"], "answered 200", "{execution:#}");
     assert_eq!(calls.load(Ordering::SeqCst), 2, "run again once the lease lapsed: at least once");
+
+    // An execution that outlives its 2-second lease while its server lives keeps its claim:
+    // no other worker runs it a second time.
+    let flow = serde_json::json!({
+        "name": "Long call", "enabled": true, "trigger": {"type": "incomingWebhook"},
+        "steps": [{"type": "web.request", "method": "POST", "url": slow.replace("/slow", "/long")}]
+    });
+    let flow: serde_json::Value = http
+        .post(format!("{}/api/v1/flows", server.base))
+        .bearer_auth(&key)
+        .json(&flow)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (url, secret) = (flow["webhook"]["url"].as_str().unwrap(), flow["webhook"]["secret"].as_str().unwrap());
+    let accepted = http.post(url).header("X-Automation-Webhook-Token", secret).json(&serde_json::json!({})).send();
+    let execution_id =
+        accepted.await.unwrap().json::<serde_json::Value>().await.unwrap()["executionId"].as_str().unwrap().to_owned();
+    for _ in 0..400 {
+        execution = http
+            .get(format!("{}/api/v1/executions/{execution_id}", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if execution["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(execution["status"], "SUCCESS", "{execution:#}");
+    assert_eq!(long_calls.load(Ordering::SeqCst), 1, "run once: the claim was renewed while it ran");
 }
