@@ -12,6 +12,7 @@ mod openapi;
 mod query;
 mod request;
 mod routes;
+mod web;
 
 use std::sync::Arc;
 

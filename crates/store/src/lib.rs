@@ -21,7 +21,9 @@ pub mod schema;
 mod settings;
 mod sql;
 mod tasks;
+mod web_sessions;
 mod webhooks;
+pub use web_sessions::WebSession;
 pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
 
 pub use connect::{Engine, StoreOptions};

@@ -86,6 +86,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/webhooks/{flow_id}/{secret}", post(incoming::receive_with_path_secret))
         .route("/api/v1/agent/tools", get(agent::list_tools))
         .route("/api/v1/agent/tools/{name}", post(agent::call_tool))
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -13,6 +13,7 @@ mod openapi;
 mod saved_filters;
 mod tasks;
 mod users;
+mod web;
 mod webhooks;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ mod changes;
 mod directory;
 mod saved_filters;
 mod schema;
+mod web_sessions;
 
 use jiff::Timestamp;
 use model::directory::{AppAccess, AppGrant, Group, Role, RoleAssignment, Site, User, UserStatus};

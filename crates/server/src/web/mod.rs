@@ -1,0 +1,100 @@
+//! The web UI (PRODUCT §9): pages rendered on the server (askama templates in `templates/`),
+//! htmx and one stylesheet served from the binary (`static/`), nothing loaded from elsewhere.
+//!
+//! Signing in with an API key opens a session: a random cookie (HttpOnly, SameSite=Strict,
+//! Secure when the public URL is https) whose hash finds the session in the database; the key
+//! is checked again on every page, so a revoked or expired key ends its sessions. Every form
+//! carries the session's CSRF token, compared in constant time. Built so far: signing in and
+//! out, and the outputs of the local connection.
+
+mod assets;
+mod outputs;
+mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+pub(crate) use session::{SignedIn, unavailable as session_unavailable};
+
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/outputs") }))
+        .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/outputs", get(outputs::list))
+        .route("/outputs/{id}", get(outputs::show))
+        .route("/static/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// What every page shows about who is signed in.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    pub name: String,
+    pub role: &'static str,
+    pub csrf: String,
+}
+
+impl From<&SignedIn> for Viewer {
+    fn from(signed_in: &SignedIn) -> Self {
+        Self {
+            name: signed_in.key.name.clone(),
+            role: match signed_in.key.role {
+                model::apikey::ApiKeyRole::Admin => "admin",
+                model::apikey::ApiKeyRole::ReadOnly => "read-only",
+            },
+            csrf: signed_in.csrf.clone(),
+        }
+    }
+}
+
+/// A page that says what went wrong and what to do.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    viewer: Option<Viewer>,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// An error as a page with `status`.
+pub(crate) fn error_page(status: StatusCode, viewer: Option<Viewer>, title: &str, message: &str) -> Response {
+    (status, page(&ErrorPage { viewer, title, message })).into_response()
+}
+
+/// A template rendered, or a plain error if it cannot be (it always can: templates are
+/// checked when compiled; only a formatting failure is left).
+pub(crate) fn page(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
+}
+
+/// Pages may use only what this server serves, are never framed, and are not cached.
+async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,239 @@
+//! The web UI over HTTP: signing in with an API key opens a session cookie (HttpOnly,
+//! SameSite=Strict, Secure under an https public URL); forms need the session's CSRF token; a
+//! revoked key's session ends; the local connection's outputs are shown as people see them,
+//! with what came from flows escaped.
+
+use std::collections::HashMap;
+
+use jiff::SignedDuration;
+use model::apikey::ApiKeyRole;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use testkit::{TestDb, backend_tests};
+
+use crate::App;
+
+backend_tests!(signing_in_opens_a_session_that_forms_and_revocation_respect, outputs_are_shown_as_people_see_them);
+
+/// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, (String, String)>,
+}
+
+impl Browser {
+    fn new(app: &App) -> Self {
+        let _ = testkit::http_client();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, base: app.base.clone(), cookies: HashMap::new() }
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for set in response.headers().get_all(SET_COOKIE) {
+            let set = set.to_str().unwrap().to_owned();
+            let (pair, attributes) = set.split_once(';').unwrap_or((&set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), (value.to_owned(), attributes.trim().to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, (value, _))| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).header(COOKIE, self.cookie_header()).send().await.unwrap();
+        self.keep(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    /// Opens the sign-in form and sends `key` with it.
+    async fn sign_in(&mut self, key: &str, next: &str) -> reqwest::Response {
+        let form = self.get(&format!("/sign-in?next={}", urlencode(next))).await.text().await.unwrap();
+        let token = hidden(&form, "form_token");
+        self.post("/sign-in", &[("api_key", key), ("form_token", &token), ("next", next)]).await
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("x", text)]).unwrap().trim_start_matches("x=").to_owned()
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    response.headers().get(LOCATION).unwrap().to_str().unwrap()
+}
+
+async fn signing_in_opens_a_session_that_forms_and_revocation_respect(db: TestDb) {
+    let app = App::start(db).await;
+    let mut browser = Browser::new(&app);
+
+    // Not signed in: to the sign-in form, which comes back here.
+    let response = browser.get("/outputs?kind=page").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/sign-in?next=%2Foutputs%3Fkind%3Dpage");
+    let form = browser.get("/sign-in?next=/outputs").await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let policy = form.headers().get(CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap().to_owned();
+    assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    let (_, attributes) = &browser.cookies["ucm_sign_in"];
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Strict") && attributes.contains("Secure"));
+
+    // A wrong key says so and opens nothing; a form not paired with this browser is refused.
+    let wrong = browser.sign_in("ucm_not-a-real-key", "/outputs").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("the API key is not valid"));
+    assert!(!browser.cookies.contains_key("ucm_session"));
+    let mut stranger = Browser::new(&app);
+    let forged = stranger
+        .post("/sign-in", &[("api_key", app.admin_key.as_str()), ("form_token", "guessed"), ("next", "/")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(!stranger.cookies.contains_key("ucm_session"));
+
+    // The right key: a session, and back to where we were going.
+    let signed_in = browser.sign_in(&app.admin_key, "/outputs").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/outputs");
+    let (session, attributes) = browser.cookies["ucm_session"].clone();
+    assert!(session.len() >= 40, "{session}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/", "Max-Age=43200"] {
+        assert!(attributes.contains(attribute), "{attribute} in {attributes}");
+    }
+    assert!(!browser.cookies.contains_key("ucm_sign_in"), "the form's cookie is done with");
+    let page = browser.get("/outputs").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign out") && html.contains(">admin <span class=\"role\">admin</span>"), "{html}");
+    // The session's value is not in the database, only its hash.
+    assert!(app.db.store.web_session(&session, crate::now()).await.unwrap().is_none());
+
+    // Signing out needs the session's CSRF token.
+    let refused = browser.post("/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(browser.get("/outputs").await.status(), StatusCode::OK, "still signed in");
+    let out = browser.post("/sign-out", &[("csrf", &hidden(&html, "csrf"))]).await;
+    assert_eq!((out.status(), location(&out)), (StatusCode::SEE_OTHER, "/sign-in"));
+    assert!(!browser.cookies.contains_key("ucm_session"));
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("ucm_session".into(), (session, String::new()));
+    assert_eq!(replay.get("/outputs").await.status(), StatusCode::SEE_OTHER, "the old cookie is dead");
+
+    // Only this site's paths are followed after signing in.
+    let elsewhere = browser.sign_in(&app.admin_key, "//evil.example/").await;
+    assert_eq!(location(&elsewhere), "/");
+
+    // A revoked key's session ends at its next page.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    assert_eq!(readers.sign_in(&reader, "/outputs").await.status(), StatusCode::SEE_OTHER);
+    let html = readers.get("/outputs").await.text().await.unwrap();
+    assert!(html.contains("read-only"), "read-only keys may read the views");
+    let keys = app.db.store.api_keys().await.unwrap();
+    let reader_id = keys.iter().find(|k| k.name == "reader").unwrap().api_key_id.clone();
+    app.db.store.revoke_api_key(&reader_id, crate::now()).await.unwrap();
+    assert_eq!(readers.get("/outputs").await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn outputs_are_shown_as_people_see_them(db: TestDb) {
+    let app = App::start(db).await;
+    let store = &app.db.store;
+    let now = crate::now();
+    let page = connectors::local::page(
+        store,
+        now,
+        "ITOPS",
+        "Audit <script>alert('title')</script>",
+        "# User changes\n\n**3 users** changed.\n\n<script>alert('body')</script>\n\n| user | change |\n|---|---|\n| Ada | +jira |\n",
+    )
+    .await
+    .unwrap();
+    let message =
+        connectors::local::message(store, now, "#it-ops", "*Onboard contractors* ran: <https://example.com/r|the run>")
+            .await
+            .unwrap();
+    let item = connectors::jira::WorkItem {
+        project_key: "ITOPS".into(),
+        issue_type: "Incident".into(),
+        summary: "Task failed: Onboard contractors".into(),
+        markdown: "What went wrong: **nothing yet**".into(),
+        due_date: Some("2026-12-02".into()),
+        priority: Some("P2".into()),
+        labels: vec!["user-manager".into(), "task-failure".into()],
+    };
+    connectors::local::work_item(store, now, &item).await.unwrap();
+    let email = connectors::email::Email {
+        to: vec!["it-ops@example.com".into()],
+        cc: vec![],
+        bcc: vec!["audit@example.com".into()],
+        subject: "API key expires soon".into(),
+        markdown: "Renew it: [settings](https://ucm.example.com/settings/api-keys)".into(),
+    };
+    connectors::local::email(store, now, &email).await.unwrap();
+
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key, "/").await;
+    let list = browser.get("/outputs").await.text().await.unwrap();
+    for title in ["Audit &#60;script&#62;", "#it-ops", "Task failed: Onboard contractors", "API key expires soon"] {
+        assert!(list.contains(title), "{title} in {list}");
+    }
+    assert!(!list.contains("<script>alert"), "what flows wrote is escaped");
+    let messages = browser.get("/outputs?kind=message").await.text().await.unwrap();
+    assert!(messages.contains("#it-ops") && !messages.contains("API key expires soon"));
+    assert!(messages.contains("aria-current=\"page\">Messages"), "{messages}");
+    let bad = browser.get("/outputs?kind=poems").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("choose one of page, message, workItem, email"));
+
+    let shown = browser.get(&format!("/outputs/{}", page.id)).await.text().await.unwrap();
+    assert!(shown.contains("<h1>User changes</h1>") && shown.contains("<strong>3 users</strong>"), "{shown}");
+    assert!(shown.contains("<td>Ada</td>"), "tables render: {shown}");
+    assert!(!shown.contains("<script>alert"), "raw HTML is shown as text: {shown}");
+    let slack = browser.get(&format!("/outputs/{}", message.id)).await.text().await.unwrap();
+    assert!(slack.contains("href=\"https://example.com/r\"") && slack.contains(">the run</a>"), "{slack}");
+    assert!(slack.contains("Slack mrkdwn as sent"), "{slack}");
+    let work_item = browser.get("/outputs/LOCAL-1").await.text().await.unwrap();
+    for shown in
+        ["LOCAL-1", "Incident", "P2", "2026-12-02", "user-manager, task-failure", "<strong>nothing yet</strong>"]
+    {
+        assert!(work_item.contains(shown), "{shown} in {work_item}");
+    }
+    let missing = browser.get("/outputs/nothing-here").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("No such output"));
+
+    // The assets are served from the binary; nothing else is.
+    let css = browser.get("/static/app.css").await;
+    assert_eq!(css.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+    let htmx = browser.get("/static/htmx-2.0.11.min.js").await;
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(htmx.text().await.unwrap().starts_with("var htmx="));
+    assert_eq!(browser.get("/static/../Cargo.toml").await.status(), StatusCode::NOT_FOUND);
+}
