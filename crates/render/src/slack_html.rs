@@ -81,7 +81,11 @@ fn inline(line: &str, depth: usize, out: &mut String) {
         '_' => 1,
         _ => 2,
     };
-    let flush = |out: &mut String, from: usize, to: usize| escape_html(&decode_entities(&line[from..to]), out);
+    let flush = |out: &mut String, from: usize, to: usize| {
+        let mut text = String::new();
+        escape_html(&decode_entities(&line[from..to]), &mut text);
+        out.push_str(&emoji(&text));
+    };
     while i < chars.len() {
         let (at, c) = chars[i];
         match c {
@@ -182,6 +186,26 @@ fn angle(inside: &str, out: &mut String) {
 }
 
 /// The three entities mrkdwn uses, read back as characters.
+/// Slack's emoji shortcodes that ucm's own messages use, as the emoji Slack shows; others stay
+/// as written.
+const EMOJI: [(&str, &str); 8] = [
+    (":white_check_mark:", "\u{2705}"),
+    (":heavy_check_mark:", "\u{2714}\u{fe0f}"),
+    (":warning:", "\u{26a0}\u{fe0f}"),
+    (":x:", "\u{274c}"),
+    (":rotating_light:", "\u{1f6a8}"),
+    (":information_source:", "\u{2139}\u{fe0f}"),
+    (":tada:", "\u{1f389}"),
+    (":key:", "\u{1f511}"),
+];
+
+fn emoji(text: &str) -> String {
+    if !text.contains(':') {
+        return text.to_owned();
+    }
+    EMOJI.iter().fold(text.to_owned(), |text, (code, shown)| text.replace(code, shown))
+}
+
 fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_owned();
@@ -205,6 +229,16 @@ fn escape_html(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_emoji_shortcodes_show_as_emoji() {
+        assert_eq!(
+            mrkdwn_to_html(":warning: *Run* - :x: :unknown:"),
+            "\u{26a0}\u{fe0f} <strong>Run</strong> - \u{274c} :unknown:"
+        );
+        assert_eq!(mrkdwn_to_html("`:warning:`"), "<code>:warning:</code>", "code stays as written");
+        assert_eq!(mrkdwn_to_html(":white_check_mark: done"), "\u{2705} done");
+    }
 
     #[test]
     fn markers_inside_words_are_text() {

@@ -16,9 +16,9 @@ backend_tests!(
 );
 
 /// A running `ucm serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -29,7 +29,7 @@ impl Drop for Server {
 }
 
 /// The admin key `ucm serve` wrote on first start.
-fn admin_key(db: &TestDb) -> String {
+pub(crate) fn admin_key(db: &TestDb) -> String {
     std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned()
 }
 
@@ -37,7 +37,7 @@ fn start(db: &TestDb) -> Server {
     start_with(db, &[])
 }
 
-fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Server {
+pub(crate) fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Server {
     let mut child = ucm(db.dir(), Some(db))
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .envs(env.iter().copied())

@@ -1,0 +1,162 @@
+//! The web UI in a real browser: Debian's Chromium, headless, driven through chromedriver
+//! (WebDriver) with fantoccini, against `ucm serve --demo`. Each step leaves a screenshot in
+//! `target/browser-screenshots/` for a reader to look at.
+//!
+//! Skipped with a note when chromedriver is not installed, unless `UCM_TEST_REQUIRE_BROWSER=1`
+//! (as in CI, which installs `chromium` and `chromium-driver`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use testkit::TestDb;
+
+use crate::serve::{admin_key, start_with};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a port of its own, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or says why the browser tests cannot run.
+async fn driver() -> Option<Driver> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var("UCM_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "UCM_TEST_REQUIRE_BROWSER=1 but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("browser tests skipped: {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stopped when dropped, however this ends.
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// A headless Chromium session.
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--no-first-run", "--no-default-browser-check"]
+        }),
+    );
+    // Installs the process's TLS provider, which fantoccini's client needs even for http.
+    let _ = testkit::http_client();
+    ClientBuilder::rustls().unwrap().capabilities(capabilities).connect(&driver.url).await.unwrap()
+}
+
+/// Where screenshots go: the workspace's `target/browser-screenshots/`.
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn snap(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Reloads `url` until `css` is on the page (the loop works in the background).
+async fn wait_for(client: &Client, url: &str, css: &str) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        client.goto(url).await.unwrap();
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            return element;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} never appeared on {url}: {}", client.source().await.unwrap_or_default());
+}
+
+/// Sign in, read the outputs the demo loop made, run a task and open the Confluence-style page
+/// and the Slack-style message it produced, sign out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_loop_in_a_real_browser() {
+    let Some(driver) = driver().await else { return };
+    let db = TestDb::sqlite().await;
+    let server = start_with(&db, &[]);
+    let key = admin_key(&db);
+    let client = browser(&driver).await;
+    let base = server.base.clone();
+
+    // Not signed in: the sign-in page.
+    client.goto(&format!("{base}/outputs")).await.unwrap();
+    assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
+    snap(&client, "01-sign-in").await;
+    client.find(Locator::Id("api_key")).await.unwrap().send_keys("ucm_wrong").await.unwrap();
+    client.find(Locator::Css("form[action='/sign-in'] button")).await.unwrap().click().await.unwrap();
+    let problem = client.wait().for_element(Locator::Id("sign-in-problem")).await.unwrap();
+    assert!(problem.text().await.unwrap().contains("not valid"));
+    snap(&client, "02-wrong-key").await;
+    client.find(Locator::Id("api_key")).await.unwrap().send_keys(&key).await.unwrap();
+    client.find(Locator::Css("form[action='/sign-in'] button")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Css("table.outputs")).await.unwrap();
+    assert_eq!(client.current_url().await.unwrap().path(), "/outputs");
+    // The example key's expiry already went through recipe 4: an email and a work item.
+    let list = client.find(Locator::Css("table.outputs")).await.unwrap().text().await.unwrap();
+    assert!(list.contains("Rotate User Manager API key") && list.contains("expires"), "{list}");
+    snap(&client, "03-outputs-after-key-expiry").await;
+
+    // Run a demo task (the API, as an admin would from the Tasks view once it exists).
+    let http = testkit::http_client();
+    let tasks: serde_json::Value =
+        http.get(format!("{base}/api/v1/tasks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let task = tasks.as_array().unwrap().iter().find(|t| t["name"] == "Onboard contractors").unwrap();
+    let run = http.post(format!("{base}/api/v1/tasks/{}/run", task["taskId"].as_str().unwrap())).bearer_auth(&key);
+    assert_eq!(run.send().await.unwrap().status(), 202);
+
+    // Its Slack-style message, with the mrkdwn rendered.
+    wait_for(&client, &format!("{base}/outputs?kind=message"), "table.outputs a").await.click().await.unwrap();
+    let body = client.wait().for_element(Locator::Css(".output-message .body")).await.unwrap();
+    let text = body.text().await.unwrap();
+    assert!(text.contains("Onboard contractors") && !text.contains("*Onboard"), "bold is rendered: {text}");
+    snap(&client, "04-slack-style-message").await;
+
+    // Its Confluence-style page.
+    wait_for(&client, &format!("{base}/outputs?kind=page"), "table.outputs a").await.click().await.unwrap();
+    let page = client.wait().for_element(Locator::Css(".output-page .body")).await.unwrap();
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Per-user changes"), "{text}");
+    assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
+    snap(&client, "05-confluence-style-page").await;
+
+    // Signing out ends the session.
+    client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("api_key")).await.unwrap();
+    client.goto(&format!("{base}/outputs")).await.unwrap();
+    assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
+    snap(&client, "06-signed-out").await;
+    client.close().await.unwrap();
+    drop(server);
+}
