@@ -851,8 +851,8 @@ pub struct ExecutionView {
     pub flow_id: String,
     /// `queued`, `running` or `finished`.
     pub state: String,
-    /// Once finished: `SUCCESS`, `SOME_ERRORS`, `FAILURE`, `NO_ACTIONS_PERFORMED`, `THROTTLED`
-    /// or `LOOP`.
+    /// Once finished: `SUCCESS`, `SOME_ERRORS`, `FAILURE`, `NO_ACTIONS_PERFORMED`, `THROTTLED`,
+    /// `LOOP` or `ABORTED`.
     pub status: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub received_at: jiff::Timestamp,

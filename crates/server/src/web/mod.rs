@@ -5,9 +5,11 @@
 //! Secure when the public URL is https) whose hash finds the session in the database; the key
 //! is checked again on every page, so a revoked or expired key ends its sessions. Every form
 //! carries the session's CSRF token, compared in constant time. Built so far: signing in and
-//! out, and the outputs of the local connection.
+//! out, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
+//! the local connection.
 
 mod assets;
+mod automation;
 mod outputs;
 mod session;
 
@@ -26,6 +28,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/outputs") }))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
+        .route("/automation", get(automation::list))
+        .route("/automation/flows/{id}", get(automation::show))
+        .route("/automation/flows/{id}/enable", post(automation::enable))
+        .route("/automation/flows/{id}/disable", post(automation::disable))
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))

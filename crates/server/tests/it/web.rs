@@ -13,7 +13,11 @@ use testkit::{TestDb, backend_tests};
 
 use crate::App;
 
-backend_tests!(signing_in_opens_a_session_that_forms_and_revocation_respect, outputs_are_shown_as_people_see_them);
+backend_tests!(
+    signing_in_opens_a_session_that_forms_and_revocation_respect,
+    outputs_are_shown_as_people_see_them,
+    flows_and_their_audit_log_are_shown_and_only_admins_change_them,
+);
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
 struct Browser {
@@ -236,4 +240,59 @@ async fn outputs_are_shown_as_people_see_them(db: TestDb) {
     assert_eq!(htmx.status(), StatusCode::OK);
     assert!(htmx.text().await.unwrap().starts_with("var htmx="));
     assert_eq!(browser.get("/static/../Cargo.toml").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn flows_and_their_audit_log_are_shown_and_only_admins_change_them(db: TestDb) {
+    let app = App::start(db).await;
+    let local = serde_json::json!({"name": "local", "kind": "local"});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/connections", Some(local)).await.unwrap().status(), 201);
+    let flow = serde_json::json!({
+        "name": "Alert <b>ops</b>", "trigger": {"type": "incomingWebhook"},
+        "steps": [
+            {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "EQUALS", "second": "taskFailure"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#it-ops", "message": "failed: {{webhookData.name}}"}
+        ]
+    });
+    let created = app.send(reqwest::Method::POST, "/api/v1/flows", Some(flow)).await.unwrap();
+    let created: serde_json::Value = created.json().await.unwrap();
+    let (id, secret) =
+        (created["flowId"].as_str().unwrap().to_owned(), created["webhook"]["secret"].as_str().unwrap().to_owned());
+    let sample =
+        serde_json::json!({"trigger": "taskFailure", "name": "Nightly <cleanup>", "token": "tok-s3cret-value"});
+    let tested = app.send(reqwest::Method::POST, &format!("/api/v1/flows/{id}/test"), Some(sample)).await.unwrap();
+    assert_eq!(tested.status(), 200);
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/automation").await;
+    let list = admin.get("/automation").await.text().await.unwrap();
+    assert!(list.contains("Alert &#60;b&#62;ops&#60;/b&#62;") && list.contains("disabled"), "{list}");
+    let page = admin.get(&format!("/automation/flows/{id}")).await.text().await.unwrap();
+    assert!(page.contains(&secret), "admins see the secret");
+    assert!(page.contains(&format!("/automation/webhooks/{id}")));
+    // The audit log: the rendered inputs, the output, credentials hidden, everything escaped.
+    assert!(page.contains("SUCCESS") && page.contains("failed: Nightly &#60;cleanup&#62;"), "{page}");
+    assert!(page.contains("slackMessage") && !page.contains("tok-s3cret-value"), "{page}");
+
+    // Enabling needs the session's token.
+    let refused = admin.post(&format!("/automation/flows/{id}/enable"), &[("csrf", "forged")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let enabled = admin.post(&format!("/automation/flows/{id}/enable"), &[("csrf", &hidden(&page, "csrf"))]).await;
+    assert_eq!(
+        (enabled.status(), location(&enabled)),
+        (StatusCode::SEE_OTHER, format!("/automation/flows/{id}").as_str())
+    );
+    assert!(app.db.store.flow(&id).await.unwrap().enabled);
+
+    // A read-only key reads the flow without its secret or the controls, and cannot change it.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/").await;
+    let page = readers.get(&format!("/automation/flows/{id}")).await.text().await.unwrap();
+    assert!(!page.contains(&secret) && !page.contains("/disable"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let refused = readers.post(&format!("/automation/flows/{id}/disable"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("read-only"));
+    assert!(app.db.store.flow(&id).await.unwrap().enabled, "unchanged");
+    assert_eq!(readers.get("/automation/flows/no-such-flow").await.status(), StatusCode::NOT_FOUND);
 }

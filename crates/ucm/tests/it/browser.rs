@@ -99,6 +99,22 @@ async fn wait_for(client: &Client, url: &str, css: &str) -> fantoccini::elements
     panic!("{css} never appeared on {url}: {}", client.source().await.unwrap_or_default());
 }
 
+/// Reloads `url` until the text of `css` holds `wanted`; that text.
+async fn wait_for_text(client: &Client, url: &str, css: &str, wanted: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        client.goto(url).await.unwrap();
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            text = element.text().await.unwrap_or_default();
+            if text.contains(wanted) {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("`{wanted}` never appeared in {css} on {url}: {text}");
+}
+
 /// Sign in, read the outputs the demo loop made, run a task and open the Confluence-style page
 /// and the Slack-style message it produced, sign out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,11 +137,11 @@ async fn the_demo_loop_in_a_real_browser() {
     snap(&client, "02-wrong-key").await;
     client.find(Locator::Id("api_key")).await.unwrap().send_keys(&key).await.unwrap();
     client.find(Locator::Css("form[action='/sign-in'] button")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Css("table.outputs")).await.unwrap();
+    client.wait().for_element(Locator::Css("nav[aria-label=Kinds]")).await.unwrap();
     assert_eq!(client.current_url().await.unwrap().path(), "/outputs");
-    // The example key's expiry already went through recipe 4: an email and a work item.
-    let list = client.find(Locator::Css("table.outputs")).await.unwrap().text().await.unwrap();
-    assert!(list.contains("Rotate User Manager API key") && list.contains("expires"), "{list}");
+    // The example key's expiry goes through recipe 4 at start: an email and a work item.
+    let list = wait_for_text(&client, &format!("{base}/outputs"), "main", "Rotate User Manager API key").await;
+    assert!(list.contains("expires"), "{list}");
     snap(&client, "03-outputs-after-key-expiry").await;
 
     // Run a demo task (the API, as an admin would from the Tasks view once it exists).
@@ -151,12 +167,25 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
     snap(&client, "05-confluence-style-page").await;
 
+    // The flow that posted the message, and its audit log with each step's rendered inputs.
+    client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::LinkText("Slack alert per task run")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("webhook-url")).await.unwrap();
+    // The execution may still be finishing: reload until the log says how it ended.
+    let flow_url = client.current_url().await.unwrap().to_string();
+    wait_for_text(&client, &flow_url, "details.execution summary", "SUCCESS").await;
+    client.find(Locator::Css("details.execution summary")).await.unwrap().click().await.unwrap();
+    let audit = client.find(Locator::Css("details.execution")).await.unwrap().text().await.unwrap();
+    assert!(audit.contains("SUCCESS") && audit.contains("agentResponse") && audit.contains("#it-ops"), "{audit}");
+    assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
+    snap(&client, "06-flow-audit-log").await;
+
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "06-signed-out").await;
+    snap(&client, "07-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
