@@ -5,13 +5,14 @@
 //! Secure when the public URL is https) whose hash finds the session in the database; the key
 //! is checked again on every page, so a revoked or expired key ends its sessions. Every form
 //! carries the session's CSRF token, compared in constant time. Built so far: signing in and
-//! out, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
+//! out, the User Browser's filters and paging, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
 //! the local connection.
 
 mod assets;
 mod automation;
 mod outputs;
 mod session;
+mod users;
 
 use askama::Template;
 use axum::Router;
@@ -32,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/flows/{id}", get(automation::show))
         .route("/automation/flows/{id}/enable", post(automation::enable))
         .route("/automation/flows/{id}/disable", post(automation::disable))
+        .route("/users", get(users::browse))
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))

@@ -17,6 +17,7 @@ backend_tests!(
     signing_in_opens_a_session_that_forms_and_revocation_respect,
     outputs_are_shown_as_people_see_them,
     flows_and_their_audit_log_are_shown_and_only_admins_change_them,
+    the_user_browser_filters_pages_and_opens_deep_links,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -295,4 +296,39 @@ async fn flows_and_their_audit_log_are_shown_and_only_admins_change_them(db: Tes
     assert!(refused.text().await.unwrap().contains("read-only"));
     assert!(app.db.store.flow(&id).await.unwrap().enabled, "unchanged");
     assert_eq!(readers.get("/automation/flows/no-such-flow").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_user_browser_filters_pages_and_opens_deep_links(db: TestDb) {
+    let app = App::start(db).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key, "/users").await;
+    let all = crate::json_ok(app.get("/api/v1/users?pageSize=10").send().await.unwrap()).await;
+    let total = all["total"].as_u64().unwrap();
+    let html = browser.get("/users").await.text().await.unwrap();
+    assert!(html.contains(&format!("{total} users · page 1 of {}", total.div_ceil(20))), "{html}");
+    let html = browser.get("/users?pageSize=10&page=2").await.text().await.unwrap();
+    assert!(html.contains(&format!("page 2 of {}", total.div_ceil(10))), "{html}");
+    assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""), "{html}");
+    assert!(html.contains("<option value=\"10\" selected>"), "the page size is kept");
+
+    // The same criteria as the API, the same answer; the form keeps what was asked.
+    let api = crate::json_ok(app.get("/api/v1/users?apps=JSM&inactiveDays=30").send().await.unwrap()).await;
+    let html = browser.get("/users?apps=JSM&inactiveDays=30&groups=").await.text().await.unwrap();
+    assert!(html.contains(&format!("{} users", api["total"])), "{html}");
+    assert!(html.contains("name=\"apps\" type=\"text\" value=\"JSM\""), "{html}");
+    // An unknown name: the problem, with suggestions, and a 400.
+    let bad = browser.get("/users?apps=Jria").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("<strong>apps</strong>") && html.contains("did you mean"), "{html}");
+    let html = browser.get("/users?q=%3Cscript%3E").await.text().await.unwrap();
+    assert!(html.contains("value=\"&#60;script&#62;\"") && !html.contains("<script>"), "escaped");
+
+    // The link the agent's formats and the API give for one user.
+    let user = &all["users"][0];
+    let link = user["userBrowserUrl"].as_str().unwrap().strip_prefix(crate::PUBLIC_URL).unwrap().to_owned();
+    let html = browser.get(&link).await.text().await.unwrap();
+    assert!(html.contains("Showing one user") && html.contains(user["email"].as_str().unwrap()), "{html}");
+    assert!(html.contains(">1 user<"), "{html}");
+    assert_eq!(browser.get("/users?accountId=nobody").await.status(), StatusCode::NOT_FOUND);
 }

@@ -144,6 +144,18 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(list.contains("expires"), "{list}");
     snap(&client, "03-outputs-after-key-expiry").await;
 
+    // The User Browser: filter to JSM users inactive for 30 days.
+    client.find(Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("f-apps")).await.unwrap().send_keys("JSM").await.unwrap();
+    client.find(Locator::Id("f-inactiveDays")).await.unwrap().send_keys("30").await.unwrap();
+    client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Css("table.users")).await.unwrap();
+    let url = client.current_url().await.unwrap();
+    assert!(url.query().is_some_and(|q| q.contains("apps=JSM") && q.contains("inactiveDays=30")), "{url}");
+    let count = client.find(Locator::Css("p.count")).await.unwrap().text().await.unwrap();
+    assert!(count.ends_with("users") || count.contains("users ·"), "{count}");
+    snap(&client, "04-user-browser-filtered").await;
+
     // Run a demo task (the API, as an admin would from the Tasks view once it exists).
     let http = testkit::http_client();
     let tasks: serde_json::Value =
@@ -157,7 +169,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let body = client.wait().for_element(Locator::Css(".output-message .body")).await.unwrap();
     let text = body.text().await.unwrap();
     assert!(text.contains("Onboard contractors") && !text.contains("*Onboard"), "bold is rendered: {text}");
-    snap(&client, "04-slack-style-message").await;
+    snap(&client, "05-slack-style-message").await;
 
     // Its Confluence-style page.
     wait_for(&client, &format!("{base}/outputs?kind=page"), "table.outputs a").await.click().await.unwrap();
@@ -165,7 +177,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let text = page.text().await.unwrap();
     assert!(text.contains("Per-user changes"), "{text}");
     assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
-    snap(&client, "05-confluence-style-page").await;
+    snap(&client, "06-confluence-style-page").await;
 
     // The flow that posted the message, and its audit log with each step's rendered inputs.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
@@ -178,14 +190,14 @@ async fn the_demo_loop_in_a_real_browser() {
     let audit = client.find(Locator::Css("details.execution")).await.unwrap().text().await.unwrap();
     assert!(audit.contains("SUCCESS") && audit.contains("agentResponse") && audit.contains("#it-ops"), "{audit}");
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
-    snap(&client, "06-flow-audit-log").await;
+    snap(&client, "07-flow-audit-log").await;
 
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "07-signed-out").await;
+    snap(&client, "08-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
