@@ -304,6 +304,27 @@ pub struct Schedule {
     pub time_zone: String,
 }
 
+impl Schedule {
+    /// The schedule in words (`daily at 05:00 Europe/Berlin`, `manual`).
+    pub fn describe(&self) -> String {
+        let zone = &self.time_zone;
+        match &self.kind {
+            ScheduleKind::Manual => "manual".into(),
+            ScheduleKind::Once { at } => format!("once at {at} {zone}"),
+            ScheduleKind::Daily { time } => format!("daily at {time} {zone}"),
+            ScheduleKind::Weekly { days, time } => {
+                let days: Vec<String> = days
+                    .iter()
+                    .map(|d| serde_json::to_value(d).unwrap_or_default().as_str().unwrap_or_default().to_owned())
+                    .collect();
+                format!("weekly {} at {time} {zone}", days.join(","))
+            }
+            ScheduleKind::Interval { every } => format!("every {every}"),
+            ScheduleKind::Cron { expr } => format!("cron `{expr}` {zone}"),
+        }
+    }
+}
+
 /// Read by hand so that an unknown field (`tz` for `timeZone`) is an error, which `flatten`
 /// would silently ignore.
 impl<'de> Deserialize<'de> for Schedule {

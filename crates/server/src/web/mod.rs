@@ -5,13 +5,15 @@
 //! Secure when the public URL is https) whose hash finds the session in the database; the key
 //! is checked again on every page, so a revoked or expired key ends its sessions. Every form
 //! carries the session's CSRF token, compared in constant time. Built so far: signing in and
-//! out, the User Browser's filters and paging, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
+//! out, the User Browser's filters and paging,
+//! the Automated Tasks list with run now and a run's result, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
 //! the local connection.
 
 mod assets;
 mod automation;
 mod outputs;
 mod session;
+mod tasks;
 mod users;
 
 use askama::Template;
@@ -34,6 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/flows/{id}/enable", post(automation::enable))
         .route("/automation/flows/{id}/disable", post(automation::disable))
         .route("/users", get(users::browse))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}/run", post(tasks::run_now))
+        .route("/tasks/runs/{file}", get(tasks::run_json))
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))

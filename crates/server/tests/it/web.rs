@@ -18,6 +18,7 @@ backend_tests!(
     outputs_are_shown_as_people_see_them,
     flows_and_their_audit_log_are_shown_and_only_admins_change_them,
     the_user_browser_filters_pages_and_opens_deep_links,
+    tasks_run_now_and_their_result_opens_from_its_link,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -331,4 +332,69 @@ async fn the_user_browser_filters_pages_and_opens_deep_links(db: TestDb) {
     assert!(html.contains("Showing one user") && html.contains(user["email"].as_str().unwrap()), "{html}");
     assert!(html.contains(">1 user<"), "{html}");
     assert_eq!(browser.get("/users?accountId=nobody").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn tasks_run_now_and_their_result_opens_from_its_link(db: TestDb) {
+    let app = App::start(db).await;
+    let filter = serde_json::json!({"name": "Everyone", "criteria": {}});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/saved-filters", Some(filter)).await.unwrap().status(), 201);
+    let task = serde_json::json!({"name": "Tag <everyone>", "filterId": "Everyone",
+        "actions": [{"type": "addToGroups", "groupIds": ["contractors"]}]});
+    let task = app.send(reqwest::Method::POST, "/api/v1/tasks", Some(task)).await.unwrap();
+    assert_eq!(task.status(), 201);
+    let task: serde_json::Value = task.json().await.unwrap();
+    let task_id = task["taskId"].as_str().unwrap().to_owned();
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/tasks").await;
+    let html = admin.get("/tasks").await.text().await.unwrap();
+    assert!(html.contains("Tag &#60;everyone&#62;") && html.contains("manual") && html.contains("Run now"), "{html}");
+
+    // Over the execution limit: a confirmation first; then the run, and its result.
+    let limit = serde_json::json!({"maxUsers": 1});
+    let set = app.send(reqwest::Method::PUT, "/api/v1/settings/execution-limit", Some(limit)).await.unwrap();
+    assert_eq!(set.status(), 200);
+    let csrf = hidden(&html, "csrf");
+    let asked = admin.post(&format!("/tasks/{task_id}/run"), &[("csrf", &csrf)]).await;
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let html = asked.text().await.unwrap();
+    assert!(html.contains("Run it anyway") && html.contains("execution limit of 1"), "{html}");
+    let started = admin.post(&format!("/tasks/{task_id}/run"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let link = location(&started).to_owned();
+    assert!(link.starts_with(&format!("/tasks?taskId={task_id}&processId=")), "{link}");
+    let process_id = link.rsplit('=').next().unwrap().to_owned();
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = admin.get(&link).await.text().await.unwrap();
+        if html.contains("id=\"run-outcome\">success") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(html.contains("role=\"dialog\"") && html.contains("id=\"run-outcome\">success"), "{html}");
+    assert!(html.contains("+contractors") && html.contains("/users?accountId="), "{html}");
+    assert!(!html.contains("hx-trigger=\"every 1s\""), "a finished run is not polled");
+    // The link the run's webhook carries opens the same dialog.
+    let deep_link = crate::json_ok(app.get(&format!("/api/v1/runs/{process_id}")).send().await.unwrap()).await;
+    let deep_link = deep_link["deepLink"].as_str().unwrap().strip_prefix(crate::PUBLIC_URL).unwrap().to_owned();
+    assert!(admin.get(&deep_link).await.text().await.unwrap().contains("role=\"dialog\""));
+    // The JSON download: the whole record.
+    let json = admin.get(&format!("/tasks/runs/{process_id}.json")).await;
+    assert!(json.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    let json: serde_json::Value = json.json().await.unwrap();
+    assert_eq!(json["processId"], process_id.as_str());
+    assert!(
+        json["userChanges"].as_array().unwrap().len() as u64 == json["summary"]["totalUserChanges"].as_u64().unwrap()
+    );
+
+    // Read-only keys see results, not the button, and cannot run.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/tasks").await;
+    let html = readers.get("/tasks").await.text().await.unwrap();
+    assert!(!html.contains("Run now"), "{html}");
+    let refused = readers.post(&format!("/tasks/{task_id}/run"), &[("csrf", &hidden(&html, "csrf"))]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(readers.get("/tasks?processId=nope").await.status(), StatusCode::NOT_FOUND);
 }

@@ -47,7 +47,7 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
                     vec![
                         t.task_id.to_string(),
                         t.name.clone(),
-                        describe_schedule(&t.schedule),
+                        t.schedule.describe(),
                         if t.active { "active".into() } else { "paused".into() },
                         output::when(t.last_run_at),
                         if t.active { output::when(t.next_run_at) } else { "-".into() },
@@ -513,29 +513,11 @@ fn print_task(t: &Task) {
     for (i, action) in t.actions.iter().enumerate() {
         outln!("Action {}:  {}", i + 1, serde_json::to_string(action).unwrap_or_default());
     }
-    outln!("Schedule:  {}", describe_schedule(&t.schedule));
+    outln!("Schedule:  {}", t.schedule.describe());
     outln!("State:     {}", if t.active { "active" } else { "paused" });
     outln!("Last run:  {}", output::when(t.last_run_at));
     outln!("Next run:  {}", if t.active { output::when(t.next_run_at) } else { "-".into() });
     outln!("Changed:   {} by {}", output::when(Some(t.updated_at)), t.updated_by);
-}
-
-fn describe_schedule(s: &Schedule) -> String {
-    let zone = &s.time_zone;
-    match &s.kind {
-        ScheduleKind::Manual => "manual".into(),
-        ScheduleKind::Once { at } => format!("once at {at} {zone}"),
-        ScheduleKind::Daily { time } => format!("daily at {time} {zone}"),
-        ScheduleKind::Weekly { days, time } => {
-            let days: Vec<String> = days
-                .iter()
-                .map(|d| serde_json::to_value(d).unwrap_or_default().as_str().unwrap_or_default().to_owned())
-                .collect();
-            format!("weekly {} at {time} {zone}", days.join(","))
-        }
-        ScheduleKind::Interval { every } => format!("every {every}"),
-        ScheduleKind::Cron { expr } => format!("cron `{expr}` {zone}"),
-    }
 }
 
 /// `--action` values in order.

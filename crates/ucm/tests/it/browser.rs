@@ -115,8 +115,9 @@ async fn wait_for_text(client: &Client, url: &str, css: &str, wanted: &str) -> S
     panic!("`{wanted}` never appeared in {css} on {url}: {text}");
 }
 
-/// Sign in, read the outputs the demo loop made, run a task and open the Confluence-style page
-/// and the Slack-style message it produced, sign out.
+/// Sign in, read the outputs the demo loop made, filter users, run a task and read its result,
+/// open the Confluence-style page and the Slack-style message it produced and the flow's audit
+/// log, sign out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_loop_in_a_real_browser() {
     let Some(driver) = driver().await else { return };
@@ -149,27 +150,44 @@ async fn the_demo_loop_in_a_real_browser() {
     client.wait().for_element(Locator::Id("f-apps")).await.unwrap().send_keys("JSM").await.unwrap();
     client.find(Locator::Id("f-inactiveDays")).await.unwrap().send_keys("30").await.unwrap();
     client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Css("table.users")).await.unwrap();
-    let url = client.current_url().await.unwrap();
+    // The page is swapped in place (htmx): wait for the address to say what was asked.
+    let mut url = client.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.query().is_some_and(|q| q.contains("apps=JSM") && q.contains("inactiveDays=30")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        url = client.current_url().await.unwrap();
+    }
     assert!(url.query().is_some_and(|q| q.contains("apps=JSM") && q.contains("inactiveDays=30")), "{url}");
+    client.wait().for_element(Locator::Css("table.users")).await.unwrap();
     let count = client.find(Locator::Css("p.count")).await.unwrap().text().await.unwrap();
     assert!(count.ends_with("users") || count.contains("users ·"), "{count}");
     snap(&client, "04-user-browser-filtered").await;
 
-    // Run a demo task (the API, as an admin would from the Tasks view once it exists).
-    let http = testkit::http_client();
-    let tasks: serde_json::Value =
-        http.get(format!("{base}/api/v1/tasks")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-    let task = tasks.as_array().unwrap().iter().find(|t| t["name"] == "Onboard contractors").unwrap();
-    let run = http.post(format!("{base}/api/v1/tasks/{}/run", task["taskId"].as_str().unwrap())).bearer_auth(&key);
-    assert_eq!(run.send().await.unwrap().status(), 202);
+    // Run a demo task from the Tasks view; its result opens in a dialog and fills in live.
+    client.find(Locator::LinkText("Tasks")).await.unwrap().click().await.unwrap();
+    let row = client
+        .wait()
+        .for_element(Locator::XPath("//tr[td[normalize-space()='Onboard contractors']]//button"))
+        .await
+        .unwrap();
+    row.click().await.unwrap();
+    client.wait().for_element(Locator::Css("[role=dialog]")).await.unwrap();
+    let result_url = client.current_url().await.unwrap().to_string();
+    assert!(result_url.contains("taskId=") && result_url.contains("processId="), "{result_url}");
+    let outcome = wait_for_text(&client, &result_url, "#run-outcome", "success").await;
+    assert_eq!(outcome, "success");
+    let dialog = client.find(Locator::Css("[role=dialog]")).await.unwrap().text().await.unwrap();
+    assert!(dialog.contains("+jira-users-acme"), "{dialog}");
+    snap(&client, "05-task-result").await;
 
     // Its Slack-style message, with the mrkdwn rendered.
     wait_for(&client, &format!("{base}/outputs?kind=message"), "table.outputs a").await.click().await.unwrap();
     let body = client.wait().for_element(Locator::Css(".output-message .body")).await.unwrap();
     let text = body.text().await.unwrap();
     assert!(text.contains("Onboard contractors") && !text.contains("*Onboard"), "bold is rendered: {text}");
-    snap(&client, "05-slack-style-message").await;
+    snap(&client, "06-slack-style-message").await;
 
     // Its Confluence-style page.
     wait_for(&client, &format!("{base}/outputs?kind=page"), "table.outputs a").await.click().await.unwrap();
@@ -177,7 +195,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let text = page.text().await.unwrap();
     assert!(text.contains("Per-user changes"), "{text}");
     assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
-    snap(&client, "06-confluence-style-page").await;
+    snap(&client, "07-confluence-style-page").await;
 
     // The flow that posted the message, and its audit log with each step's rendered inputs.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
@@ -190,14 +208,14 @@ async fn the_demo_loop_in_a_real_browser() {
     let audit = client.find(Locator::Css("details.execution")).await.unwrap().text().await.unwrap();
     assert!(audit.contains("SUCCESS") && audit.contains("agentResponse") && audit.contains("#it-ops"), "{audit}");
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
-    snap(&client, "07-flow-audit-log").await;
+    snap(&client, "08-flow-audit-log").await;
 
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "08-signed-out").await;
+    snap(&client, "09-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }

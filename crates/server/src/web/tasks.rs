@@ -1,0 +1,248 @@
+//! The Automated Tasks view: every task with its schedule, state and last and next run; "run
+//! now" for admin keys (with the execution limit's confirmation), and a run's result in a
+//! dialog opened directly by `/tasks?taskId=…&processId=…` (the link every task webhook
+//! carries): its summary, its per-user changes, live progress while it runs, and its JSON.
+//! The editor and preview are not built yet.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use model::apikey::ApiKeyRole;
+use model::ids::{ProcessId, TaskId};
+use model::run::{RunRecord, RunState, UserChange};
+use serde::Deserialize;
+use tasks::{RunStart, TaskError};
+
+use super::{SignedIn, Viewer, error_page, page};
+use crate::AppState;
+
+/// User changes shown in the dialog; the JSON has them all (in pages, through the API).
+const CHANGES_SHOWN: u32 = 100;
+
+fn when(at: Option<jiff::Timestamp>) -> String {
+    at.map_or_else(|| "—".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+struct TaskRow {
+    id: String,
+    name: String,
+    schedule: String,
+    active: bool,
+    last_run: String,
+    next_run: String,
+    last_process_id: Option<String>,
+}
+
+/// A user change in words: what was added, removed, suspended, restored or failed.
+struct ChangeRow {
+    change: UserChange,
+    status: String,
+    did: String,
+}
+
+fn change_row(change: UserChange) -> ChangeRow {
+    let mut did = Vec::new();
+    did.extend(change.groups_added.iter().map(|g| format!("+{}", g.name)));
+    did.extend(change.groups_removed.iter().map(|g| format!("-{}", g.name)));
+    did.extend(change.app_access_removed.iter().map(|a| format!("-{} access", a.app_name)));
+    if change.suspended {
+        did.push("suspended".to_owned());
+    }
+    if change.restored {
+        did.push("restored".to_owned());
+    }
+    did.extend(change.failures.iter().map(|f| match &f.target {
+        Some(target) => format!("failed ({target}): {}", f.reason),
+        None => format!("failed: {}", f.reason),
+    }));
+    let status =
+        serde_json::to_value(change.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    ChangeRow { did: did.join(", "), status, change }
+}
+
+/// The run shown in the dialog.
+struct RunView {
+    record: RunRecord,
+    outcome: String,
+    running: bool,
+    started: String,
+    finished: String,
+    changes: Vec<ChangeRow>,
+    more_changes: bool,
+    self_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    viewer: Option<Viewer>,
+    admin: bool,
+    tasks: Vec<TaskRow>,
+    run: Option<RunView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TasksQuery {
+    task_id: Option<String>,
+    process_id: Option<String>,
+}
+
+fn task_problem(viewer: Viewer, error: TaskError) -> Response {
+    match error {
+        TaskError::NotFound(what) => error_page(
+            StatusCode::NOT_FOUND,
+            Some(viewer),
+            "Not found",
+            &format!("{what} does not exist; it may have been deleted. The Tasks view lists what there is."),
+        ),
+        other => super::session_unavailable(&other.to_string()),
+    }
+}
+
+/// Every task; with `processId`, that run's result over them.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<TasksQuery>,
+) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let tasks = match state.tasks.tasks().await {
+        Ok(tasks) => tasks,
+        Err(e) => return task_problem(viewer, e),
+    };
+    let tasks = tasks
+        .into_iter()
+        .map(|t| TaskRow {
+            schedule: t.schedule.describe(),
+            last_run: when(t.last_run_at),
+            next_run: when(t.next_run_at),
+            last_process_id: t.last_process_id.map(|p| p.0),
+            id: t.task_id.0,
+            name: t.name,
+            active: t.active,
+        })
+        .collect();
+    let run = match query.process_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(process_id) => {
+            match state.tasks.run_record(&ProcessId(process_id.to_owned()), None, CHANGES_SHOWN).await {
+                Ok(record) => {
+                    let task = query.task_id.clone().unwrap_or_default();
+                    Some(RunView {
+                        outcome: record.run.outcome.map_or_else(|| "running".to_owned(), |o| o.as_str().to_owned()),
+                        running: record.run.state == RunState::Running,
+                        started: when(Some(record.run.started_at)),
+                        finished: when(record.run.finished_at),
+                        more_changes: record.next_cursor.is_some(),
+                        changes: record.user_changes.clone().into_iter().map(change_row).collect(),
+                        self_link: format!(
+                            "/tasks?{}",
+                            serde_urlencoded::to_string([("taskId", task.as_str()), ("processId", process_id)])
+                                .unwrap_or_default()
+                        ),
+                        record,
+                    })
+                }
+                Err(e) => return task_problem(viewer, e),
+            }
+        }
+    };
+    let admin = signed_in.key.role == ApiKeyRole::Admin;
+    page(&TasksPage { viewer: Some(viewer), admin, tasks, run })
+}
+
+/// A run's whole record as a JSON file (every page of `userChanges`).
+pub(crate) async fn run_json(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let process_id = ProcessId(id.trim_end_matches(".json").to_owned());
+    let record = match state.tasks.run_record(&process_id, None, tasks::MAX_PAGE).await {
+        Ok(record) => record,
+        Err(e) => return task_problem(viewer, e),
+    };
+    let mut full = record.clone();
+    let mut cursor = record.next_cursor.clone();
+    while let Some(next) = cursor {
+        match state.tasks.run_record(&process_id, Some(&next), tasks::MAX_PAGE).await {
+            Ok(page) => {
+                full.user_changes.extend(page.user_changes);
+                cursor = page.next_cursor;
+            }
+            Err(e) => return task_problem(viewer, e),
+        }
+    }
+    full.next_cursor = None;
+    let body = serde_json::to_vec_pretty(&full).unwrap_or_default();
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"run-{}.json\"", process_id.0)) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct RunForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_run.html")]
+struct ConfirmPage {
+    viewer: Option<Viewer>,
+    task_id: String,
+    message: String,
+}
+
+/// Starts a task now (admins); above the execution limit, asks for a confirmation first.
+pub(crate) async fn run_now(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let form: RunForm = serde_urlencoded::from_bytes(&body).unwrap_or(RunForm { csrf: String::new(), confirm: None });
+    if !signed_in.csrf_matches(&form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Form expired",
+            "This form does not belong to your session. Reload the page and try again.",
+        );
+    }
+    if signed_in.key.role != ApiKeyRole::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Read-only key",
+            "Your key is read-only: it may look at tasks and runs, not run them. Sign in with an admin key.",
+        );
+    }
+    let task_id = TaskId(id.trim().to_owned());
+    let start = RunStart { started_by: signed_in.key.name.clone(), confirm: form.confirm.is_some() };
+    match state.tasks.start_task_run(&task_id, &start).await {
+        Ok(run) => {
+            let link = format!(
+                "/tasks?{}",
+                serde_urlencoded::to_string([("taskId", task_id.0.as_str()), ("processId", run.process_id.0.as_str())])
+                    .unwrap_or_default()
+            );
+            state.tasks.spawn(run).await;
+            Redirect::to(&link).into_response()
+        }
+        Err(e @ TaskError::OverLimit { .. }) => {
+            let mut response = page(&ConfirmPage { viewer: Some(viewer), task_id: task_id.0, message: e.to_string() });
+            *response.status_mut() = StatusCode::CONFLICT;
+            response
+        }
+        Err(TaskError::Conflict(why)) => error_page(StatusCode::CONFLICT, Some(viewer), "Not started", &why),
+        Err(e) => task_problem(viewer, e),
+    }
+}
