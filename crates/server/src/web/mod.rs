@@ -5,12 +5,13 @@
 //! Secure when the public URL is https) whose hash finds the session in the database; the key
 //! is checked again on every page, so a revoked or expired key ends its sessions. Every form
 //! carries the session's CSRF token, compared in constant time. Built so far: signing in and
-//! out, the User Browser's filters and paging,
+//! out, the Dashboard, the User Browser's filters and paging,
 //! the Automated Tasks list with run now and a run's result, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
 //! the local connection.
 
 mod assets;
 mod automation;
+mod dashboard;
 mod outputs;
 mod session;
 mod tasks;
@@ -19,7 +20,7 @@ mod users;
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub(crate) use session::{SignedIn, unavailable as session_unavailable};
@@ -28,7 +29,7 @@ use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/outputs") }))
+        .route("/", get(dashboard::show))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/automation", get(automation::list))

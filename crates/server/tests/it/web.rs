@@ -19,6 +19,7 @@ backend_tests!(
     flows_and_their_audit_log_are_shown_and_only_admins_change_them,
     the_user_browser_filters_pages_and_opens_deep_links,
     tasks_run_now_and_their_result_opens_from_its_link,
+    the_dashboard_shows_license_health_and_the_latest_runs,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -397,4 +398,36 @@ async fn tasks_run_now_and_their_result_opens_from_its_link(db: TestDb) {
     let refused = readers.post(&format!("/tasks/{task_id}/run"), &[("csrf", &hidden(&html, "csrf"))]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(readers.get("/tasks?processId=nope").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_dashboard_shows_license_health_and_the_latest_runs(db: TestDb) {
+    let app = App::start(db).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key, "/").await;
+    let html = browser.get("/").await.text().await.unwrap();
+    assert!(html.contains("License health") && html.contains("No runs yet"), "{html}");
+    // The same figures as the agent's license-health tool.
+    let tool = app.send(
+        reqwest::Method::POST,
+        "/api/v1/agent/tools/license-health",
+        Some(serde_json::json!({"inactiveDays": 60})),
+    );
+    let health = crate::json_ok(tool.await.unwrap()).await;
+    let html = browser.get("/?inactiveDays=60").await.text().await.unwrap();
+    let totals = &health["totals"];
+    assert!(html.contains(&format!("of {} billable seats are", totals["billable"])), "{html}");
+    assert!(html.contains(&format!("({} not used for 60 days)", totals["inactive"])), "{html}");
+    let first = &health["seats"][0];
+    assert!(html.contains(&format!("<td>{}</td>", first["appName"].as_str().unwrap())), "{html}");
+    assert!(html.contains("role=\"img\"") && html.contains("<option value=\"60\" selected>"), "{html}");
+    assert!(html.contains("href=\"/users?"), "inactive seats link to the User Browser on this site: {html}");
+    assert_eq!(browser.get("/?inactiveDays=7").await.status(), StatusCode::BAD_REQUEST);
+
+    // A run appears among the latest, linking to its result.
+    let bulk = serde_json::json!({"actions": [{"type": "addToGroups", "groupIds": ["contractors"]}],
+        "filter": {"emailDomains": ["partners.example.com"]}, "confirm": true});
+    let started = app.send(reqwest::Method::POST, "/api/v1/bulk-operations", Some(bulk)).await.unwrap();
+    assert_eq!(started.status(), 202);
+    let html = browser.get("/").await.text().await.unwrap();
+    assert!(html.contains("bulkOperation") && html.contains("href=\"/tasks?processId="), "{html}");
 }

@@ -145,6 +145,13 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(list.contains("expires"), "{list}");
     snap(&client, "03-outputs-after-key-expiry").await;
 
+    // The Dashboard: license health per app and site, as a chart.
+    client.find(Locator::LinkText("Dashboard")).await.unwrap().click().await.unwrap();
+    let share = client.wait().for_element(Locator::Id("inactive-share")).await.unwrap().text().await.unwrap();
+    assert!(share.ends_with('%'), "{share}");
+    assert!(client.find(Locator::Css("svg.bar[role=img]")).await.is_ok(), "the chart is drawn");
+    snap(&client, "04-dashboard").await;
+
     // The User Browser: filter to JSM users inactive for 30 days.
     client.find(Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("f-apps")).await.unwrap().send_keys("JSM").await.unwrap();
@@ -163,7 +170,7 @@ async fn the_demo_loop_in_a_real_browser() {
     client.wait().for_element(Locator::Css("table.users")).await.unwrap();
     let count = client.find(Locator::Css("p.count")).await.unwrap().text().await.unwrap();
     assert!(count.ends_with("users") || count.contains("users ·"), "{count}");
-    snap(&client, "04-user-browser-filtered").await;
+    snap(&client, "05-user-browser-filtered").await;
 
     // Run a demo task from the Tasks view; its result opens in a dialog and fills in live.
     client.find(Locator::LinkText("Tasks")).await.unwrap().click().await.unwrap();
@@ -180,14 +187,14 @@ async fn the_demo_loop_in_a_real_browser() {
     assert_eq!(outcome, "success");
     let dialog = client.find(Locator::Css("[role=dialog]")).await.unwrap().text().await.unwrap();
     assert!(dialog.contains("+jira-users-acme"), "{dialog}");
-    snap(&client, "05-task-result").await;
+    snap(&client, "06-task-result").await;
 
     // Its Slack-style message, with the mrkdwn rendered.
     wait_for(&client, &format!("{base}/outputs?kind=message"), "table.outputs a").await.click().await.unwrap();
     let body = client.wait().for_element(Locator::Css(".output-message .body")).await.unwrap();
     let text = body.text().await.unwrap();
     assert!(text.contains("Onboard contractors") && !text.contains("*Onboard"), "bold is rendered: {text}");
-    snap(&client, "06-slack-style-message").await;
+    snap(&client, "07-slack-style-message").await;
 
     // Its Confluence-style page.
     wait_for(&client, &format!("{base}/outputs?kind=page"), "table.outputs a").await.click().await.unwrap();
@@ -195,7 +202,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let text = page.text().await.unwrap();
     assert!(text.contains("Per-user changes"), "{text}");
     assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
-    snap(&client, "07-confluence-style-page").await;
+    snap(&client, "08-confluence-style-page").await;
 
     // The flow that posted the message, and its audit log with each step's rendered inputs.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
@@ -208,14 +215,14 @@ async fn the_demo_loop_in_a_real_browser() {
     let audit = client.find(Locator::Css("details.execution")).await.unwrap().text().await.unwrap();
     assert!(audit.contains("SUCCESS") && audit.contains("agentResponse") && audit.contains("#it-ops"), "{audit}");
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
-    snap(&client, "08-flow-audit-log").await;
+    snap(&client, "09-flow-audit-log").await;
 
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "09-signed-out").await;
+    snap(&client, "10-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
