@@ -6,14 +6,16 @@
 //! is checked again on every page, so a revoked or expired key ends its sessions. Every form
 //! carries the session's CSRF token, compared in constant time. Built so far: signing in and
 //! out, the Dashboard, the User Browser's filters and paging,
-//! the Automated Tasks list with run now and a run's result, the Automation view (flows, their webhook, enabling, the audit log), and the outputs of
-//! the local connection.
+//! the Automated Tasks list with run now and a run's result, the Automation view (flows, their webhook, enabling, the audit log), Settings (API keys, access
+//! control, webhooks with their delivery log, send test, redelivery), and the outputs of the
+//! local connection.
 
 mod assets;
 mod automation;
 mod dashboard;
 mod outputs;
 mod session;
+mod settings;
 mod tasks;
 mod users;
 
@@ -40,6 +42,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}/run", post(tasks::run_now))
         .route("/tasks/runs/{file}", get(tasks::run_json))
+        .route("/settings", get(settings::show))
+        .route("/settings/access", post(settings::set_access))
+        .route("/settings/webhooks/{id}", get(settings::webhook))
+        .route("/settings/webhooks/{id}/test", post(settings::send_test))
+        .route("/settings/webhooks/{id}/redeliver", post(settings::redeliver))
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))

@@ -20,6 +20,7 @@ backend_tests!(
     the_user_browser_filters_pages_and_opens_deep_links,
     tasks_run_now_and_their_result_opens_from_its_link,
     the_dashboard_shows_license_health_and_the_latest_runs,
+    settings_show_keys_access_and_webhooks_with_their_log,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -430,4 +431,52 @@ async fn the_dashboard_shows_license_health_and_the_latest_runs(db: TestDb) {
     assert_eq!(started.status(), 202);
     let html = browser.get("/").await.text().await.unwrap();
     assert!(html.contains("bulkOperation") && html.contains("href=\"/tasks?processId="), "{html}");
+}
+
+async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
+    let app = App::start(db).await;
+    app.key("Reporting <bot>", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24 * 3)).await;
+    let hook = serde_json::json!({"name": "Receiver", "url": "http://127.0.0.1:9/hook/s3cret-path",
+        "secret": "a-secret-long-enough", "triggers": ["taskSuccess"]});
+    let created = app.send(reqwest::Method::POST, "/api/v1/webhooks", Some(hook)).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let webhook_id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/settings").await;
+    let html = admin.get("/settings").await.text().await.unwrap();
+    assert!(html.contains("Reporting &#60;bot&#62;") && html.contains("expires within 7 days"), "{html}");
+    assert!(html.contains("http://127.0.0.1:9/hook/s3cret-path"), "admins see the whole URL");
+    assert!(!html.contains("a-secret-long-enough"), "never the secret");
+
+    // Access control, saved by an admin.
+    let csrf = hidden(&html, "csrf");
+    let saved = admin.post("/settings/access", &[("csrf", &csrf), ("product_admins", "on")]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let access = app.db.store.access_settings().await.unwrap();
+    assert!(access.product_admins_allowed && !access.user_access_admins_allowed);
+
+    // The webhook's log: a test delivery queued from the page.
+    let page = admin.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
+    assert!(page.contains("Nothing delivered yet"), "{page}");
+    let sent = admin.post(&format!("/settings/webhooks/{webhook_id}/test"), &[("csrf", &csrf)]).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let page = admin.get(location(&sent)).await.text().await.unwrap();
+    assert!(
+        page.contains("A test delivery is queued") && page.contains("taskSuccess") && page.contains("pending"),
+        "{page}"
+    );
+
+    // Read-only keys: the URL's origin only, no controls, refused if they post.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24 * 30)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/settings").await;
+    let html = readers.get("/settings").await.text().await.unwrap();
+    assert!(html.contains("http://127.0.0.1:9") && !html.contains("s3cret-path"), "{html}");
+    assert!(!html.contains("Save access settings"), "{html}");
+    let refused = readers.post("/settings/access", &[("csrf", &hidden(&html, "csrf"))]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(app.db.store.access_settings().await.unwrap().product_admins_allowed, "unchanged");
+    let page = readers.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
+    assert!(!page.contains("Send test") && !page.contains("s3cret-path"), "{page}");
 }

@@ -1,0 +1,289 @@
+//! Settings: API keys with their expiry state, who besides organization admins may use ucm,
+//! and Notification Settings (webhooks, each with its delivery log, "send test" and
+//! redelivery). Creating keys and webhooks is done with the CLI or the API for now.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use model::access::AccessSettings;
+use model::apikey::{ApiKeyRole, KeyState};
+use model::webhook::Delivery;
+use serde::Deserialize;
+use webhooks::SubscriptionError;
+
+use super::{SignedIn, Viewer, error_page, page};
+use crate::AppState;
+
+/// Deliveries shown in a webhook's log.
+const DELIVERY_LOG: u32 = 50;
+
+fn when(at: Option<jiff::Timestamp>) -> String {
+    at.map_or_else(|| "never".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+struct KeyRow {
+    name: String,
+    role: &'static str,
+    prefix: String,
+    state: &'static str,
+    state_class: &'static str,
+    expires: String,
+    last_used: String,
+}
+
+struct WebhookRow {
+    id: String,
+    name: String,
+    /// The whole URL for admin keys (it may hold a credential); its origin for read-only keys.
+    url: String,
+    triggers: String,
+    state: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    viewer: Option<Viewer>,
+    admin: bool,
+    keys: Vec<KeyRow>,
+    access: AccessSettings,
+    webhooks: Vec<WebhookRow>,
+}
+
+/// The scheme and host of a URL (`https://api-private.atlassian.com`).
+fn origin(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or_default()),
+        None => String::new(),
+    }
+}
+
+fn webhook_state(enabled: bool, reason: Option<&str>) -> String {
+    match (enabled, reason) {
+        (true, _) => "enabled".to_owned(),
+        (false, Some(reason)) => format!("disabled: {reason}"),
+        (false, None) => "disabled".to_owned(),
+    }
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> Response {
+    super::session_unavailable(&e.to_string())
+}
+
+pub(crate) async fn show(State(state): State<AppState>, signed_in: SignedIn) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let admin = signed_in.key.role == ApiKeyRole::Admin;
+    let now = state.clock.now();
+    let keys = match state.store.api_keys().await {
+        Ok(keys) => keys,
+        Err(e) => return unavailable(&e),
+    };
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            role: match k.role {
+                ApiKeyRole::Admin => "admin",
+                ApiKeyRole::ReadOnly => "read-only",
+            },
+            state: match k.state(now) {
+                KeyState::Active => "active",
+                KeyState::ExpiringSoon => "expires within 7 days",
+                KeyState::Expired => "expired",
+                KeyState::Revoked => "revoked",
+            },
+            state_class: k.state(now).as_str(),
+            expires: when(Some(k.expires_at)),
+            last_used: when(k.last_used_at),
+            prefix: k.secret_prefix,
+            name: k.name,
+        })
+        .collect();
+    let access = match state.store.access_settings().await {
+        Ok(access) => access,
+        Err(e) => return unavailable(&e),
+    };
+    let webhooks = match state.webhooks.list().await {
+        Ok(list) => list,
+        Err(e) => return unavailable(&e),
+    };
+    let webhooks = webhooks
+        .into_iter()
+        .map(|w| WebhookRow {
+            url: if admin { w.url.clone() } else { origin(&w.url) },
+            triggers: w.triggers.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
+            state: webhook_state(w.enabled, w.disabled_reason.as_deref()),
+            id: w.id,
+            name: w.name,
+        })
+        .collect();
+    page(&SettingsPage { viewer: Some(viewer), admin, keys, access, webhooks })
+}
+
+struct DeliveryRow {
+    delivery: Delivery,
+    queued: String,
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "webhook.html")]
+struct WebhookPage {
+    viewer: Option<Viewer>,
+    admin: bool,
+    webhook: WebhookRow,
+    deliveries: Vec<DeliveryRow>,
+    dead: usize,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn subscription_problem(viewer: Viewer, error: SubscriptionError) -> Response {
+    match error {
+        SubscriptionError::NotFound(_) => error_page(
+            StatusCode::NOT_FOUND,
+            Some(viewer),
+            "No such webhook",
+            "There is no webhook with this id; it may have been deleted. Settings lists the webhooks.",
+        ),
+        other => unavailable(&other),
+    }
+}
+
+/// A webhook and its delivery log.
+pub(crate) async fn webhook(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<NoticeQuery>,
+) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let admin = signed_in.key.role == ApiKeyRole::Admin;
+    let subscription = match state.webhooks.get(id.trim()).await {
+        Ok(subscription) => subscription,
+        Err(e) => return subscription_problem(viewer, e),
+    };
+    let deliveries = match state.webhooks.deliveries(&subscription.id, None, DELIVERY_LOG).await {
+        Ok(deliveries) => deliveries,
+        Err(e) => return subscription_problem(viewer, e),
+    };
+    let dead = deliveries.iter().filter(|d| d.state == "dead").count();
+    let deliveries = deliveries
+        .into_iter()
+        .map(|d| DeliveryRow {
+            queued: when(Some(d.created_at)),
+            next: if matches!(d.state.as_str(), "pending" | "retrying") {
+                when(Some(d.next_attempt_at))
+            } else {
+                String::new()
+            },
+            delivery: d,
+        })
+        .collect();
+    let notice = match query.notice.as_deref() {
+        Some("test") => Some("A test delivery is queued; `ucm serve` sends it within a second or two.".to_owned()),
+        Some("redelivered") => {
+            Some("The dead deliveries are queued again, each with a new round of retries.".to_owned())
+        }
+        _ => None,
+    };
+    let webhook = WebhookRow {
+        url: if admin { subscription.url.clone() } else { origin(&subscription.url) },
+        triggers: subscription.triggers.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
+        state: webhook_state(subscription.enabled, subscription.disabled_reason.as_deref()),
+        id: subscription.id,
+        name: subscription.name,
+    };
+    page(&WebhookPage { viewer: Some(viewer), admin, webhook, deliveries, dead, notice })
+}
+
+#[derive(Debug, Deserialize)]
+struct AdminForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product_admins: Option<String>,
+    #[serde(default)]
+    user_access_admins: Option<String>,
+}
+
+/// The form's CSRF token and the key's role, checked; the form when both hold.
+fn admin_form(signed_in: &SignedIn, body: &Bytes) -> Result<AdminForm, Box<Response>> {
+    let viewer = Viewer::from(signed_in);
+    let form: AdminForm = serde_urlencoded::from_bytes(body).unwrap_or(AdminForm {
+        csrf: String::new(),
+        product_admins: None,
+        user_access_admins: None,
+    });
+    if !signed_in.csrf_matches(&form.csrf) {
+        return Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Form expired",
+            "This form does not belong to your session. Reload the page and try again.",
+        )));
+    }
+    if signed_in.key.role != ApiKeyRole::Admin {
+        return Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Read-only key",
+            "Your key is read-only: it may look at settings, not change them. Sign in with an admin key.",
+        )));
+    }
+    Ok(form)
+}
+
+/// Who besides organization admins may use ucm.
+pub(crate) async fn set_access(State(state): State<AppState>, signed_in: SignedIn, body: Bytes) -> Response {
+    let form = match admin_form(&signed_in, &body) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
+    let settings = AccessSettings {
+        product_admins_allowed: form.product_admins.is_some(),
+        user_access_admins_allowed: form.user_access_admins.is_some(),
+    };
+    if let Err(e) = state.store.set_access_settings(&settings).await {
+        return unavailable(&e);
+    }
+    tracing::info!(?settings, by = %signed_in.key.api_key_id, "access settings changed in the web UI");
+    Redirect::to("/settings").into_response()
+}
+
+/// Queues a test delivery to a webhook.
+pub(crate) async fn send_test(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = admin_form(&signed_in, &body) {
+        return *refused;
+    }
+    match state.webhooks.send_test(id.trim(), &state.public_url).await {
+        Ok(_) => Redirect::to(&format!("/settings/webhooks/{}?notice=test", id.trim())).into_response(),
+        Err(e) => subscription_problem(Viewer::from(&signed_in), e),
+    }
+}
+
+/// Queues every dead delivery of a webhook again.
+pub(crate) async fn redeliver(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = admin_form(&signed_in, &body) {
+        return *refused;
+    }
+    match state.webhooks.redeliver(&[], Some(id.trim())).await {
+        Ok(_) => Redirect::to(&format!("/settings/webhooks/{}?notice=redelivered", id.trim())).into_response(),
+        Err(e) => subscription_problem(Viewer::from(&signed_in), e),
+    }
+}
