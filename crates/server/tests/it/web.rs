@@ -21,6 +21,7 @@ backend_tests!(
     tasks_run_now_and_their_result_opens_from_its_link,
     the_dashboard_shows_license_health_and_the_latest_runs,
     settings_show_keys_access_and_webhooks_with_their_log,
+    flows_are_written_imported_and_exported_in_the_browser,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -479,4 +480,81 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
     assert!(app.db.store.access_settings().await.unwrap().product_admins_allowed, "unchanged");
     let page = readers.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
     assert!(!page.contains("Send test") && !page.contains("s3cret-path"), "{page}");
+}
+
+/// The value of the textarea `id` in a page, unescaped.
+fn textarea(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let start = html.find(&marker).unwrap();
+    let open = start + html[start..].find('>').unwrap() + 1;
+    let close = open + html[open..].find("</textarea>").unwrap();
+    html[open..close]
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+}
+
+async fn flows_are_written_imported_and_exported_in_the_browser(db: TestDb) {
+    let app = App::start(db).await;
+    let local = serde_json::json!({"name": "local", "kind": "local"});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/connections", Some(local)).await.unwrap().status(), 201);
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/automation").await;
+    let editor = admin.get("/automation/new").await.text().await.unwrap();
+    let example = textarea(&editor, "text");
+    assert!(example.contains("slack.message.send"), "{example}");
+    let csrf = hidden(&editor, "csrf");
+
+    // Problems are listed and the text is kept as typed.
+    let broken = example.replace("{{agentResponse}}", "{{agentResponse");
+    let refused = admin.post("/automation/new", &[("csrf", &csrf), ("text", &broken)]).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Nothing was saved") && html.contains("steps[1].message"), "{html}");
+    assert_eq!(textarea(&html, "text"), broken, "nothing lost");
+    let typo = admin.post("/automation/new", &[("csrf", &csrf), ("text", "{\"name\": 1}")]).await;
+    assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
+
+    // Saved: its page shows the webhook URL and secret minted now.
+    let saved = admin.post("/automation/new", &[("csrf", &csrf), ("text", &example)]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let flow_page = location(&saved).to_owned();
+    let id = flow_page.rsplit('/').next().unwrap().to_owned();
+    let html = admin.get(&flow_page).await.text().await.unwrap();
+    assert!(html.contains("id=\"webhook-secret\""), "{html}");
+
+    // Edited.
+    let editor = admin.get(&format!("/automation/flows/{id}/edit")).await.text().await.unwrap();
+    let changed = textarea(&editor, "text").replace("Slack alert per task run", "Slack alert (edited)");
+    let updated = admin.post(&format!("/automation/flows/{id}/edit"), &[("csrf", &csrf), ("text", &changed)]).await;
+    assert_eq!(updated.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.db.store.flow(&id).await.unwrap().name, "Slack alert (edited)");
+
+    // Exported, then imported: a disabled copy and what to do before enabling it.
+    let exported = admin.get(&format!("/automation/flows/{id}/export")).await;
+    assert!(exported.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let file = exported.text().await.unwrap();
+    assert!(file.contains("\"rules\"") && file.contains("\"automationToken\": \"***\""), "{file}");
+    let imported = admin.post("/automation/import", &[("csrf", &csrf), ("text", &file)]).await;
+    assert_eq!(imported.status(), StatusCode::OK);
+    let html = imported.text().await.unwrap();
+    assert!(html.contains("Imported 1 flow") && html.contains("Nothing to reconnect"), "{html}");
+    assert_eq!(app.db.store.flows().await.unwrap().len(), 2);
+    let bad = admin.post("/automation/import", &[("csrf", &csrf), ("text", "{\"rules\": []}")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("the file holds no rules"));
+    let all = admin.get("/automation/export").await.text().await.unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&all).unwrap()["rules"].as_array().unwrap().len(), 2);
+
+    // Read-only keys may export, not write.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/automation").await;
+    assert_eq!(readers.get("/automation/new").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(readers.get("/automation/export").await.status(), StatusCode::OK);
+    let html = readers.get("/automation").await.text().await.unwrap();
+    let refused = readers.post("/automation/import", &[("csrf", &hidden(&html, "csrf")), ("text", &file)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

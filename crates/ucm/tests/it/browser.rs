@@ -217,12 +217,46 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
     snap(&client, "09-flow-audit-log").await;
 
+    // A new flow from the editor: saved, its webhook URL and secret shown at once.
+    client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::LinkText("New flow")).await.unwrap().click().await.unwrap();
+    let editor = client.wait().for_element(Locator::Id("text")).await.unwrap();
+    editor.clear().await.unwrap();
+    let flow = r#"{"name": "Log every run", "trigger": {"type": "incomingWebhook"},
+        "steps": [{"type": "log", "message": "run {{webhookData.processId}} ended {{webhookData.trigger}}"}]}"#;
+    editor.send_keys(flow).await.unwrap();
+    client.find(Locator::Css("form.editor button")).await.unwrap().click().await.unwrap();
+    let secret = client.wait().for_element(Locator::Id("webhook-secret")).await.unwrap().text().await.unwrap();
+    assert!(secret.len() >= 40, "{secret}");
+    snap(&client, "10-new-flow-with-its-secret").await;
+
+    // Import: the demo's flows as an export file, pasted in.
+    let export: serde_json::Value = testkit::http_client()
+        .get(format!("{base}/api/v1/flows/export"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::LinkText("Import")).await.unwrap().click().await.unwrap();
+    let editor = client.wait().for_element(Locator::Id("text")).await.unwrap();
+    editor.send_keys(&export.to_string()).await.unwrap();
+    client.find(Locator::Css("form.editor button")).await.unwrap().click().await.unwrap();
+    let report = client.wait().for_element(Locator::Css("section.imported")).await.unwrap();
+    assert!(report.text().await.unwrap().contains("Nothing to reconnect"));
+    let heading = client.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "Imported 5 flows");
+    snap(&client, "11-import-report").await;
+
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "10-signed-out").await;
+    snap(&client, "12-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
