@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/flows/{id}/enable", post(automation::enable))
         .route("/automation/flows/{id}/disable", post(automation::disable))
         .route("/users", get(users::browse))
+        .route("/users/bulk", post(users::bulk))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}/run", post(tasks::run_now))
         .route("/tasks/runs/{file}", get(tasks::run_json))

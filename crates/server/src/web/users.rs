@@ -1,6 +1,8 @@
 //! The User Browser: every filter of the API as a form, paging from 10 to 200, and
 //! `/users?accountId=…` (where the agent's and the API's links land) showing that one user.
-//! Selection and Bulk Operations are not built yet.
+//! Users can be picked one by one or as "all N matching" for a Bulk Operation (the five
+//! actions), reviewed first: how many users it changes and how many organization admins it
+//! leaves alone.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -62,6 +64,11 @@ struct UsersPage {
     next: Option<PageLink>,
     /// Showing one user from a link (`?accountId=`).
     one_user: Option<String>,
+    /// May run Bulk Operations.
+    admin: bool,
+    /// The criteria shown, as a query string (for "all N matching").
+    query: String,
+    actions: &'static [(&'static str, &'static str, &'static str)],
 }
 
 fn row(user: UserView) -> UserRow {
@@ -97,6 +104,12 @@ pub(crate) async fn browse(State(state): State<AppState>, signed_in: SignedIn, R
         previous: None,
         next: None,
         one_user: None,
+        admin: signed_in.key.role == model::apikey::ApiKeyRole::Admin,
+        query: serde_urlencoded::to_string(
+            given.iter().filter(|(k, _)| k != "page" && k != "pageSize").collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+        actions: &BULK_ACTIONS,
     };
     let (filter, paging) = match crate::query::user_query(Some(&query)) {
         Ok(parsed) => parsed,
@@ -154,4 +167,171 @@ pub(crate) async fn browse(State(state): State<AppState>, signed_in: SignedIn, R
     let mut response = page(&view);
     *response.status_mut() = status;
     response
+}
+
+/// The five actions of a Bulk Operation: (wire name, label, whether it names groups or apps).
+pub(crate) const BULK_ACTIONS: [(&str, &str, &str); 5] = [
+    ("addToGroups", "Add to groups", "groups"),
+    ("removeFromGroups", "Remove from groups", "groups"),
+    ("removeAppAccess", "Remove app access", "apps"),
+    ("suspendUsers", "Suspend", ""),
+    ("restoreUsers", "Restore", ""),
+];
+
+/// The Bulk Operations form, as posted (to review, then to run).
+#[derive(Debug, Default, Clone)]
+struct BulkForm {
+    csrf: String,
+    /// `selected` or `all`.
+    scope: String,
+    account_ids: Vec<String>,
+    /// The User Browser's query, for "all N matching".
+    query: String,
+    action: String,
+    targets: String,
+    confirm: bool,
+}
+
+impl BulkForm {
+    fn parse(body: &[u8]) -> Self {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "csrf" => form.csrf = value,
+                "scope" => form.scope = value,
+                "accountId" => form.account_ids.push(value),
+                "query" => form.query = value,
+                "action" => form.action = value,
+                "targets" => form.targets = value,
+                "confirm" => form.confirm = true,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// The operation this form asks for, or what is wrong with it.
+    fn input(&self) -> Result<tasks::BulkInput, Vec<FieldProblem>> {
+        let names: Vec<String> =
+            self.targets.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        let action = match self.action.as_str() {
+            "addToGroups" => {
+                model::task::Action::AddToGroups { group_ids: names.into_iter().map(Into::into).collect() }
+            }
+            "removeFromGroups" => {
+                model::task::Action::RemoveFromGroups { group_ids: names.into_iter().map(Into::into).collect() }
+            }
+            "removeAppAccess" => model::task::Action::RemoveAppAccess {
+                apps: names
+                    .into_iter()
+                    .map(|app| model::task::AppTarget { app_type: app.into(), site_id: None })
+                    .collect(),
+                all: false,
+            },
+            "suspendUsers" => model::task::Action::SuspendUsers,
+            "restoreUsers" => model::task::Action::RestoreUsers,
+            other => {
+                return Err(vec![FieldProblem {
+                    suggestions: BULK_ACTIONS.iter().map(|(name, _, _)| (*name).to_owned()).collect(),
+                    ..FieldProblem::new("action", other, "choose one of the five actions")
+                }]);
+            }
+        };
+        let (account_ids, filter) = if self.scope == "all" {
+            let (filter, _) = crate::query::user_query(Some(&self.query)).map_err(|e| match e {
+                crate::error::ApiError::BadRequest { errors, .. } => errors,
+                other => vec![FieldProblem::new("query", "", other.to_string())],
+            })?;
+            (None, Some(filter))
+        } else {
+            (Some(self.account_ids.iter().cloned().map(model::ids::AccountId).collect()), None)
+        };
+        Ok(tasks::BulkInput { name: None, actions: vec![action], account_ids, filter, confirm: self.confirm })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bulk_confirm.html")]
+struct BulkConfirmPage {
+    viewer: Option<Viewer>,
+    action_label: &'static str,
+    targets: String,
+    scope: String,
+    account_ids: Vec<String>,
+    query: String,
+    action: String,
+    would_change: u64,
+    protected: u64,
+    matched: u64,
+    limit: Option<u64>,
+    over_limit: bool,
+}
+
+fn bulk_problems(viewer: Viewer, problems: &[FieldProblem]) -> Response {
+    let what = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    error_page(
+        StatusCode::BAD_REQUEST,
+        Some(viewer),
+        "The bulk operation cannot be used",
+        &format!("{what}. Go back and change it."),
+    )
+}
+
+/// Reviews a Bulk Operation (how many users it changes, how many organization admins it leaves
+/// alone), then runs it once confirmed.
+pub(crate) async fn bulk(State(state): State<AppState>, signed_in: SignedIn, body: axum::body::Bytes) -> Response {
+    let viewer = Viewer::from(&signed_in);
+    let form = BulkForm::parse(&body);
+    if !signed_in.csrf_matches(&form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Form expired",
+            "This form does not belong to your session. Reload the page and try again.",
+        );
+    }
+    if signed_in.key.role != model::apikey::ApiKeyRole::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Read-only key",
+            "Your key is read-only: it may look at users, not change them. Sign in with an admin key.",
+        );
+    }
+    let input = match form.input() {
+        Ok(input) => input,
+        Err(problems) => return bulk_problems(viewer, &problems),
+    };
+    if form.confirm {
+        return match state.tasks.start_bulk(&input, &signed_in.key.name).await {
+            Ok(run) => {
+                let link = format!("/tasks?processId={}", run.process_id.0);
+                state.tasks.spawn(run).await;
+                axum::response::IntoResponse::into_response(axum::response::Redirect::to(&link))
+            }
+            Err(tasks::TaskError::Invalid(problems)) => bulk_problems(viewer, &problems),
+            Err(e) => super::session_unavailable(&e.to_string()),
+        };
+    }
+    let preview = match state.tasks.preview_bulk(&input, 0).await {
+        Ok(preview) => preview,
+        Err(tasks::TaskError::Invalid(problems)) => return bulk_problems(viewer, &problems),
+        Err(e) => return super::session_unavailable(&e.to_string()),
+    };
+    let action_label = BULK_ACTIONS.iter().find(|(name, _, _)| *name == form.action).map_or("", |(_, label, _)| label);
+    page(&BulkConfirmPage {
+        viewer: Some(viewer),
+        action_label,
+        targets: form.targets.clone(),
+        scope: form.scope.clone(),
+        account_ids: form.account_ids.clone(),
+        query: form.query.clone(),
+        action: form.action.clone(),
+        would_change: preview.would_change,
+        protected: preview.summary.users_skipped,
+        matched: preview.summary.users_matched,
+        limit: preview.limit,
+        over_limit: preview.over_limit,
+    })
 }

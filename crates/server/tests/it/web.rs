@@ -22,6 +22,7 @@ backend_tests!(
     the_dashboard_shows_license_health_and_the_latest_runs,
     settings_show_keys_access_and_webhooks_with_their_log,
     flows_are_written_imported_and_exported_in_the_browser,
+    bulk_operations_are_reviewed_then_run,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -556,5 +557,121 @@ async fn flows_are_written_imported_and_exported_in_the_browser(db: TestDb) {
     assert_eq!(readers.get("/automation/export").await.status(), StatusCode::OK);
     let html = readers.get("/automation").await.text().await.unwrap();
     let refused = readers.post("/automation/import", &[("csrf", &hidden(&html, "csrf")), ("text", &file)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// The text of the element with `id`.
+fn element_text(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}")) + marker.len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+async fn bulk_operations_are_reviewed_then_run(db: TestDb) {
+    let app = App::start(db).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/users").await;
+    let html = admin.get("/users?emailDomains=partners.example.com").await.text().await.unwrap();
+    assert!(html.contains("<legend>Bulk Operation</legend>") && html.contains("name=\"accountId\""), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let query = hidden(&html, "query");
+    assert_eq!(query, "emailDomains=partners.example.com");
+    let picked = crate::json_ok(app.get("/api/v1/users?statuses=active&roles=user").send().await.unwrap()).await;
+    let ids: Vec<String> = picked["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|u| u["accountId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let outside_security = picked["users"].as_array().unwrap()[..2]
+        .iter()
+        .filter(|u| !u["groups"].as_array().unwrap().iter().any(|g| g["name"] == "security"))
+        .count();
+    assert!(outside_security > 0, "the test needs a user to add");
+
+    // Picked users: reviewed, then run; the result is a run like any other.
+    let form = |confirm: bool| {
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("scope", "selected"),
+            ("query", query.as_str()),
+            ("action", "addToGroups"),
+            ("targets", "security"),
+            ("accountId", ids[0].as_str()),
+            ("accountId", ids[1].as_str()),
+        ];
+        if confirm {
+            form.push(("confirm", "yes"));
+        }
+        form
+    };
+    let before = crate::json_ok(app.get(&format!("/api/v1/users/{}", ids[0])).send().await.unwrap()).await;
+    let review = admin.post("/users/bulk", &form(false)).await;
+    assert_eq!(review.status(), StatusCode::OK);
+    let html = review.text().await.unwrap();
+    assert_eq!(element_text(&html, "would-change"), outside_security.to_string(), "{html}");
+    assert_eq!(element_text(&html, "protected"), "0");
+    let after_review = crate::json_ok(app.get(&format!("/api/v1/users/{}", ids[0])).send().await.unwrap()).await;
+    assert_eq!(before, after_review, "nothing changed before the confirmation");
+    let ran = admin.post("/users/bulk", &form(true)).await;
+    assert_eq!(ran.status(), StatusCode::SEE_OTHER);
+    let link = location(&ran).to_owned();
+    assert!(link.starts_with("/tasks?processId="), "{link}");
+    let process_id = link.rsplit('=').next().unwrap();
+    let mut run = serde_json::Value::Null;
+    for _ in 0..100 {
+        run = crate::json_ok(app.get(&format!("/api/v1/runs/{process_id}")).send().await.unwrap()).await;
+        if run["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (run["source"].as_str(), run["summary"]["groupsAdded"].as_u64()),
+        (Some("bulkOperation"), Some(outside_security as u64)),
+        "{run:#}"
+    );
+
+    // All matching organization admins: none would change, every one is protected.
+    let admins = crate::json_ok(app.get("/api/v1/users?roles=orgAdmin").send().await.unwrap()).await;
+    let html = admin
+        .post(
+            "/users/bulk",
+            &[
+                ("csrf", csrf.as_str()),
+                ("scope", "all"),
+                ("query", "roles=orgAdmin"),
+                ("action", "suspendUsers"),
+                ("targets", ""),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(element_text(&html, "would-change"), "0", "{html}");
+    assert_eq!(element_text(&html, "protected"), admins["total"].to_string());
+
+    // What cannot be used says so; nothing is picked, nothing runs.
+    let none =
+        admin.post("/users/bulk", &[("csrf", csrf.as_str()), ("scope", "selected"), ("action", "suspendUsers")]).await;
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    assert!(none.text().await.unwrap().contains("pick at least one user"));
+    let odd = admin
+        .post("/users/bulk", &[("csrf", csrf.as_str()), ("scope", "all"), ("query", ""), ("action", "delete")])
+        .await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
+
+    // Read-only keys see no Bulk Operation and cannot post one.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/users").await;
+    let html = readers.get("/users").await.text().await.unwrap();
+    assert!(!html.contains("Bulk Operation") && !html.contains("name=\"accountId\""), "{html}");
+    let refused = readers
+        .post("/users/bulk", &[("csrf", hidden(&html, "csrf").as_str()), ("scope", "all"), ("action", "suspendUsers")])
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

@@ -172,8 +172,32 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(count.ends_with("users") || count.contains("users ·"), "{count}");
     snap(&client, "05-user-browser-filtered").await;
 
-    // Run a demo task from the Tasks view; its result opens in a dialog and fills in live.
-    client.find(Locator::LinkText("Tasks")).await.unwrap().click().await.unwrap();
+    // A Bulk Operation on two of them: reviewed (how many change, how many admins are
+    // protected), then run; its result opens like a task run's.
+    let boxes = client.find_all(Locator::Css("input[name=accountId]")).await.unwrap();
+    assert!(boxes.len() >= 2);
+    boxes[0].click().await.unwrap();
+    boxes[1].click().await.unwrap();
+    client.find(Locator::Id("bulk-targets")).await.unwrap().send_keys("security").await.unwrap();
+    client.find(Locator::Css("fieldset.bulk button")).await.unwrap().click().await.unwrap();
+    let would = client.wait().for_element(Locator::Id("would-change")).await.unwrap().text().await.unwrap();
+    assert!(would == "1" || would == "2", "{would}");
+    snap(&client, "06-bulk-operation-review").await;
+    client.find(Locator::Css(".confirm button")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Css("[role=dialog]")).await.unwrap();
+    let bulk_url = client.current_url().await.unwrap().to_string();
+    assert_eq!(wait_for_text(&client, &bulk_url, "#run-outcome", "success").await, "success");
+    snap(&client, "07-bulk-operation-result").await;
+
+    // Run a demo task from the Tasks view (closing the dialog leads there); its result opens
+    // in a dialog and fills in live.
+    client.find(Locator::Css(".dialog a.close")).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if client.find(Locator::Css("[role=dialog]")).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let row = client
         .wait()
         .for_element(Locator::XPath("//tr[td[normalize-space()='Onboard contractors']]//button"))
@@ -187,14 +211,14 @@ async fn the_demo_loop_in_a_real_browser() {
     assert_eq!(outcome, "success");
     let dialog = client.find(Locator::Css("[role=dialog]")).await.unwrap().text().await.unwrap();
     assert!(dialog.contains("+jira-users-acme"), "{dialog}");
-    snap(&client, "06-task-result").await;
+    snap(&client, "08-task-result").await;
 
     // Its Slack-style message, with the mrkdwn rendered.
     wait_for(&client, &format!("{base}/outputs?kind=message"), "table.outputs a").await.click().await.unwrap();
     let body = client.wait().for_element(Locator::Css(".output-message .body")).await.unwrap();
     let text = body.text().await.unwrap();
     assert!(text.contains("Onboard contractors") && !text.contains("*Onboard"), "bold is rendered: {text}");
-    snap(&client, "07-slack-style-message").await;
+    snap(&client, "09-slack-style-message").await;
 
     // Its Confluence-style page.
     wait_for(&client, &format!("{base}/outputs?kind=page"), "table.outputs a").await.click().await.unwrap();
@@ -202,7 +226,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let text = page.text().await.unwrap();
     assert!(text.contains("Per-user changes"), "{text}");
     assert!(client.find(Locator::Css(".output-page .body table")).await.is_ok(), "the tables render");
-    snap(&client, "08-confluence-style-page").await;
+    snap(&client, "10-confluence-style-page").await;
 
     // The flow that posted the message, and its audit log with each step's rendered inputs.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
@@ -215,7 +239,7 @@ async fn the_demo_loop_in_a_real_browser() {
     let audit = client.find(Locator::Css("details.execution")).await.unwrap().text().await.unwrap();
     assert!(audit.contains("SUCCESS") && audit.contains("agentResponse") && audit.contains("#it-ops"), "{audit}");
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
-    snap(&client, "09-flow-audit-log").await;
+    snap(&client, "11-flow-audit-log").await;
 
     // A new flow from the editor: saved, its webhook URL and secret shown at once.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
@@ -228,7 +252,7 @@ async fn the_demo_loop_in_a_real_browser() {
     client.find(Locator::Css("form.editor button")).await.unwrap().click().await.unwrap();
     let secret = client.wait().for_element(Locator::Id("webhook-secret")).await.unwrap().text().await.unwrap();
     assert!(secret.len() >= 40, "{secret}");
-    snap(&client, "10-new-flow-with-its-secret").await;
+    snap(&client, "12-new-flow-with-its-secret").await;
 
     // Import: the demo's flows as an export file, pasted in.
     let export: serde_json::Value = testkit::http_client()
@@ -249,14 +273,14 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(report.text().await.unwrap().contains("Nothing to reconnect"));
     let heading = client.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
     assert_eq!(heading, "Imported 5 flows");
-    snap(&client, "11-import-report").await;
+    snap(&client, "13-import-report").await;
 
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "12-signed-out").await;
+    snap(&client, "14-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
