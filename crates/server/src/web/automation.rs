@@ -190,21 +190,8 @@ struct CsrfForm {
 async fn set_enabled(state: AppState, signed_in: SignedIn, id: &str, body: &Bytes, enabled: bool) -> Response {
     let viewer = Viewer::from(&signed_in);
     let form: CsrfForm = serde_urlencoded::from_bytes(body).unwrap_or(CsrfForm { csrf: String::new() });
-    if !signed_in.csrf_matches(&form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Form expired",
-            "This form does not belong to your session. Reload the page and try again.",
-        );
-    }
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Read-only key",
-            "Your key is read-only: it may look at flows, not change them. Sign in with an admin key.",
-        );
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "flows") {
+        return refused;
     }
     match state.flows.set_enabled(id.trim(), enabled).await {
         Ok(flow) => Redirect::to(&format!("/automation/flows/{}", flow.flow_id)).into_response(),
@@ -287,18 +274,10 @@ fn admin_text(signed_in: &SignedIn, body: &Bytes) -> Result<String, Box<Response
     }
     let form: TextForm =
         serde_urlencoded::from_bytes(body).unwrap_or(TextForm { csrf: String::new(), text: String::new() });
-    if !signed_in.csrf_matches(&form.csrf) {
-        return Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Form expired",
-            "This form does not belong to your session. Reload the page and try again (copy your text first).",
-        )));
+    match super::refuse_form(signed_in, &form.csrf, "flows") {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(form.text),
     }
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return Err(Box::new(read_only(viewer)));
-    }
-    Ok(form.text)
 }
 
 fn editor(signed_in: &SignedIn, heading: String, action: String, button: &'static str, text: String) -> EditorPage {

@@ -94,6 +94,29 @@ pub(crate) fn error_page(status: StatusCode, viewer: Option<Viewer>, title: &str
     (status, page(&ErrorPage { viewer, title, message })).into_response()
 }
 
+/// Why a posted form is refused, if it is: its CSRF token is not the session's (a page
+/// elsewhere, or an old one), or the key is read-only and the form changes `what`.
+pub(crate) fn refuse_form(signed_in: &SignedIn, csrf: &str, what: &str) -> Option<Response> {
+    let viewer = Viewer::from(signed_in);
+    if !signed_in.csrf_matches(csrf) {
+        return Some(error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Form expired",
+            "This form does not belong to your session. Reload the page and try again.",
+        ));
+    }
+    if signed_in.key.role != model::apikey::ApiKeyRole::Admin {
+        return Some(error_page(
+            StatusCode::FORBIDDEN,
+            Some(viewer),
+            "Read-only key",
+            &format!("Your key is read-only: it may look at {what}, not change them. Sign in with an admin key."),
+        ));
+    }
+    None
+}
+
 /// A template rendered, or a plain error if it cannot be (it always can: templates are
 /// checked when compiled; only a formatting failure is left).
 pub(crate) fn page(template: &impl Template) -> Response {
@@ -106,10 +129,18 @@ pub(crate) fn page(template: &impl Template) -> Response {
     }
 }
 
-/// Pages may use only what this server serves, are never framed, and are not cached.
+/// Pages may use only what this server serves, are never framed, and are not cached; a page
+/// answering a form keeps the address bar where it was.
 async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let posted = request.method() == axum::http::Method::POST;
     let mut response = next.run(request).await;
+    let rendered_in_place = !response.status().is_redirection();
     let headers = response.headers_mut();
+    if posted && rendered_in_place {
+        // A page answering a form (a review, problems): htmx keeps the address the person was
+        // at, since the form's own address cannot be opened again.
+        headers.insert("hx-push-url", HeaderValue::from_static("false"));
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

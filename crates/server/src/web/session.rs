@@ -44,7 +44,12 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        // After signing in, the browser comes back with a GET: only a page is worth returning to.
+        let next = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map_or("/", |p| p.as_str())
+        } else {
+            "/"
+        };
         let sign_in = || {
             let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
             Redirect::to(&format!("/sign-in?{query}")).into_response()
@@ -108,10 +113,17 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("ucm_invalid=1"))
 }
 
-/// Where to go after signing in: a path of this site, never another site (`//evil`).
+/// Where to go after signing in: a path of this site, never another site (`//evil`, and what
+/// browsers read as it: a backslash, or `/<tab>/evil`, since they drop tabs and newlines).
 fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            path.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -235,7 +247,15 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_signing_in() {
         assert_eq!(local_path(Some("/outputs?kind=page")), "/outputs?kind=page");
-        for elsewhere in ["//evil.example/", "https://evil.example/", "/\\evil.example", "outputs"] {
+        for elsewhere in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "outputs",
+            "/\t/evil.example",
+            "/\n/x",
+            "/ /x",
+        ] {
             assert_eq!(local_path(Some(elsewhere)), "/", "{elsewhere}");
         }
         assert_eq!(local_path(None), "/");

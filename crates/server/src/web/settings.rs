@@ -214,27 +214,13 @@ struct AdminForm {
 
 /// The form's CSRF token and the key's role, checked; the form when both hold.
 fn admin_form(signed_in: &SignedIn, body: &Bytes) -> Result<AdminForm, Box<Response>> {
-    let viewer = Viewer::from(signed_in);
     let form: AdminForm = serde_urlencoded::from_bytes(body).unwrap_or(AdminForm {
         csrf: String::new(),
         product_admins: None,
         user_access_admins: None,
     });
-    if !signed_in.csrf_matches(&form.csrf) {
-        return Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Form expired",
-            "This form does not belong to your session. Reload the page and try again.",
-        )));
-    }
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Read-only key",
-            "Your key is read-only: it may look at settings, not change them. Sign in with an admin key.",
-        )));
+    if let Some(refused) = super::refuse_form(signed_in, &form.csrf, "settings") {
+        return Err(Box::new(refused));
     }
     Ok(form)
 }

@@ -209,21 +209,8 @@ pub(crate) async fn run_now(
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
     let form: RunForm = serde_urlencoded::from_bytes(&body).unwrap_or(RunForm { csrf: String::new(), confirm: None });
-    if !signed_in.csrf_matches(&form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Form expired",
-            "This form does not belong to your session. Reload the page and try again.",
-        );
-    }
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Read-only key",
-            "Your key is read-only: it may look at tasks and runs, not run them. Sign in with an admin key.",
-        );
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "tasks and runs") {
+        return refused;
     }
     let task_id = TaskId(id.trim().to_owned());
     let start = RunStart { started_by: signed_in.key.name.clone(), confirm: form.confirm.is_some() };

@@ -283,21 +283,8 @@ fn bulk_problems(viewer: Viewer, problems: &[FieldProblem]) -> Response {
 pub(crate) async fn bulk(State(state): State<AppState>, signed_in: SignedIn, body: axum::body::Bytes) -> Response {
     let viewer = Viewer::from(&signed_in);
     let form = BulkForm::parse(&body);
-    if !signed_in.csrf_matches(&form.csrf) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Form expired",
-            "This form does not belong to your session. Reload the page and try again.",
-        );
-    }
-    if signed_in.key.role != model::apikey::ApiKeyRole::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Some(viewer),
-            "Read-only key",
-            "Your key is read-only: it may look at users, not change them. Sign in with an admin key.",
-        );
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "users") {
+        return refused;
     }
     let input = match form.input() {
         Ok(input) => input,

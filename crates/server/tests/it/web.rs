@@ -157,8 +157,10 @@ async fn signing_in_opens_a_session_that_forms_and_revocation_respect(db: TestDb
     assert_eq!(replay.get("/outputs").await.status(), StatusCode::SEE_OTHER, "the old cookie is dead");
 
     // Only this site's paths are followed after signing in.
-    let elsewhere = browser.sign_in(&app.admin_key, "//evil.example/").await;
-    assert_eq!(location(&elsewhere), "/");
+    for elsewhere in ["//evil.example/", "/\t/evil.example", "/\\evil.example"] {
+        let response = browser.sign_in(&app.admin_key, elsewhere).await;
+        assert_eq!(location(&response), "/", "{elsewhere:?}");
+    }
 
     // A revoked key's session ends at its next page.
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
@@ -610,6 +612,7 @@ async fn bulk_operations_are_reviewed_then_run(db: TestDb) {
     let before = crate::json_ok(app.get(&format!("/api/v1/users/{}", ids[0])).send().await.unwrap()).await;
     let review = admin.post("/users/bulk", &form(false)).await;
     assert_eq!(review.status(), StatusCode::OK);
+    assert_eq!(review.headers()["hx-push-url"], "false", "the review keeps the address it came from");
     let html = review.text().await.unwrap();
     assert_eq!(element_text(&html, "would-change"), outside_security.to_string(), "{html}");
     assert_eq!(element_text(&html, "protected"), "0");

@@ -154,7 +154,14 @@ async fn the_demo_loop_in_a_real_browser() {
 
     // The User Browser: filter to JSM users inactive for 30 days.
     client.find(Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("f-apps")).await.unwrap().send_keys("JSM").await.unwrap();
+    // A misspelt app first: the problem is shown (a 400 page, swapped in like any other).
+    client.wait().for_element(Locator::Id("f-apps")).await.unwrap().send_keys("Jria").await.unwrap();
+    client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+    let problem = client.wait().for_element(Locator::Css("section.error")).await.unwrap().text().await.unwrap();
+    assert!(problem.contains("did you mean"), "{problem}");
+    let apps = client.find(Locator::Id("f-apps")).await.unwrap();
+    apps.clear().await.unwrap();
+    apps.send_keys("JSM").await.unwrap();
     client.find(Locator::Id("f-inactiveDays")).await.unwrap().send_keys("30").await.unwrap();
     client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
     // The page is swapped in place (htmx): wait for the address to say what was asked.
@@ -192,12 +199,15 @@ async fn the_demo_loop_in_a_real_browser() {
     // Run a demo task from the Tasks view (closing the dialog leads there); its result opens
     // in a dialog and fills in live.
     client.find(Locator::Css(".dialog a.close")).await.unwrap().click().await.unwrap();
+    let mut closed = false;
     for _ in 0..100 {
         if client.find(Locator::Css("[role=dialog]")).await.is_err() {
+            closed = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(closed, "the dialog closes");
     let row = client
         .wait()
         .for_element(Locator::XPath("//tr[td[normalize-space()='Onboard contractors']]//button"))
