@@ -882,7 +882,7 @@ fn in_days(days: i64) -> String {
 }
 
 /// `scheme://host[:port]` of a URL, without user information or path.
-pub(crate) fn origin(url: &str) -> String {
+pub fn origin(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return String::new() };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);

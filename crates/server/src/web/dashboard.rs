@@ -31,7 +31,7 @@ struct RunRow {
     outcome: String,
     started: String,
     link: String,
-    source: String,
+    source: &'static str,
 }
 
 #[derive(Template)]
@@ -109,9 +109,9 @@ pub(crate) async fn show(
         .into_iter()
         .map(|r| RunRow {
             outcome: r.outcome.map_or_else(|| "running".to_owned(), |o| o.as_str().to_owned()),
-            started: r.started_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            started: super::minute(r.started_at),
             link: local(&state, &r.deep_link),
-            source: serde_json::to_value(r.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            source: r.source.as_str(),
             name: r.name,
         })
         .collect();

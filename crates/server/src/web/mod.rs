@@ -94,6 +94,11 @@ pub(crate) fn error_page(status: StatusCode, viewer: Option<Viewer>, title: &str
     (status, page(&ErrorPage { viewer, title, message })).into_response()
 }
 
+/// An instant as pages show it, to the minute.
+pub(crate) fn minute(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Why a posted form is refused, if it is: its CSRF token is not the session's (a page
 /// elsewhere, or an old one), or the key is read-only and the form changes `what`.
 pub(crate) fn refuse_form(signed_in: &SignedIn, csrf: &str, what: &str) -> Option<Response> {

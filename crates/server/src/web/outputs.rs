@@ -57,10 +57,6 @@ pub(crate) struct ListQuery {
     kind: Option<String>,
 }
 
-fn when(at: jiff::Timestamp) -> String {
-    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Outputs newest first, all or of one kind.
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -99,7 +95,13 @@ pub(crate) async fn list(
     }));
     let rows = outputs
         .into_iter()
-        .map(|o| Row { kind: kind_label(&o.kind), created: when(o.created_at), id: o.id, key: o.key, title: o.title })
+        .map(|o| Row {
+            kind: kind_label(&o.kind),
+            created: super::minute(o.created_at),
+            id: o.id,
+            key: o.key,
+            title: o.title,
+        })
         .collect();
     page(&ListPage { viewer: Some(viewer), tabs, rows, kind_shown: kind.map(kind_label), limit: LIST_LIMIT })
 }
@@ -187,7 +189,7 @@ pub(crate) async fn show(State(state): State<AppState>, signed_in: SignedIn, Pat
         kind: output.kind.clone(),
         key: output.key.clone(),
         title: output.title.clone(),
-        created: when(output.created_at),
+        created: super::minute(output.created_at),
         fields,
         body_html: text("html"),
         source,

@@ -2,6 +2,7 @@
 //! and Notification Settings (webhooks, each with its delivery log, "send test" and
 //! redelivery). Creating keys and webhooks is done with the CLI or the API for now.
 
+use agent::tools::origin;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ use crate::AppState;
 const DELIVERY_LOG: u32 = 50;
 
 fn when(at: Option<jiff::Timestamp>) -> String {
-    at.map_or_else(|| "never".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+    at.map_or_else(|| "never".to_owned(), super::minute)
 }
 
 struct KeyRow {
@@ -50,14 +51,6 @@ struct SettingsPage {
     keys: Vec<KeyRow>,
     access: AccessSettings,
     webhooks: Vec<WebhookRow>,
-}
-
-/// The scheme and host of a URL (`https://api-private.atlassian.com`).
-fn origin(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or_default()),
-        None => String::new(),
-    }
 }
 
 fn webhook_state(enabled: bool, reason: Option<&str>) -> String {

@@ -22,7 +22,7 @@ use crate::AppState;
 const CHANGES_SHOWN: u32 = 100;
 
 fn when(at: Option<jiff::Timestamp>) -> String {
-    at.map_or_else(|| "—".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+    at.map_or_else(|| "—".to_owned(), super::minute)
 }
 
 struct TaskRow {
@@ -38,7 +38,7 @@ struct TaskRow {
 /// A user change in words: what was added, removed, suspended, restored or failed.
 struct ChangeRow {
     change: UserChange,
-    status: String,
+    status: &'static str,
     did: String,
 }
 
@@ -57,9 +57,7 @@ fn change_row(change: UserChange) -> ChangeRow {
         Some(target) => format!("failed ({target}): {}", f.reason),
         None => format!("failed: {}", f.reason),
     }));
-    let status =
-        serde_json::to_value(change.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    ChangeRow { did: did.join(", "), status, change }
+    ChangeRow { did: did.join(", "), status: change.status.as_str(), change }
 }
 
 /// The run shown in the dialog.
