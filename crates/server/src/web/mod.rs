@@ -53,6 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/settings/webhooks/{id}", get(settings::webhook))
         .route("/settings/webhooks/{id}/test", post(settings::send_test))
         .route("/settings/webhooks/{id}/redeliver", post(settings::redeliver))
+        .route("/settings/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(settings::redeliver_one))
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))

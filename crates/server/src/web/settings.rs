@@ -118,6 +118,8 @@ struct DeliveryRow {
     delivery: Delivery,
     queued: String,
     next: String,
+    /// Finished (dead or delivered): it can be sent again. Waiting ones are on their way.
+    redeliverable: bool,
 }
 
 #[derive(Template)]
@@ -175,6 +177,7 @@ pub(crate) async fn webhook(
             } else {
                 String::new()
             },
+            redeliverable: matches!(d.state.as_str(), "dead" | "succeeded"),
             delivery: d,
         })
         .collect();
@@ -182,6 +185,9 @@ pub(crate) async fn webhook(
         Some("test") => Some("A test delivery is queued; `ucm serve` sends it within a second or two.".to_owned()),
         Some("redelivered") => {
             Some("The dead deliveries are queued again, each with a new round of retries.".to_owned())
+        }
+        Some("redeliveredOne") => {
+            Some("The delivery is queued again, with a new round of retries and the same body.".to_owned())
         }
         _ => None,
     };
@@ -264,5 +270,36 @@ pub(crate) async fn redeliver(
     match state.webhooks.redeliver(&[], Some(id.trim())).await {
         Ok(_) => Redirect::to(&format!("/settings/webhooks/{}?notice=redelivered", id.trim())).into_response(),
         Err(e) => subscription_problem(Viewer::from(&signed_in), e),
+    }
+}
+
+/// Queues one delivery of a webhook again (a dead one, or a delivered one to send once more).
+pub(crate) async fn redeliver_one(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, delivery_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = admin_form(&signed_in, &body) {
+        return *refused;
+    }
+    let viewer = Viewer::from(&signed_in);
+    let (id, delivery_id) = (id.trim(), delivery_id.trim());
+    // The delivery must be this webhook's: a form for one webhook never touches another's.
+    match state.webhooks.delivery(delivery_id).await {
+        Ok((delivery, _)) if delivery.subscription_id == id => {}
+        Ok(_) | Err(SubscriptionError::NotFound(_)) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                Some(viewer),
+                "No such delivery",
+                "This webhook has no delivery with this id. Its delivery log lists the ones it has.",
+            );
+        }
+        Err(e) => return unavailable(&e),
+    }
+    match state.webhooks.redeliver(&[delivery_id.to_owned()], None).await {
+        Ok(_) => Redirect::to(&format!("/settings/webhooks/{id}?notice=redeliveredOne")).into_response(),
+        Err(e) => subscription_problem(viewer, e),
     }
 }

@@ -471,6 +471,36 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
         "{page}"
     );
 
+    // The receiver answered 500 to every attempt: the delivery is dead, and is sent again from
+    // its row in the log; another webhook's form cannot touch it.
+    let now = jiff::Timestamp::now();
+    let claimed = app.db.store.claim_deliveries("test", now, now + SignedDuration::from_secs(60), 10).await.unwrap();
+    let delivery_id = claimed[0].delivery_id.clone();
+    let attempt = store::AttemptRecord {
+        started_at: now,
+        duration_ms: 3,
+        status: Some(500),
+        error_kind: None,
+        response_prefix: "down".into(),
+        next: store::NextStep::Dead,
+    };
+    assert_eq!(app.db.store.record_attempts("test", &[(delivery_id.clone(), attempt)]).await.unwrap(), [true]);
+    let page = admin.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
+    assert!(page.contains("delivery-dead") && page.contains("Redeliver 1 dead"), "{page}");
+    let one = format!("/settings/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver");
+    assert!(page.contains(&one), "each finished delivery has its own button: {page}");
+    let wrong =
+        admin.post(&format!("/settings/webhooks/other/deliveries/{delivery_id}/redeliver"), &[("csrf", &csrf)]).await;
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    let forged = admin.post(&one, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.db.store.delivery(&delivery_id).await.unwrap().0.state, "dead", "neither touched it");
+    let again = admin.post(&one, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let page = admin.get(location(&again)).await.text().await.unwrap();
+    assert!(page.contains("The delivery is queued again"), "{page}");
+    assert_eq!(app.db.store.delivery(&delivery_id).await.unwrap().0.state, "pending");
+
     // Read-only keys: the URL's origin only, no controls, refused if they post.
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24 * 30)).await;
     let mut readers = Browser::new(&app);
