@@ -53,6 +53,8 @@ pub struct AppState {
     pub executor: automation::Executor,
     /// Requests per flow per minute to the incoming webhooks, in this process.
     pub webhook_rate: Arc<automation::RateLimit>,
+    /// The daily one-hour directory sync slot the scheduler keeps (none: no daily sync).
+    pub sync_slot: Option<tasks::SyncSlot>,
 }
 
 impl AppState {

@@ -40,6 +40,7 @@ use crate::routes::{
         catalog::list_sites,
         catalog::list_apps,
         catalog::list_groups,
+        catalog::sync_directory,
         saved_filters::list_saved_filters,
         saved_filters::create_saved_filter,
         saved_filters::get_saved_filter,

@@ -37,14 +37,36 @@ impl SyncSlot {
     pub fn slot_containing(&self, now: Timestamp) -> Option<Date> {
         let local = now.to_zoned_datetime(self.time_zone.clone());
         // The slot may have started on the previous local day (a slot at 23:30).
-        for date in [local.date(), local.date().yesterday().ok()?] {
-            let begin = self.time_zone.to_ambiguous_timestamp(date.to_datetime(self.start)).compatible().ok()?;
-            let end = begin.checked_add(SignedDuration::from_hours(1)).ok()?;
-            if begin <= now && now < end {
-                return Some(date);
-            }
-        }
-        None
+        [local.date(), local.date().yesterday().ok()?]
+            .into_iter()
+            .find(|date| self.bounds(*date).is_some_and(|(begin, end)| begin <= now && now < end))
+    }
+
+    /// When the slot of local `date` begins and ends.
+    fn bounds(&self, date: Date) -> Option<(Timestamp, Timestamp)> {
+        let begin = self.time_zone.to_ambiguous_timestamp(date.to_datetime(self.start)).compatible().ok()?;
+        Some((begin, begin.checked_add(SignedDuration::from_hours(1)).ok()?))
+    }
+
+    /// The slot that contains `now`, or else the next one: its beginning and end.
+    pub fn current_or_next(&self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let today = now.to_zoned_datetime(self.time_zone.clone()).date();
+        [today.yesterday().ok()?, today, today.tomorrow().ok()?, today.tomorrow().ok()?.tomorrow().ok()?]
+            .into_iter()
+            .filter_map(|date| self.bounds(date))
+            .find(|(_, end)| now < *end)
+    }
+
+    /// The slot in words: `03:00–04:00 Europe/Berlin`.
+    pub fn describe(&self) -> String {
+        let end = self.start.wrapping_add(SignedDuration::from_hours(1));
+        let zone = self.time_zone.iana_name().unwrap_or("UTC");
+        format!("{}–{} {zone}", self.start.strftime("%H:%M"), end.strftime("%H:%M"))
+    }
+
+    /// The slot's time zone.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.time_zone
     }
 }
 
@@ -170,5 +192,39 @@ impl Scheduler {
                 tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_slot_is_described_and_found_before_during_and_after() {
+        let slot = SyncSlot::new("23:30", "Europe/Berlin").unwrap();
+        assert_eq!(slot.describe(), "23:30–00:30 Europe/Berlin");
+        // Before tonight's slot (22:30 UTC is 23:30 in Berlin in winter): tonight's.
+        let (begin, end) = slot.current_or_next(at("2026-11-29T12:00:00Z")).unwrap();
+        assert_eq!((begin, end), (at("2026-11-29T22:30:00Z"), at("2026-11-29T23:30:00Z")));
+        // Inside it, past local midnight: the slot that began yesterday, local time.
+        let inside = at("2026-11-29T23:10:00Z");
+        assert_eq!(slot.current_or_next(inside).unwrap().0, begin);
+        assert_eq!(slot.slot_containing(inside), Some("2026-11-29".parse().unwrap()));
+        // At its end: the next day's.
+        assert_eq!(slot.current_or_next(end).unwrap().0, at("2026-11-30T22:30:00Z"));
+        assert_eq!(slot.slot_containing(end), None);
+    }
+
+    #[test]
+    fn a_slot_in_a_dst_gap_begins_when_the_clock_resumes() {
+        // 02:30 does not exist in Berlin on 2026-03-29: the slot begins at 03:30 CEST (01:30 UTC).
+        let slot = SyncSlot::new("02:30", "Europe/Berlin").unwrap();
+        let (begin, end) = slot.current_or_next(at("2026-03-29T00:00:00Z")).unwrap();
+        assert_eq!(begin, at("2026-03-29T01:30:00Z"));
+        assert_eq!(end.duration_since(begin), SignedDuration::from_hours(1));
     }
 }

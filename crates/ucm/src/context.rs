@@ -56,6 +56,7 @@ impl Context {
             flows: self.flows(public_url)?,
             executor: self.executor(public_url)?,
             webhook_rate: Arc::new(automation::RateLimit::new(self.config.automation.webhook_requests_per_minute)),
+            sync_slot: Some(self.config.sync_slot()?),
         })
     }
 

@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/sites", get(catalog::list_sites))
         .route("/api/v1/apps", get(catalog::list_apps))
         .route("/api/v1/groups", get(catalog::list_groups))
+        .route("/api/v1/directory/sync", post(catalog::sync_directory))
         .route("/api/v1/saved-filters", get(saved_filters::list_saved_filters).post(saved_filters::create_saved_filter))
         .route(
             "/api/v1/saved-filters/{filter_id}",

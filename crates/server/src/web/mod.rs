@@ -50,6 +50,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tasks/runs/{file}", get(tasks::run_json))
         .route("/settings", get(settings::show))
         .route("/settings/access", post(settings::set_access))
+        .route("/settings/sync", post(settings::sync_now))
         .route("/settings/webhooks/{id}", get(settings::webhook))
         .route("/settings/webhooks/{id}/test", post(settings::send_test))
         .route("/settings/webhooks/{id}/redeliver", post(settings::redeliver))

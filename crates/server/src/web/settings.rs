@@ -1,6 +1,7 @@
 //! Settings: API keys with their expiry state, who besides organization admins may use ucm,
-//! and Notification Settings (webhooks, each with its delivery log, "send test" and
-//! redelivery). Creating keys and webhooks is done with the CLI or the API for now.
+//! the directory's daily sync slot (and "sync now"), and Notification Settings (webhooks, each
+//! with its delivery log, "send test" and redelivery). Creating keys and webhooks is done with
+//! the CLI or the API for now; the sync slot is set in the configuration file.
 
 use agent::tools::origin;
 use askama::Template;
@@ -43,6 +44,17 @@ struct WebhookRow {
     state: String,
 }
 
+/// The directory sync: the backend, the daily slot and whether it is open now.
+struct SyncView {
+    backend: &'static str,
+    /// `03:00–04:00 Europe/Berlin`; none when no daily sync is set.
+    slot: Option<String>,
+    /// Open now, or when it next opens, in words.
+    state: String,
+    /// Users counted by a sync just run from this page.
+    synced: Option<u64>,
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
@@ -50,7 +62,37 @@ struct SettingsPage {
     admin: bool,
     keys: Vec<KeyRow>,
     access: AccessSettings,
+    sync: SyncView,
     webhooks: Vec<WebhookRow>,
+}
+
+fn sync_view(state: &AppState, now: jiff::Timestamp, synced: Option<u64>) -> SyncView {
+    let slot_state = |slot: &tasks::SyncSlot| {
+        let local = |at: jiff::Timestamp| {
+            let zone = slot.time_zone();
+            format!("{} {}", zone.to_datetime(at).strftime("%Y-%m-%d %H:%M"), zone.iana_name().unwrap_or("UTC"))
+        };
+        match slot.current_or_next(now) {
+            Some((begin, end)) if begin <= now => format!(
+                "Open now, until {}: no task starts; tasks that fall due meanwhile start when it ends.",
+                local(end)
+            ),
+            Some((begin, _)) => format!("The next slot begins {} ({}).", local(begin), super::minute(begin)),
+            None => "The slot's next beginning cannot be computed.".to_owned(),
+        }
+    };
+    SyncView {
+        backend: state.directory.backend(),
+        slot: state.sync_slot.as_ref().map(tasks::SyncSlot::describe),
+        state: state.sync_slot.as_ref().map_or_else(|| "No daily sync is set.".to_owned(), slot_state),
+        synced,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SettingsQuery {
+    /// Set after "sync now": the users the directory counted.
+    synced: Option<u64>,
 }
 
 fn webhook_state(enabled: bool, reason: Option<&str>) -> String {
@@ -65,7 +107,11 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
     super::session_unavailable(&e.to_string())
 }
 
-pub(crate) async fn show(State(state): State<AppState>, signed_in: SignedIn) -> Response {
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Query(query): axum::extract::Query<SettingsQuery>,
+) -> Response {
     let viewer = Viewer::from(&signed_in);
     let admin = signed_in.key.role == ApiKeyRole::Admin;
     let now = state.clock.now();
@@ -111,7 +157,8 @@ pub(crate) async fn show(State(state): State<AppState>, signed_in: SignedIn) -> 
             name: w.name,
         })
         .collect();
-    page(&SettingsPage { viewer: Some(viewer), admin, keys, access, webhooks })
+    let sync = sync_view(&state, now, query.synced);
+    page(&SettingsPage { viewer: Some(viewer), admin, keys, access, sync, webhooks })
 }
 
 struct DeliveryRow {
@@ -239,6 +286,25 @@ pub(crate) async fn set_access(State(state): State<AppState>, signed_in: SignedI
     }
     tracing::info!(?settings, by = %signed_in.key.api_key_id, "access settings changed in the web UI");
     Redirect::to("/settings").into_response()
+}
+
+/// Syncs the directory now (as the daily sync and every run do).
+pub(crate) async fn sync_now(State(state): State<AppState>, signed_in: SignedIn, body: Bytes) -> Response {
+    if let Err(refused) = admin_form(&signed_in, &body) {
+        return *refused;
+    }
+    match state.directory.sync().await {
+        Ok(report) => {
+            tracing::info!(users = report.users, by = %signed_in.key.api_key_id, "directory synced from the web UI");
+            Redirect::to(&format!("/settings?synced={}#sync", report.users)).into_response()
+        }
+        Err(e) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(Viewer::from(&signed_in)),
+            "The directory could not be synced",
+            &format!("{e}. Nothing was changed; try again in a moment."),
+        ),
+    }
 }
 
 /// Queues a test delivery to a webhook.

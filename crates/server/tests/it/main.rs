@@ -100,6 +100,7 @@ impl App {
                 ::automation::ExecutorSettings::default(),
             ),
             webhook_rate: Arc::new(::automation::RateLimit::new(WEBHOOK_RATE_PER_MINUTE)),
+            sync_slot: Some(::tasks::SyncSlot::new("03:00", "Europe/Berlin").unwrap()),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(server::serve(listener, state, async {

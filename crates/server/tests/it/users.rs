@@ -115,6 +115,16 @@ async fn one_user_and_the_catalog(db: TestDb) {
     assert_eq!(apps[1]["aliases"][0], "JSM");
     let groups = json_ok(app.get("/api/v1/groups").send().await.unwrap()).await;
     assert!(groups.as_array().unwrap().len() >= 25);
+
+    // A sync on demand: admins only.
+    let synced = app.request(reqwest::Method::POST, "/api/v1/directory/sync", Some(&app.admin_key));
+    let synced = json_ok(synced.send().await.unwrap()).await;
+    assert_eq!((synced["backend"].as_str(), synced["users"].as_u64()), (Some("local"), Some(60)));
+    assert_eq!(synced["dailySlot"], "03:00–04:00 Europe/Berlin");
+    let reader =
+        app.key("reader", model::apikey::ApiKeyRole::ReadOnly, None, jiff::SignedDuration::from_hours(1)).await;
+    let refused = app.request(reqwest::Method::POST, "/api/v1/directory/sync", Some(&reader)).send().await.unwrap();
+    problem(refused, StatusCode::FORBIDDEN).await;
 }
 
 async fn health_and_unknown_routes(db: TestDb) {

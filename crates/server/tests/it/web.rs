@@ -460,6 +460,14 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
     let access = app.db.store.access_settings().await.unwrap();
     assert!(access.product_admins_allowed && !access.user_access_admins_allowed);
 
+    // The sync slot (03:00 in Berlin is 02:00 UTC; the clock says 12:00 UTC), and a sync now.
+    assert!(html.contains("03:00–04:00 Europe/Berlin"), "{html}");
+    assert!(html.contains("The next slot begins 2026-11-29 03:00 Europe/Berlin (2026-11-29 02:00 UTC)"), "{html}");
+    let synced = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
+    assert_eq!((synced.status(), location(&synced)), (StatusCode::SEE_OTHER, "/settings?synced=60#sync"));
+    let page = admin.get("/settings?synced=60").await.text().await.unwrap();
+    assert!(page.contains("Synced: the directory holds 60 users."), "{page}");
+
     // The webhook's log: a test delivery queued from the page.
     let page = admin.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
     assert!(page.contains("Nothing delivered yet"), "{page}");
@@ -473,7 +481,7 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
 
     // The receiver answered 500 to every attempt: the delivery is dead, and is sent again from
     // its row in the log; another webhook's form cannot touch it.
-    let now = jiff::Timestamp::now();
+    let now = app.clock_now();
     let claimed = app.db.store.claim_deliveries("test", now, now + SignedDuration::from_secs(60), 10).await.unwrap();
     let delivery_id = claimed[0].delivery_id.clone();
     let attempt = store::AttemptRecord {
@@ -507,12 +515,21 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
     readers.sign_in(&reader, "/settings").await;
     let html = readers.get("/settings").await.text().await.unwrap();
     assert!(html.contains("http://127.0.0.1:9") && !html.contains("s3cret-path"), "{html}");
-    assert!(!html.contains("Save access settings"), "{html}");
+    assert!(!html.contains("Save access settings") && !html.contains("Sync now"), "{html}");
+    let refused = readers.post("/settings/sync", &[("csrf", &hidden(&html, "csrf"))]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused = readers.post("/settings/access", &[("csrf", &hidden(&html, "csrf"))]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(app.db.store.access_settings().await.unwrap().product_admins_allowed, "unchanged");
     let page = readers.get(&format!("/settings/webhooks/{webhook_id}")).await.text().await.unwrap();
     assert!(!page.contains("Send test") && !page.contains("s3cret-path"), "{page}");
+
+    // Inside the slot (a new session: the first is older than its 12 hours by then).
+    app.clock.set("2026-11-29T02:30:00Z".parse().unwrap());
+    let mut later = Browser::new(&app);
+    later.sign_in(&app.admin_key, "/settings").await;
+    let page = later.get("/settings").await.text().await.unwrap();
+    assert!(page.contains("Open now, until 2026-11-29 04:00 Europe/Berlin: no task starts"), "{page}");
 }
 
 /// The value of the textarea `id` in a page, unescaped.

@@ -40,7 +40,7 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
 
     // One signal stops the HTTP server, the scheduler, the dispatcher and the flow executor.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = tasks::Scheduler::new(state.tasks.clone(), Some(context.config.sync_slot()?));
+    let scheduler = tasks::Scheduler::new(state.tasks.clone(), state.sync_slot.clone());
     let every = context.config.scheduler_interval()?;
     let mut scheduler_stopped = stopped.clone();
     let scheduler = tokio::spawn(scheduler.run(every, async move {
