@@ -660,7 +660,7 @@ impl TaskService {
         }
     }
 
-    async fn preview(
+    pub(crate) async fn preview(
         &self,
         selection: &Selection,
         actions: &[Action],

@@ -116,6 +116,23 @@ impl TaskService {
         Ok(task)
     }
 
+    /// What a task as written, saved or not, would do now (the editor's preview). `saved` is
+    /// the schedule stored now when the task exists (see [`Self::check`]).
+    pub async fn preview_input(
+        &self,
+        input: &TaskInput,
+        saved: Option<&Schedule>,
+        sample: usize,
+    ) -> Result<crate::Preview, TaskError> {
+        let checked = self.check(input, saved).await?;
+        let filter = self
+            .find_saved_filter(&checked.filter_id)
+            .await?
+            .ok_or_else(|| TaskError::Conflict(format!("the saved filter `{}` no longer exists", checked.filter_id)))?;
+        let selection = model::run::Selection::SavedFilter { filter_id: filter.filter_id, criteria: filter.criteria };
+        self.preview(&selection, &checked.actions, checked.execution_limit, sample).await
+    }
+
     /// Deletes a task; its runs stay readable.
     pub async fn delete_task(&self, id: &TaskId) -> Result<(), TaskError> {
         Ok(self.inner.store.delete_task(id).await?)

@@ -21,7 +21,7 @@ pub struct SavedFilterInput {
 }
 
 /// Checks the input and resolves its names (an unknown one is a 400 with suggestions).
-async fn canonical(state: &AppState, input: &SavedFilterInput) -> Result<(String, UserFilter), ApiError> {
+pub(crate) async fn canonical(state: &AppState, input: &SavedFilterInput) -> Result<(String, UserFilter), ApiError> {
     let name = validate_filter_name(&input.name)
         .map_err(|p| ApiError::BadRequest { detail: format!("name: {}", p.message), errors: vec![p] })?;
     Ok((name, state.directory.canonical_filter(&input.criteria).await?))

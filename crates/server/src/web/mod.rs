@@ -16,6 +16,7 @@ mod dashboard;
 mod outputs;
 mod session;
 mod settings;
+mod task_editor;
 mod tasks;
 mod users;
 
@@ -45,8 +46,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/flows/{id}/disable", post(automation::disable))
         .route("/users", get(users::browse))
         .route("/users/bulk", post(users::bulk))
+        .route("/users/filters", post(users::save_filter))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}/run", post(tasks::run_now))
+        .route("/tasks/new", get(task_editor::new).post(task_editor::create))
+        .route("/tasks/{id}/edit", get(task_editor::edit).post(task_editor::update))
+        .route("/tasks/{id}/active", post(task_editor::set_active))
         .route("/tasks/runs/{file}", get(tasks::run_json))
         .route("/settings", get(settings::show))
         .route("/settings/access", post(settings::set_access))
@@ -99,6 +104,40 @@ pub(crate) fn error_page(status: StatusCode, viewer: Option<Viewer>, title: &str
 /// An instant as pages show it, to the minute.
 pub(crate) fn minute(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An action as a form names it: its wire name and its targets separated by commas (group
+/// names for the group actions; app names for removing app access, each `app @ site` to name
+/// one site). Names are resolved later, against the directory.
+pub(crate) fn form_action(
+    kind: &str,
+    targets: &str,
+    all_apps: bool,
+    field: &str,
+) -> Result<model::task::Action, model::filter::FieldProblem> {
+    use model::task::{Action, AppTarget};
+    let names = targets.split(',').map(str::trim).filter(|t| !t.is_empty());
+    Ok(match kind {
+        "addToGroups" => Action::AddToGroups { group_ids: names.map(Into::into).collect() },
+        "removeFromGroups" => Action::RemoveFromGroups { group_ids: names.map(Into::into).collect() },
+        "removeAppAccess" => Action::RemoveAppAccess {
+            apps: names
+                .map(|entry| match entry.split_once('@') {
+                    Some((app, site)) => AppTarget { app_type: app.trim().into(), site_id: Some(site.trim().into()) },
+                    None => AppTarget { app_type: entry.into(), site_id: None },
+                })
+                .collect(),
+            all: all_apps,
+        },
+        "suspendUsers" => Action::SuspendUsers,
+        "restoreUsers" => Action::RestoreUsers,
+        other => {
+            return Err(model::filter::FieldProblem {
+                suggestions: users::BULK_ACTIONS.iter().map(|(name, _, _)| (*name).to_owned()).collect(),
+                ..model::filter::FieldProblem::new(field, other, "choose one of the five actions")
+            });
+        }
+    })
 }
 
 /// Why a posted form is refused, if it is: its CSRF token is not the session's (a page

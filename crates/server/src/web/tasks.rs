@@ -2,7 +2,7 @@
 //! now" for admin keys (with the execution limit's confirmation), and a run's result in a
 //! dialog opened directly by `/tasks?taskId=…&processId=…` (the link every task webhook
 //! carries): its summary, its per-user changes, live progress while it runs, and its JSON.
-//! The editor and preview are not built yet.
+//! The editor and its preview are in `task_editor`.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -36,13 +36,13 @@ struct TaskRow {
 }
 
 /// A user change in words: what was added, removed, suspended, restored or failed.
-struct ChangeRow {
-    change: UserChange,
-    status: &'static str,
-    did: String,
+pub(crate) struct ChangeRow {
+    pub(crate) change: UserChange,
+    pub(crate) status: &'static str,
+    pub(crate) did: String,
 }
 
-fn change_row(change: UserChange) -> ChangeRow {
+pub(crate) fn change_row(change: UserChange) -> ChangeRow {
     let mut did = Vec::new();
     did.extend(change.groups_added.iter().map(|g| format!("+{}", g.name)));
     did.extend(change.groups_removed.iter().map(|g| format!("-{}", g.name)));
@@ -79,6 +79,8 @@ struct TasksPage {
     admin: bool,
     tasks: Vec<TaskRow>,
     run: Option<RunView>,
+    /// The name of a task just saved in the editor.
+    saved: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,9 +88,11 @@ struct TasksPage {
 pub(crate) struct TasksQuery {
     task_id: Option<String>,
     process_id: Option<String>,
+    /// A task the editor just saved (its id).
+    saved: Option<String>,
 }
 
-fn task_problem(viewer: Viewer, error: TaskError) -> Response {
+pub(crate) fn task_problem(viewer: Viewer, error: TaskError) -> Response {
     match error {
         TaskError::NotFound(what) => error_page(
             StatusCode::NOT_FOUND,
@@ -111,6 +115,7 @@ pub(crate) async fn list(
         Ok(tasks) => tasks,
         Err(e) => return task_problem(viewer, e),
     };
+    let saved = query.saved.as_deref().and_then(|id| tasks.iter().find(|t| t.task_id.0 == id)).map(|t| t.name.clone());
     let tasks = tasks
         .into_iter()
         .map(|t| TaskRow {
@@ -149,7 +154,7 @@ pub(crate) async fn list(
         }
     };
     let admin = signed_in.key.role == ApiKeyRole::Admin;
-    page(&TasksPage { viewer: Some(viewer), admin, tasks, run })
+    page(&TasksPage { viewer: Some(viewer), admin, tasks, run, saved })
 }
 
 /// A run's whole record as a JSON file (every page of `userChanges`).

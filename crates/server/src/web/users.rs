@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use model::directory::UserView;
 use model::filter::{FieldProblem, PAGE_SIZES, PageRequest};
+use serde::Deserialize;
 
 use super::{SignedIn, Viewer, error_page, page};
 use crate::AppState;
@@ -213,31 +214,7 @@ impl BulkForm {
 
     /// The operation this form asks for, or what is wrong with it.
     fn input(&self) -> Result<tasks::BulkInput, Vec<FieldProblem>> {
-        let names: Vec<String> =
-            self.targets.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
-        let action = match self.action.as_str() {
-            "addToGroups" => {
-                model::task::Action::AddToGroups { group_ids: names.into_iter().map(Into::into).collect() }
-            }
-            "removeFromGroups" => {
-                model::task::Action::RemoveFromGroups { group_ids: names.into_iter().map(Into::into).collect() }
-            }
-            "removeAppAccess" => model::task::Action::RemoveAppAccess {
-                apps: names
-                    .into_iter()
-                    .map(|app| model::task::AppTarget { app_type: app.into(), site_id: None })
-                    .collect(),
-                all: false,
-            },
-            "suspendUsers" => model::task::Action::SuspendUsers,
-            "restoreUsers" => model::task::Action::RestoreUsers,
-            other => {
-                return Err(vec![FieldProblem {
-                    suggestions: BULK_ACTIONS.iter().map(|(name, _, _)| (*name).to_owned()).collect(),
-                    ..FieldProblem::new("action", other, "choose one of the five actions")
-                }]);
-            }
-        };
+        let action = super::form_action(&self.action, &self.targets, false, "action").map_err(|p| vec![p])?;
         let (account_ids, filter) = if self.scope == "all" {
             let (filter, _) = crate::query::user_query(Some(&self.query)).map_err(|e| match e {
                 crate::error::ApiError::BadRequest { errors, .. } => errors,
@@ -321,4 +298,55 @@ pub(crate) async fn bulk(State(state): State<AppState>, signed_in: SignedIn, bod
         limit: preview.limit,
         over_limit: preview.over_limit,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SaveFilterForm {
+    csrf: String,
+    name: String,
+    /// The User Browser's criteria, as a query string.
+    query: String,
+}
+
+/// Saves the User Browser's criteria under a name, then opens a new task on them.
+pub(crate) async fn save_filter(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: SaveFilterForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "users and filters") {
+        return refused;
+    }
+    let viewer = Viewer::from(&signed_in);
+    let saved = async {
+        let (criteria, _) = crate::query::user_query(Some(&form.query))?;
+        let input = crate::routes::saved_filters::SavedFilterInput { name: form.name.clone(), criteria };
+        let (name, criteria) = crate::routes::saved_filters::canonical(&state, &input).await?;
+        Ok::<_, ApiError>(state.store.create_saved_filter(&name, &criteria, state.clock.now()).await?)
+    };
+    match saved.await {
+        Ok(saved) => {
+            tracing::info!(filter_id = %saved.filter_id, by = %signed_in.key.api_key_id, "filter saved in the web UI");
+            let query = serde_urlencoded::to_string([("filterId", saved.filter_id.0.as_str())]).unwrap_or_default();
+            axum::response::IntoResponse::into_response(axum::response::Redirect::to(&format!("/tasks/new?{query}")))
+        }
+        Err(ApiError::BadRequest { errors, .. }) => {
+            let what = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            error_page(
+                StatusCode::BAD_REQUEST,
+                Some(viewer),
+                "The filter cannot be saved",
+                &format!("{what}. Go back and change it."),
+            )
+        }
+        Err(ApiError::Conflict(why)) => error_page(
+            StatusCode::CONFLICT,
+            Some(viewer),
+            "The filter cannot be saved",
+            &format!("{why}. Go back and choose another name."),
+        ),
+        Err(e) => super::session_unavailable(&e.to_string()),
+    }
 }

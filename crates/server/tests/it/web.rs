@@ -23,6 +23,7 @@ backend_tests!(
     settings_show_keys_access_and_webhooks_with_their_log,
     flows_are_written_imported_and_exported_in_the_browser,
     bulk_operations_are_reviewed_then_run,
+    tasks_are_written_previewed_paused_and_edited_in_the_browser,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -724,4 +725,112 @@ async fn bulk_operations_are_reviewed_then_run(db: TestDb) {
         .post("/users/bulk", &[("csrf", hidden(&html, "csrf").as_str()), ("scope", "all"), ("action", "suspendUsers")])
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb) {
+    let app = App::start(db).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/users").await;
+
+    // The User Browser's criteria saved as a filter lead to a new task on them.
+    let html = admin.get("/users?statuses=active").await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    assert!(html.contains("Save these criteria as a filter"), "{html}");
+    let query = "statuses=active";
+    let saved = admin.post("/users/filters", &[("csrf", &csrf), ("name", "Active people"), ("query", query)]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let editor_link = location(&saved).to_owned();
+    let filter_id = editor_link.strip_prefix("/tasks/new?filterId=").unwrap().to_owned();
+    let again = admin.post("/users/filters", &[("csrf", &csrf), ("name", "active PEOPLE"), ("query", query)]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "names are unique, ignoring case");
+    let html = admin.get(&editor_link).await.text().await.unwrap();
+    assert!(html.contains(&format!("<option value=\"{filter_id}\" selected>Active people</option>")), "{html}");
+
+    let form = |intent: &'static str, targets: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("intent", intent.to_owned()),
+            ("name", "Partners to contractors".to_owned()),
+            ("filterId", filter_id.clone()),
+            ("action0", "addToGroups".to_owned()),
+            ("targets0", targets.to_owned()),
+            ("action1", String::new()),
+            ("targets1", "ignored: no action chosen".to_owned()),
+            ("scheduleKind", "daily".to_owned()),
+            ("time", "05:00".to_owned()),
+            ("timeZone", "Europe/Berlin".to_owned()),
+            ("active", "on".to_owned()),
+        ]
+    };
+
+    // A preview changes nothing and saves nothing.
+    let preview = post_fields(&mut admin, "/tasks/new", &form("preview", "contractors")).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let html = preview.text().await.unwrap();
+    assert!(html.contains("Preview: nothing was changed") && html.contains("+contractors"), "{html}");
+    assert!(html.contains("value=\"Partners to contractors\""), "what was typed is kept: {html}");
+    let tasks = crate::json_ok(app.get("/api/v1/tasks").send().await.unwrap()).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 0, "{tasks}");
+
+    // A misspelt group: the problem, with a suggestion, and the text kept.
+    let wrong = post_fields(&mut admin, "/tasks/new", &form("save", "contractorz")).await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains("did you mean contractors") && html.contains("value=\"contractorz\""), "{html}");
+
+    // Saved: the list names it, with its schedule, and the preview's count is the API's.
+    let created = post_fields(&mut admin, "/tasks/new", &form("save", "contractors")).await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let task_id = location(&created).strip_prefix("/tasks?saved=").unwrap().to_owned();
+    let html = admin.get(location(&created)).await.text().await.unwrap();
+    assert!(html.contains("Saved Partners to contractors.") && html.contains("daily at 05:00 Europe/Berlin"), "{html}");
+    let api_preview = app.send(reqwest::Method::POST, &format!("/api/v1/tasks/{task_id}/preview"), None).await.unwrap();
+    let would_change = crate::json_ok(api_preview).await["wouldChange"].as_u64().unwrap();
+    let preview = post_fields(&mut admin, &format!("/tasks/{task_id}/edit"), &form("preview", "contractors")).await;
+    let html = preview.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"preview-would-change\">{would_change}<")), "{html}");
+
+    // The editor shows names, not ids.
+    let html = admin.get(&format!("/tasks/{task_id}/edit")).await.text().await.unwrap();
+    assert!(html.contains("name=\"targets0\" type=\"text\" value=\"contractors\""), "{html}");
+    assert!(html.contains("<option value=\"daily\" selected>"), "{html}");
+
+    // Paused from the list, then edited to a weekly schedule.
+    let paused = admin.post(&format!("/tasks/{task_id}/active"), &[("csrf", &csrf), ("active", "false")]).await;
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    let task = crate::json_ok(app.get(&format!("/api/v1/tasks/{task_id}")).send().await.unwrap()).await;
+    assert_eq!((task["active"].as_bool(), task["nextRunAt"].as_str()), (Some(false), None));
+    assert!(admin.get("/tasks").await.text().await.unwrap().contains("Resume"));
+    let mut weekly = form("save", "contractors");
+    weekly.retain(|(k, _)| *k != "scheduleKind" && *k != "active");
+    weekly.extend([("scheduleKind", "weekly".into()), ("day", "mon".into()), ("day", "fri".into())]);
+    let edited = post_fields(&mut admin, &format!("/tasks/{task_id}/edit"), &weekly).await;
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+    let task = crate::json_ok(app.get(&format!("/api/v1/tasks/{task_id}")).send().await.unwrap()).await;
+    assert_eq!(task["schedule"]["days"], serde_json::json!(["mon", "fri"]), "{task}");
+    assert_eq!(task["active"], false, "an unticked box pauses");
+    assert_eq!(task["actions"][0]["groupIds"].as_array().unwrap().len(), 1, "stored as an id: {task}");
+
+    // Read-only keys: no editor, no writes.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/tasks").await;
+    let html = readers.get("/tasks").await.text().await.unwrap();
+    assert!(!html.contains("New task") && !html.contains("Pause"), "{html}");
+    assert_eq!(readers.get("/tasks/new").await.status(), StatusCode::FORBIDDEN);
+    let reader_csrf = hidden(&html, "csrf");
+    let mut reader_form = form("save", "contractors");
+    reader_form[0].1 = reader_csrf.clone();
+    assert_eq!(post_fields(&mut readers, "/tasks/new", &reader_form).await.status(), StatusCode::FORBIDDEN);
+    let refused =
+        readers.post(&format!("/tasks/{task_id}/active"), &[("csrf", &reader_csrf), ("active", "true")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = readers.post("/users/filters", &[("csrf", &reader_csrf), ("name", "Mine"), ("query", "")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// Posts a form whose values are owned.
+async fn post_fields(browser: &mut Browser, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(path, &pairs).await
 }
