@@ -46,7 +46,7 @@ pub(crate) fn change_row(change: UserChange) -> ChangeRow {
     let mut did = Vec::new();
     did.extend(change.groups_added.iter().map(|g| format!("+{}", g.name)));
     did.extend(change.groups_removed.iter().map(|g| format!("-{}", g.name)));
-    did.extend(change.app_access_removed.iter().map(|a| format!("-{} access", a.app_name)));
+    did.extend(change.app_access_removed.iter().map(|a| format!("-{} access ({})", a.app_name, a.site_name)));
     if change.suspended {
         did.push("suspended".to_owned());
     }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use testkit::TestDb;
 
@@ -87,6 +89,33 @@ async fn snap(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Presses and releases one key, wherever the focus is (as a person at a keyboard would).
+async fn press(client: &Client, key: Key) {
+    let key = char::from(key);
+    let actions =
+        KeyActions::new("keyboard".to_owned()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+    client.perform_actions(actions).await.unwrap();
+}
+
+/// The `id` of the element that has the focus.
+async fn focused_id(client: &Client) -> String {
+    client.active_element().await.unwrap().attr("id").await.unwrap().unwrap_or_default()
+}
+
+/// Waits until the address holds each of `parts` in its query: a page swapped in place (htmx)
+/// has arrived once the address says what was asked.
+async fn wait_for_query(client: &Client, parts: &[&str]) {
+    let mut url = client.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.query().is_some_and(|q| parts.iter().all(|p| q.contains(p))) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        url = client.current_url().await.unwrap();
+    }
+    panic!("the address never held {parts:?}: {url}");
+}
+
 /// Reloads `url` until `css` is on the page (the loop works in the background).
 async fn wait_for(client: &Client, url: &str, css: &str) -> fantoccini::elements::Element {
     for _ in 0..100 {
@@ -115,9 +144,10 @@ async fn wait_for_text(client: &Client, url: &str, css: &str, wanted: &str) -> S
     panic!("`{wanted}` never appeared in {css} on {url}: {text}");
 }
 
-/// Sign in, read the outputs the demo loop made, filter users, run a task and read its result,
-/// open the Confluence-style page and the Slack-style message it produced and the flow's audit
-/// log, sign out.
+/// Sign in (by keyboard), read the outputs the demo loop made, filter users, run a task and read
+/// its result, open the Confluence-style page and the Slack-style message it produced and the
+/// flow's audit log, write and import flows, write a task, look at every view on a phone's
+/// width, sign out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_loop_in_a_real_browser() {
     let Some(driver) = driver().await else { return };
@@ -131,8 +161,15 @@ async fn the_demo_loop_in_a_real_browser() {
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
     snap(&client, "01-sign-in").await;
-    client.find(Locator::Id("api_key")).await.unwrap().send_keys("ucm_wrong").await.unwrap();
-    client.find(Locator::Css("form[action='/sign-in'] button")).await.unwrap().click().await.unwrap();
+    // By keyboard alone: Tab from the top of the page reaches the key field; Enter sends it.
+    let mut steps = 0;
+    while focused_id(&client).await != "api_key" {
+        steps += 1;
+        assert!(steps <= 8, "Tab never reached the key field");
+        press(&client, Key::Tab).await;
+    }
+    client.active_element().await.unwrap().send_keys("ucm_wrong").await.unwrap();
+    press(&client, Key::Enter).await;
     let problem = client.wait().for_element(Locator::Id("sign-in-problem")).await.unwrap();
     assert!(problem.text().await.unwrap().contains("not valid"));
     snap(&client, "02-wrong-key").await;
@@ -148,6 +185,13 @@ async fn the_demo_loop_in_a_real_browser() {
     // The Dashboard: license health per app and site, as a chart.
     client.find(Locator::LinkText("Dashboard")).await.unwrap().click().await.unwrap();
     let share = client.wait().for_element(Locator::Id("inactive-share")).await.unwrap().text().await.unwrap();
+    // The first Tab on a page offers to skip the navigation; following it moves the focus.
+    client.goto(&format!("{base}/")).await.unwrap();
+    press(&client, Key::Tab).await;
+    let skip = client.active_element().await.unwrap();
+    assert_eq!(skip.text().await.unwrap(), "Skip to the content");
+    press(&client, Key::Enter).await;
+    assert!(client.current_url().await.unwrap().as_str().ends_with("#main"));
     assert!(share.ends_with('%'), "{share}");
     assert!(client.find(Locator::Css("svg.bar[role=img]")).await.is_ok(), "the chart is drawn");
     snap(&client, "04-dashboard").await;
@@ -164,16 +208,7 @@ async fn the_demo_loop_in_a_real_browser() {
     apps.send_keys("JSM").await.unwrap();
     client.find(Locator::Id("f-inactiveDays")).await.unwrap().send_keys("30").await.unwrap();
     client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
-    // The page is swapped in place (htmx): wait for the address to say what was asked.
-    let mut url = client.current_url().await.unwrap();
-    for _ in 0..100 {
-        if url.query().is_some_and(|q| q.contains("apps=JSM") && q.contains("inactiveDays=30")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        url = client.current_url().await.unwrap();
-    }
-    assert!(url.query().is_some_and(|q| q.contains("apps=JSM") && q.contains("inactiveDays=30")), "{url}");
+    wait_for_query(&client, &["apps=JSM", "inactiveDays=30"]).await;
     client.wait().for_element(Locator::Css("table.users")).await.unwrap();
     let count = client.find(Locator::Css("p.count")).await.unwrap().text().await.unwrap();
     assert!(count.ends_with("users") || count.contains("users ·"), "{count}");
@@ -210,7 +245,7 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(closed, "the dialog closes");
     let row = client
         .wait()
-        .for_element(Locator::XPath("//tr[td[normalize-space()='Onboard contractors']]//button"))
+        .for_element(Locator::XPath("//tr[td[normalize-space()='Onboard contractors']]//button[text()='Run now']"))
         .await
         .unwrap();
     row.click().await.unwrap();
@@ -285,12 +320,72 @@ async fn the_demo_loop_in_a_real_browser() {
     assert_eq!(heading, "Imported 5 flows");
     snap(&client, "13-import-report").await;
 
+    // A task from the editor: the User Browser's criteria saved as a filter, actions chosen,
+    // previewed (nothing changes), then saved.
+    client.find(Locator::LinkText("Users")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("f-statuses")).await.unwrap().send_keys("suspended").await.unwrap();
+    client.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+    wait_for_query(&client, &["statuses=suspended"]).await;
+    let name = client.wait().for_element(Locator::Css("form.save-filter #filter-name")).await.unwrap();
+    name.send_keys("Suspended people").await.unwrap();
+    client.find(Locator::Css("form.save-filter button")).await.unwrap().click().await.unwrap();
+    let task_name = client.wait().for_element(Locator::Id("task-name")).await.unwrap();
+    let chosen = client.find(Locator::Css("#task-filter option:checked")).await.unwrap().text().await.unwrap();
+    assert_eq!(chosen, "Suspended people");
+    task_name.send_keys("Tidy suspended people").await.unwrap();
+    client.find(Locator::Id("action0")).await.unwrap().select_by_value("removeAppAccess").await.unwrap();
+    client.find(Locator::Id("targets0")).await.unwrap().send_keys("JSM, Confluence").await.unwrap();
+    client.find(Locator::Css("button[value=preview]")).await.unwrap().click().await.unwrap();
+    let would = client.wait().for_element(Locator::Id("preview-would-change")).await.unwrap().text().await.unwrap();
+    assert!(would.parse::<u64>().is_ok(), "{would}");
+    snap(&client, "14-task-editor-preview").await;
+    client.find(Locator::Css("button[value=save]")).await.unwrap().click().await.unwrap();
+    let notice = client.wait().for_element(Locator::Css("p.notice")).await.unwrap().text().await.unwrap();
+    assert_eq!(notice, "Saved Tidy suspended people.");
+    snap(&client, "15-task-saved").await;
+
+    // On a phone: every view fits the screen's width (wide tables scroll inside themselves).
+    client.set_window_size(390, 844).await.unwrap();
+    let views = [
+        ("/", "16-phone-dashboard"),
+        ("/users", "17-phone-users"),
+        ("/tasks", "18-phone-tasks"),
+        (result_url.strip_prefix(base.as_str()).unwrap(), "19-phone-task-result"),
+        ("/tasks/new", "20-phone-task-editor"),
+        ("/automation", "21-phone-automation"),
+        ("/settings", "22-phone-settings"),
+        ("/outputs?kind=message", "23-phone-outputs"),
+    ];
+    for (path, name) in views {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        client.wait().for_element(Locator::Css("main h1, main [role=dialog]")).await.unwrap();
+        let overflow = client
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+            .await
+            .unwrap();
+        snap(&client, name).await;
+        let widest = client
+            .execute(
+                "const clipped = (e) => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) \
+                 { if (getComputedStyle(a).overflowX !== 'visible') return true; } return false; }; \
+                 let w = null; for (const e of document.querySelectorAll('body *')) { \
+                 const r = e.getBoundingClientRect(); if (r.right > document.documentElement.clientWidth \
+                 && !clipped(e) && (!w || r.right > w.r)) w = {r: r.right, tag: e.tagName, cls: e.className}; } \
+                 return w;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(overflow.as_i64().unwrap() <= 0, "{path} scrolls sideways on a phone by {overflow}px: {widest}");
+    }
+    client.set_window_size(1280, 900).await.unwrap();
+
     // Signing out ends the session.
     client.find(Locator::Css("form.who button")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "14-signed-out").await;
+    snap(&client, "24-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
