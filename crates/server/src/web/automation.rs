@@ -34,7 +34,7 @@ struct FlowsPage {
     flows: Vec<FlowRow>,
 }
 
-fn flow_problem(viewer: Viewer, error: FlowError) -> Response {
+pub(super) fn flow_problem(viewer: Viewer, error: FlowError) -> Response {
     match error {
         FlowError::NotFound(_) => error_page(
             StatusCode::NOT_FOUND,
@@ -218,7 +218,7 @@ pub(crate) async fn disable(
 }
 
 /// What a new flow starts from: recipe 2, on the local connection.
-const EXAMPLE_FLOW: &str = r##"{
+pub(super) const EXAMPLE_FLOW: &str = r##"{
   "name": "Slack alert per task run",
   "description": "Every task run posts its outcome to #it-ops.",
   "trigger": {"type": "incomingWebhook", "workItems": "none"},
@@ -229,7 +229,7 @@ const EXAMPLE_FLOW: &str = r##"{
 }"##;
 
 /// The longest flow definition or import file the forms take (the API takes the same).
-const MAX_FORM_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 /// Where a form posts and what it is for.
 #[derive(Template)]
@@ -252,7 +252,7 @@ struct TextForm {
     text: String,
 }
 
-fn read_only(viewer: Viewer) -> Response {
+pub(super) fn read_only(viewer: Viewer) -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         Some(viewer),

@@ -13,6 +13,7 @@
 mod assets;
 mod automation;
 mod dashboard;
+mod flow_steps;
 mod outputs;
 mod session;
 mod settings;
@@ -37,6 +38,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/sign-out", post(session::sign_out))
         .route("/automation", get(automation::list))
         .route("/automation/new", get(automation::new_page).post(automation::create))
+        .route("/automation/new/steps", get(flow_steps::new_page).post(flow_steps::create))
+        .route("/automation/flows/{id}/steps", get(flow_steps::edit_page).post(flow_steps::update))
         .route("/automation/import", get(automation::import_page).post(automation::import))
         .route("/automation/export", get(automation::export_all))
         .route("/automation/flows/{id}", get(automation::show))

@@ -24,6 +24,7 @@ backend_tests!(
     flows_are_written_imported_and_exported_in_the_browser,
     bulk_operations_are_reviewed_then_run,
     tasks_are_written_previewed_paused_and_edited_in_the_browser,
+    flows_are_written_step_by_step,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -833,4 +834,132 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
 async fn post_fields(browser: &mut Browser, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser.post(path, &pairs).await
+}
+
+async fn flows_are_written_step_by_step(db: TestDb) {
+    let app = App::start(db).await;
+    let local = serde_json::json!({"name": "local", "kind": "local"});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/connections", Some(local)).await.unwrap().status(), 201);
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/automation").await;
+    let html = admin.get("/automation/new/steps").await.text().await.unwrap();
+    assert!(html.contains(r#"name="step0.type" value="agent.use""#), "the example, as a form: {html}");
+    assert!(html.contains(r#"name="step1.type" value="slack.message.send""#), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let flow = |steps: &[(&'static str, &str)], intent: &str| {
+        let mut fields: Vec<(&str, String)> = vec![
+            ("csrf", csrf.clone()),
+            ("name", "Failures to #alerts".into()),
+            ("description", String::new()),
+            ("workItems", "none".into()),
+            ("enabled", "on".into()),
+            ("intent", intent.into()),
+        ];
+        fields.extend(steps.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        fields
+    };
+    let slack_first = [
+        ("step0.type", "slack.message.send"),
+        ("step0.connection", "local"),
+        ("step0.channel", "#alerts"),
+        ("step0.message", "run {{webhookData.processId}} failed"),
+    ];
+
+    // Adding a step brings its fields; nothing is saved.
+    let mut adding = flow(&slack_first, "add");
+    adding.push(("newStep", "condition".into()));
+    let added = post_fields(&mut admin, "/automation/new/steps", &adding).await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let html = added.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="step1.type" value="condition""#) && html.contains(r#"name="step1.first""#),
+        "{html}"
+    );
+    assert!(app.db.store.flows().await.unwrap().is_empty());
+
+    // Moved up: the condition comes first, and what was typed in the others stays.
+    let mut both = slack_first.to_vec();
+    both.extend([
+        ("step1.type", "condition"),
+        ("step1.first", "{{webhookData.trigger}}"),
+        ("step1.operator", "EQUALS"),
+        ("step1.second", "taskFailure"),
+    ]);
+    let moved = post_fields(&mut admin, "/automation/new/steps", &flow(&both, "up:1")).await;
+    let html = moved.text().await.unwrap();
+    assert!(html.contains(r#"name="step0.type" value="condition""#), "{html}");
+    assert!(html.contains(r##"id="step1.channel" name="step1.channel" type="text" value="#alerts""##), "{html}");
+
+    // A connection that does not exist: the problem, with the text kept.
+    let in_order = [
+        ("step0.type", "condition"),
+        ("step0.first", "{{webhookData.trigger}}"),
+        ("step0.operator", "EQUALS"),
+        ("step0.second", "taskFailure"),
+        ("step1.type", "slack.message.send"),
+        ("step1.connection", "nowhere"),
+        ("step1.channel", "#alerts"),
+        ("step1.message", "run {{webhookData.processId}} failed"),
+    ];
+    let refused = post_fields(&mut admin, "/automation/new/steps", &flow(&in_order, "save")).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Nothing was saved") && html.contains("steps[1].connection"), "{html}");
+    assert!(html.contains(r#"value="nowhere""#), "{html}");
+    // A header that is not `Name: value`.
+    let request = [
+        ("step0.type", "web.request"),
+        ("step0.method", "POST"),
+        ("step0.url", "https://example.com/"),
+        ("step0.headers", "no colon here"),
+        ("step0.body", ""),
+    ];
+    let refused = post_fields(&mut admin, "/automation/new/steps", &flow(&request, "save")).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("write each header as"));
+
+    // Saved, as typed.
+    let mut fixed = in_order.to_vec();
+    fixed[5].1 = "local";
+    let saved = post_fields(&mut admin, "/automation/new/steps", &flow(&fixed, "save")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", saved.text().await.unwrap());
+    let id = location(&saved).rsplit('/').next().unwrap().to_owned();
+    let stored = crate::json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
+    assert_eq!(
+        stored["steps"],
+        serde_json::json!([
+            {"type": "condition", "first": "{{webhookData.trigger}}", "operator": "EQUALS", "second": "taskFailure"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#alerts",
+             "message": "run {{webhookData.processId}} failed"}
+        ]),
+        "{stored}"
+    );
+    assert_eq!(stored["enabled"], true);
+    let url = stored["webhook"]["url"].clone();
+
+    // Edited step by step: the condition removed. The URL stays.
+    let html = admin.get(&format!("/automation/flows/{id}/steps")).await.text().await.unwrap();
+    assert!(html.contains(r#"name="step0.second" type="text" value="taskFailure""#), "{html}");
+    let removed = post_fields(&mut admin, &format!("/automation/flows/{id}/steps"), &flow(&fixed, "remove:0")).await;
+    let html = removed.text().await.unwrap();
+    assert!(html.contains(r#"name="step0.type" value="slack.message.send""#) && !html.contains("step1.type"), "{html}");
+    let only_slack: Vec<(&str, &str)> =
+        fixed[4..].iter().map(|(k, v)| (k.replacen("step1", "step0", 1).leak() as &str, *v)).collect();
+    let saved = post_fields(&mut admin, &format!("/automation/flows/{id}/steps"), &flow(&only_slack, "save")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let stored = crate::json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
+    assert_eq!(stored["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(stored["webhook"]["url"], url);
+
+    // Read-only keys: not theirs.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/automation").await;
+    assert_eq!(readers.get("/automation/new/steps").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(readers.get(&format!("/automation/flows/{id}/steps")).await.status(), StatusCode::FORBIDDEN);
+    let html = readers.get("/automation").await.text().await.unwrap();
+    let refused =
+        post_fields(&mut readers, "/automation/new/steps", &[("csrf", hidden(&html, "csrf")), ("name", "x".into())])
+            .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

@@ -286,18 +286,26 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(client.find(Locator::Id("webhook-secret")).await.is_ok(), "an admin sees the flow's secret");
     snap(&client, "11-flow-audit-log").await;
 
-    // A new flow from the editor: saved, its webhook URL and secret shown at once.
+    // A new flow from the step-by-step editor: the example's steps and one more, added in
+    // place; saved, its webhook URL and secret shown at once.
     client.find(Locator::LinkText("Automation")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::LinkText("New flow")).await.unwrap().click().await.unwrap();
-    let editor = client.wait().for_element(Locator::Id("text")).await.unwrap();
-    editor.clear().await.unwrap();
-    let flow = r#"{"name": "Log every run", "trigger": {"type": "incomingWebhook"},
-        "steps": [{"type": "log", "message": "run {{webhookData.processId}} ended {{webhookData.trigger}}"}]}"#;
-    editor.send_keys(flow).await.unwrap();
-    client.find(Locator::Css("form.editor button")).await.unwrap().click().await.unwrap();
+    let name = client.wait().for_element(Locator::Id("flow-name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("Log every run").await.unwrap();
+    client.find(Locator::Id("new-step")).await.unwrap().select_by_value("log").await.unwrap();
+    client.find(Locator::Css("button[value=add]")).await.unwrap().click().await.unwrap();
+    let message = client.wait().for_element(Locator::Id("step2.message")).await.unwrap();
+    message.send_keys("run {{webhookData.processId}} ended {{webhookData.trigger}}").await.unwrap();
+    assert_eq!(
+        client.find(Locator::Id("flow-name")).await.unwrap().prop("value").await.unwrap().unwrap(),
+        "Log every run"
+    );
+    snap(&client, "12-flow-step-editor").await;
+    client.find(Locator::XPath("//button[text()='Save the flow']")).await.unwrap().click().await.unwrap();
     let secret = client.wait().for_element(Locator::Id("webhook-secret")).await.unwrap().text().await.unwrap();
     assert!(secret.len() >= 40, "{secret}");
-    snap(&client, "12-new-flow-with-its-secret").await;
+    snap(&client, "13-new-flow-with-its-secret").await;
 
     // Import: the demo's flows as an export file, pasted in.
     let export: serde_json::Value = testkit::http_client()
@@ -318,7 +326,7 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(report.text().await.unwrap().contains("Nothing to reconnect"));
     let heading = client.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
     assert_eq!(heading, "Imported 5 flows");
-    snap(&client, "13-import-report").await;
+    snap(&client, "14-import-report").await;
 
     // A task from the editor: the User Browser's criteria saved as a filter, actions chosen,
     // previewed (nothing changes), then saved.
@@ -338,23 +346,23 @@ async fn the_demo_loop_in_a_real_browser() {
     client.find(Locator::Css("button[value=preview]")).await.unwrap().click().await.unwrap();
     let would = client.wait().for_element(Locator::Id("preview-would-change")).await.unwrap().text().await.unwrap();
     assert!(would.parse::<u64>().is_ok(), "{would}");
-    snap(&client, "14-task-editor-preview").await;
+    snap(&client, "15-task-editor-preview").await;
     client.find(Locator::Css("button[value=save]")).await.unwrap().click().await.unwrap();
     let notice = client.wait().for_element(Locator::Css("p.notice")).await.unwrap().text().await.unwrap();
     assert_eq!(notice, "Saved Tidy suspended people.");
-    snap(&client, "15-task-saved").await;
+    snap(&client, "16-task-saved").await;
 
     // On a phone: every view fits the screen's width (wide tables scroll inside themselves).
     client.set_window_size(390, 844).await.unwrap();
     let views = [
-        ("/", "16-phone-dashboard"),
-        ("/users", "17-phone-users"),
-        ("/tasks", "18-phone-tasks"),
-        (result_url.strip_prefix(base.as_str()).unwrap(), "19-phone-task-result"),
-        ("/tasks/new", "20-phone-task-editor"),
-        ("/automation", "21-phone-automation"),
-        ("/settings", "22-phone-settings"),
-        ("/outputs?kind=message", "23-phone-outputs"),
+        ("/", "17-phone-dashboard"),
+        ("/users", "18-phone-users"),
+        ("/tasks", "19-phone-tasks"),
+        (result_url.strip_prefix(base.as_str()).unwrap(), "20-phone-task-result"),
+        ("/tasks/new", "21-phone-task-editor"),
+        ("/automation", "22-phone-automation"),
+        ("/settings", "23-phone-settings"),
+        ("/outputs?kind=message", "24-phone-outputs"),
     ];
     for (path, name) in views {
         client.goto(&format!("{base}{path}")).await.unwrap();
@@ -385,7 +393,7 @@ async fn the_demo_loop_in_a_real_browser() {
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "24-signed-out").await;
+    snap(&client, "25-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
