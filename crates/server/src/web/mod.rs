@@ -14,12 +14,14 @@ mod assets;
 mod automation;
 mod dashboard;
 mod flow_steps;
+mod keys;
 mod outputs;
 mod session;
 mod settings;
 mod task_editor;
 mod tasks;
 mod users;
+mod webhook_editor;
 
 use askama::Template;
 use axum::Router;
@@ -59,6 +61,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/settings", get(settings::show))
         .route("/settings/access", post(settings::set_access))
         .route("/settings/sync", post(settings::sync_now))
+        .route("/settings/keys", post(keys::create))
+        .route("/settings/keys/{id}/revoke", post(keys::revoke))
+        .route("/settings/webhooks/new", get(webhook_editor::new).post(webhook_editor::create))
+        .route("/settings/webhooks/{id}/edit", get(webhook_editor::edit).post(webhook_editor::update))
+        .route("/settings/webhooks/{id}/delete", post(webhook_editor::delete))
         .route("/settings/webhooks/{id}", get(settings::webhook))
         .route("/settings/webhooks/{id}/test", post(settings::send_test))
         .route("/settings/webhooks/{id}/redeliver", post(settings::redeliver))

@@ -1,7 +1,8 @@
 //! Settings: API keys with their expiry state, who besides organization admins may use ucm,
 //! the directory's daily sync slot (and "sync now"), and Notification Settings (webhooks, each
-//! with its delivery log, "send test" and redelivery). Creating keys and webhooks is done with
-//! the CLI or the API for now; the sync slot is set in the configuration file.
+//! with its delivery log, "send test" and redelivery). Making and revoking keys is in `keys`,
+//! adding and editing webhooks in `webhook_editor`; the sync slot is set in the configuration
+//! file.
 
 use agent::tools::origin;
 use askama::Template;
@@ -26,6 +27,11 @@ fn when(at: Option<jiff::Timestamp>) -> String {
 }
 
 struct KeyRow {
+    id: String,
+    /// Not revoked or expired: it can be revoked.
+    usable: bool,
+    /// The key this session signed in with.
+    own: bool,
     name: String,
     role: &'static str,
     prefix: String,
@@ -119,8 +125,10 @@ pub(crate) async fn show(
         Ok(keys) => keys,
         Err(e) => return unavailable(&e),
     };
+    // As in the API, only admin keys list the keys; a read-only key sees itself.
     let keys = keys
         .into_iter()
+        .filter(|k| admin || k.api_key_id == signed_in.key.api_key_id)
         .map(|k| KeyRow {
             role: match k.role {
                 ApiKeyRole::Admin => "admin",
@@ -133,6 +141,9 @@ pub(crate) async fn show(
                 KeyState::Revoked => "revoked",
             },
             state_class: k.state(now).as_str(),
+            usable: matches!(k.state(now), KeyState::Active | KeyState::ExpiringSoon),
+            own: k.api_key_id == signed_in.key.api_key_id,
+            id: k.api_key_id.0.clone(),
             expires: when(Some(k.expires_at)),
             last_used: when(k.last_used_at),
             prefix: k.secret_prefix,

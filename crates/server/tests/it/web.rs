@@ -25,6 +25,7 @@ backend_tests!(
     bulk_operations_are_reviewed_then_run,
     tasks_are_written_previewed_paused_and_edited_in_the_browser,
     flows_are_written_step_by_step,
+    keys_and_webhooks_are_made_and_removed_in_settings,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -961,5 +962,132 @@ async fn flows_are_written_step_by_step(db: TestDb) {
     let refused =
         post_fields(&mut readers, "/automation/new/steps", &[("csrf", hidden(&html, "csrf")), ("name", "x".into())])
             .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
+    let app = App::start(db).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/settings").await;
+    let html = admin.get("/settings").await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+
+    // A key: its secret shown once, and it works as made (read-only).
+    let made = admin
+        .post(
+            "/settings/keys",
+            &[("csrf", &csrf), ("name", "Reporting bot"), ("role", "readOnly"), ("expires_in", "30d")],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let html = made.text().await.unwrap();
+    let secret = element_text(&html, "secret");
+    assert!(secret.starts_with("ucm_"), "{html}");
+    let as_bot = |method: reqwest::Method, path: &str| app.request(method, path, Some(&secret)).send();
+    assert_eq!(as_bot(reqwest::Method::GET, "/api/v1/users").await.unwrap().status(), 200);
+    assert_eq!(as_bot(reqwest::Method::POST, "/api/v1/directory/sync").await.unwrap().status(), 403);
+    let never = admin.post("/settings/keys", &[("csrf", &csrf), ("name", "x"), ("expires_in", "soon")]).await;
+    assert_eq!(never.status(), StatusCode::BAD_REQUEST);
+    assert!(never.text().await.unwrap().contains("`soon` is not a lifetime"));
+
+    // Revoked after a confirmation: it stops working at once.
+    let keys = app.db.store.api_keys().await.unwrap();
+    let bot = keys.iter().find(|k| k.name == "Reporting bot").unwrap().api_key_id.0.clone();
+    let asked = admin.post(&format!("/settings/keys/{bot}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert!(asked.text().await.unwrap().contains("Revoke “Reporting bot”?"));
+    assert_eq!(as_bot(reqwest::Method::GET, "/api/v1/users").await.unwrap().status(), 200, "not before confirming");
+    let revoked = admin.post(&format!("/settings/keys/{bot}/revoke"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!((revoked.status(), location(&revoked)), (StatusCode::SEE_OTHER, "/settings"));
+    assert_eq!(as_bot(reqwest::Method::GET, "/api/v1/users").await.unwrap().status(), 401);
+
+    // A webhook with a secret ucm makes, shown once.
+    let form = admin.get("/settings/webhooks/new").await.text().await.unwrap();
+    assert!(form.contains(r#"value="taskSuccess" checked"#), "{form}");
+    let bad = admin
+        .post(
+            "/settings/webhooks/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "Receiver"),
+                ("url", "ftp://elsewhere"),
+                ("secret", "typed-secret-1234567"),
+                ("trigger", "taskFailure"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("<strong>url</strong>") && html.contains(r#"value="ftp://elsewhere""#), "{html}");
+    assert!(!html.contains("typed-secret-1234567"), "a secret is never sent back");
+    let added = admin
+        .post(
+            "/settings/webhooks/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "Receiver"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("secret", ""),
+                ("trigger", "taskFailure"),
+                ("notes", "on call"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let html = added.text().await.unwrap();
+    assert!(element_text(&html, "secret").len() >= 40, "{html}");
+    let hooks = app.db.store.webhook_subscriptions().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    let hook = hooks[0].clone();
+    assert_eq!((hook.triggers.len(), hook.notes.as_str(), hook.enabled), (1, "on call", true));
+
+    // Edited with the secret left empty: the secret stays.
+    let sealed = app.db.store.webhook_secret_sealed(&hook.id).await.unwrap();
+    let edit = format!("/settings/webhooks/{}/edit", hook.id);
+    assert!(admin.get(&edit).await.text().await.unwrap().contains(r#"value="Receiver""#));
+    let saved = admin
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("name", "Receiver (on call)"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("secret", ""),
+                ("trigger", "taskFailure"),
+                ("trigger", "taskSuccess"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let changed = app.db.store.webhook_subscription(&hook.id).await.unwrap();
+    assert_eq!((changed.name.as_str(), changed.triggers.len(), changed.enabled), ("Receiver (on call)", 2, false));
+    assert_eq!(app.db.store.webhook_secret_sealed(&hook.id).await.unwrap(), sealed);
+
+    // Deleted after a confirmation.
+    let delete = format!("/settings/webhooks/{}/delete", hook.id);
+    let asked = admin.post(&delete, &[("csrf", &csrf)]).await;
+    assert!(asked.text().await.unwrap().contains("Delete “Receiver (on call)”?"));
+    assert_eq!(app.db.store.webhook_subscriptions().await.unwrap().len(), 1);
+    let deleted = admin.post(&delete, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert!(app.db.store.webhook_subscriptions().await.unwrap().is_empty());
+
+    // Read-only keys see their own key only, and change nothing.
+    app.key("Other bot", ApiKeyRole::Admin, None, SignedDuration::from_hours(24)).await;
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/settings").await;
+    let html = readers.get("/settings").await.text().await.unwrap();
+    assert!(html.contains("reader") && !html.contains("Other bot") && !html.contains("Make the key"), "{html}");
+    let reader_csrf = hidden(&html, "csrf");
+    assert_eq!(readers.get("/settings/webhooks/new").await.status(), StatusCode::FORBIDDEN);
+    let refused = readers.post("/settings/keys", &[("csrf", &reader_csrf), ("name", "mine")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let other = app.db.store.api_keys().await.unwrap().into_iter().find(|k| k.name == "Other bot").unwrap();
+    let refused = readers
+        .post(&format!("/settings/keys/{}/revoke", other.api_key_id.0), &[("csrf", &reader_csrf), ("confirm", "yes")])
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
