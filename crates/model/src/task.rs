@@ -305,6 +305,21 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Whether two schedules say the same: equal, or one-offs at the same local moment written
+    /// differently (`2026-06-01T09:00` and `2026-06-01T09:00:00`, as a browser rewrites it).
+    pub fn same_as(&self, other: &Schedule) -> bool {
+        if self == other {
+            return true;
+        }
+        match (&self.kind, &other.kind) {
+            (ScheduleKind::Once { at: a }, ScheduleKind::Once { at: b }) => {
+                self.time_zone == other.time_zone
+                    && matches!((a.parse::<DateTime>(), b.parse::<DateTime>()), (Ok(a), Ok(b)) if a == b)
+            }
+            _ => false,
+        }
+    }
+
     /// The schedule in words (`daily at 05:00 Europe/Berlin`, `manual`).
     pub fn describe(&self) -> String {
         let zone = &self.time_zone;
@@ -847,6 +862,17 @@ mod tests {
         );
         assert_eq!(bad(ScheduleKind::Daily { time: "25:00".into() }, "UTC")[0].field, "schedule.time");
         assert_eq!(bad(ScheduleKind::Once { at: "tomorrow".into() }, "UTC")[0].field, "schedule.at");
+    }
+
+    #[test]
+    fn one_offs_written_differently_are_the_same() {
+        let once =
+            |at: &str, zone: &str| Schedule { kind: ScheduleKind::Once { at: at.into() }, time_zone: zone.into() };
+        assert!(once("2026-06-01T09:00:00", "UTC").same_as(&once("2026-06-01T09:00", "UTC")));
+        assert!(!once("2026-06-01T09:00", "UTC").same_as(&once("2026-06-01T09:01", "UTC")));
+        assert!(!once("2026-06-01T09:00", "UTC").same_as(&once("2026-06-01T09:00", "Europe/Berlin")));
+        let daily = Schedule { kind: ScheduleKind::Daily { time: "05:00".into() }, time_zone: "UTC".into() };
+        assert!(daily.same_as(&daily.clone()) && !daily.same_as(&once("2026-06-01T09:00", "UTC")));
     }
 
     #[test]

@@ -224,7 +224,20 @@ mod tests {
         // 02:30 does not exist in Berlin on 2026-03-29: the slot begins at 03:30 CEST (01:30 UTC).
         let slot = SyncSlot::new("02:30", "Europe/Berlin").unwrap();
         let (begin, end) = slot.current_or_next(at("2026-03-29T00:00:00Z")).unwrap();
-        assert_eq!(begin, at("2026-03-29T01:30:00Z"));
-        assert_eq!(end.duration_since(begin), SignedDuration::from_hours(1));
+        assert_eq!((begin, end), (at("2026-03-29T01:30:00Z"), at("2026-03-29T02:30:00Z")));
+        assert_eq!(slot.slot_containing(at("2026-03-29T02:00:00Z")), Some("2026-03-29".parse().unwrap()));
+        assert_eq!(slot.slot_containing(at("2026-03-29T01:00:00Z")), None, "not before the clock resumes");
+    }
+
+    #[test]
+    fn a_slot_in_the_repeated_autumn_hour_is_the_first_of_the_two() {
+        // 02:30 happens twice in Berlin on 2026-10-25: at 00:30 UTC (CEST) and at 01:30 UTC (CET).
+        let slot = SyncSlot::new("02:30", "Europe/Berlin").unwrap();
+        let (begin, end) = slot.current_or_next(at("2026-10-24T23:00:00Z")).unwrap();
+        assert_eq!((begin, end), (at("2026-10-25T00:30:00Z"), at("2026-10-25T01:30:00Z")));
+        assert_eq!(slot.slot_containing(at("2026-10-25T01:29:00Z")), Some("2026-10-25".parse().unwrap()));
+        assert_eq!(slot.slot_containing(at("2026-10-25T01:31:00Z")), None, "one slot a day, not two");
+        // The next one is the following day's, at 02:30 CET.
+        assert_eq!(slot.current_or_next(end).unwrap().0, at("2026-10-26T01:30:00Z"));
     }
 }

@@ -173,7 +173,7 @@ impl TaskService {
         let actions = resolve_actions(&input.actions, &catalog).map_err(|mut p| problems.append(&mut p)).ok();
         let compiled = input.schedule.compile().map_err(|mut p| problems.append(&mut p)).ok();
         if let (Some(compiled), ScheduleKind::Once { at }) = (&compiled, &input.schedule.kind)
-            && saved != Some(&input.schedule)
+            && !saved.is_some_and(|saved| saved.same_as(&input.schedule))
             && compiled.next_after(self.now(), self.now()).is_none()
         {
             problems.push(FieldProblem::new(

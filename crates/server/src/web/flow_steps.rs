@@ -5,6 +5,8 @@
 //! edited as JSON in their own box. Saving goes through the same checks as the JSON editor
 //! and the API; every problem is listed with what was typed kept.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -133,7 +135,7 @@ const STEP_TYPES: &[(&str, &str, &[Field])] = &[
         "web.request",
         "Send a web request",
         &[
-            field("method", "Method", Kind::Choice(&["POST", "GET", "PUT", "PATCH", "DELETE"])),
+            field("method", "Method", Kind::Choice(&["POST", "GET", "PUT", "PATCH", "DELETE", "HEAD"])),
             field("url", "URL", Kind::Line),
             field("headers", "Headers (Name: value, one per line)", Kind::Headers),
             field("body", "Body", Kind::Text),
@@ -164,6 +166,8 @@ struct FieldView {
     value: String,
     multiline: bool,
     choices: Option<&'static [&'static str]>,
+    /// A stored value that is not one of the choices, offered as it is (never changed silently).
+    unlisted: bool,
 }
 
 /// One step, as shown and as typed.
@@ -220,15 +224,18 @@ impl StepView {
                     (_, Some(Value::String(text))) => text.clone(),
                     (_, Some(other)) => other.to_string(),
                 };
+                let choices = match f.kind {
+                    Kind::Choice(choices) => Some(choices),
+                    _ => None,
+                };
                 FieldView {
                     key: format!("step{index}.{}", f.name),
                     label: f.label,
+                    // A line that holds a line break is shown whole.
+                    multiline: matches!(f.kind, Kind::Text | Kind::Headers) || text.contains('\n'),
+                    unlisted: choices.is_some_and(|c| !c.contains(&text.as_str())),
+                    choices,
                     value: text,
-                    multiline: matches!(f.kind, Kind::Text | Kind::Headers),
-                    choices: match f.kind {
-                        Kind::Choice(choices) => Some(choices),
-                        _ => None,
-                    },
                 }
             })
             .collect();
@@ -281,7 +288,6 @@ impl StepView {
 
 /// The whole form: the flow's own fields and its steps.
 struct FlowForm {
-    csrf: String,
     intent: String,
     new_step: String,
     name: String,
@@ -297,7 +303,6 @@ impl FlowForm {
         let steps = value.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
         let model::flow::FlowTrigger::IncomingWebhook { work_items } = definition.trigger;
         Self {
-            csrf: String::new(),
             intent: String::new(),
             new_step: String::new(),
             name: definition.name.clone(),
@@ -311,10 +316,10 @@ impl FlowForm {
         }
     }
 
-    /// The form as posted. Each step's fields are read by the form of its type.
-    fn parse(body: &[u8]) -> Self {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    /// The form as posted. Each step's fields are read by the form of its type; line breaks
+    /// come back as the `\n` they were stored as (browsers send `\r\n`).
+    fn parse(fields: &HashMap<String, String>) -> Self {
+        let get = |key: &str| fields.get(key).map(|v| v.replace("\r\n", "\n"));
         let mut steps = Vec::new();
         for i in 0..MAX_FORM_STEPS {
             let Some(kind) = get(&format!("step{i}.type")) else { break };
@@ -328,11 +333,12 @@ impl FlowForm {
                 let name = field.key.split_once('.').map_or("", |(_, name)| name).to_owned();
                 field.value = get(&format!("step{i}.{name}")).unwrap_or_default();
                 field.key = format!("step{index}.{name}");
+                field.multiline |= field.value.contains('\n');
+                field.unlisted = field.choices.is_some_and(|c| !c.contains(&field.value.as_str()));
             }
             steps.push(step);
         }
         Self {
-            csrf: get("csrf").unwrap_or_default(),
             intent: get("intent").unwrap_or_default(),
             new_step: get("newStep").unwrap_or_default(),
             name: get("name").unwrap_or_default(),
@@ -487,10 +493,12 @@ async fn submit(state: &AppState, signed_in: &SignedIn, flow_id: Option<&str>, b
             "A flow may be at most 1 MiB.",
         );
     }
-    let mut form = FlowForm::parse(body);
-    if let Some(refused) = super::refuse_form(signed_in, &form.csrf, "flows") {
+    // One pass over the body; the token and the key's role are checked before anything else.
+    let fields: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    if let Some(refused) = super::refuse_form(signed_in, fields.get("csrf").map_or("", String::as_str), "flows") {
         return refused;
     }
+    let mut form = FlowForm::parse(&fields);
     if form.rearrange() {
         return steps_page(signed_in, flow_id, form, vec![]);
     }

@@ -57,7 +57,7 @@ struct SyncView {
     slot: Option<String>,
     /// Open now, or when it next opens, in words.
     state: String,
-    /// Users counted by a sync just run from this page.
+    /// After "sync now": the users the directory holds.
     synced: Option<u64>,
 }
 
@@ -97,8 +97,8 @@ fn sync_view(state: &AppState, now: jiff::Timestamp, synced: Option<u64>) -> Syn
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SettingsQuery {
-    /// Set after "sync now": the users the directory counted.
-    synced: Option<u64>,
+    /// Set after "sync now" (its value is not read: the count shown is the directory's own).
+    synced: Option<String>,
 }
 
 fn webhook_state(enabled: bool, reason: Option<&str>) -> String {
@@ -168,7 +168,15 @@ pub(crate) async fn show(
             name: w.name,
         })
         .collect();
-    let sync = sync_view(&state, now, query.synced);
+    // After "sync now", the count is read again rather than taken from the address.
+    let synced = match query.synced {
+        Some(_) => match state.store.count_users().await {
+            Ok(users) => Some(users),
+            Err(e) => return unavailable(&e),
+        },
+        None => None,
+    };
+    let sync = sync_view(&state, now, synced);
     page(&SettingsPage { viewer: Some(viewer), admin, keys, access, sync, webhooks })
 }
 
@@ -307,7 +315,7 @@ pub(crate) async fn sync_now(State(state): State<AppState>, signed_in: SignedIn,
     match state.directory.sync().await {
         Ok(report) => {
             tracing::info!(users = report.users, by = %signed_in.key.api_key_id, "directory synced from the web UI");
-            Redirect::to(&format!("/settings?synced={}#sync", report.users)).into_response()
+            Redirect::to("/settings?synced=yes#sync").into_response()
         }
         Err(e) => error_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -376,6 +384,12 @@ pub(crate) async fn redeliver_one(
         Err(e) => return unavailable(&e),
     }
     match state.webhooks.redeliver(&[delivery_id.to_owned()], None).await {
+        Ok(0) => error_page(
+            StatusCode::CONFLICT,
+            Some(viewer),
+            "Being sent now",
+            "This delivery is being sent at this moment. Reload its webhook's log to see how it went.",
+        ),
         Ok(_) => Redirect::to(&format!("/settings/webhooks/{id}?notice=redeliveredOne")).into_response(),
         Err(e) => subscription_problem(viewer, e),
     }

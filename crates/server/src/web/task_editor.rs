@@ -56,6 +56,12 @@ struct ActionRow {
     all_apps: bool,
 }
 
+impl ActionRow {
+    fn is_empty(&self) -> bool {
+        self.kind.is_empty() && self.targets.trim().is_empty() && !self.all_apps
+    }
+}
+
 /// The editor's fields as typed, so that a problem never loses what was written.
 #[derive(Debug, Default, Clone)]
 struct EditorForm {
@@ -123,7 +129,7 @@ impl EditorForm {
                 }
             }
         }
-        form.actions = rows.into_values().filter(|r| !r.kind.is_empty()).collect();
+        form.actions = rows.into_values().filter(|r| !r.is_empty()).collect();
         form.padded()
     }
 
@@ -132,7 +138,7 @@ impl EditorForm {
     fn from_task(task: &Task, catalog: &Catalog) -> Self {
         let (schedule_kind, mut form) = match &task.schedule.kind {
             ScheduleKind::Manual => ("manual", Self::default()),
-            ScheduleKind::Once { at } => ("once", Self { at: at.clone(), ..Self::default() }),
+            ScheduleKind::Once { at } => ("once", Self { at: datetime_local(at), ..Self::default() }),
             ScheduleKind::Daily { time } => ("daily", Self { time: time.clone(), ..Self::default() }),
             ScheduleKind::Weekly { days, time } => (
                 "weekly",
@@ -165,7 +171,7 @@ impl EditorForm {
 
     /// The filled rows and a few empty ones to add actions in.
     fn padded(mut self) -> Self {
-        self.actions.retain(|r| !r.kind.is_empty());
+        self.actions.retain(|r| !r.is_empty());
         let rows = (self.actions.len() + SPARE_ROWS).clamp(3, MAX_ROWS);
         self.actions.resize(rows, ActionRow::default());
         self
@@ -176,7 +182,16 @@ impl EditorForm {
     fn input(&self) -> Result<TaskInput, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let mut actions = Vec::new();
-        for (i, row) in self.actions.iter().filter(|r| !r.kind.is_empty()).enumerate() {
+        for (i, row) in self.actions.iter().filter(|r| !r.is_empty()).enumerate() {
+            if row.kind.is_empty() {
+                // Targets without an action are not silently left out of a task that changes users.
+                problems.push(FieldProblem::new(
+                    &format!("actions[{i}]"),
+                    row.targets.trim(),
+                    "choose the action these targets are for, or clear them",
+                ));
+                continue;
+            }
             match super::form_action(&row.kind, &row.targets, row.all_apps, &format!("actions[{i}]")) {
                 Ok(action) => actions.push(action),
                 Err(problem) => problems.push(problem),
@@ -242,6 +257,16 @@ impl EditorForm {
     }
 }
 
+/// A one-off's time as a `datetime-local` field takes it (`2026-06-01T09:00`, seconds only when
+/// there are some); text that is not a date and time stays as it is.
+fn datetime_local(at: &str) -> String {
+    match at.parse::<jiff::civil::DateTime>() {
+        Ok(at) if at.second() == 0 && at.subsec_nanosecond() == 0 => at.strftime("%Y-%m-%dT%H:%M").to_string(),
+        Ok(at) => at.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+        Err(_) => at.to_owned(),
+    }
+}
+
 /// A stored action as a row: names where they resolve back to the same id (and hold no comma,
 /// which separates targets), the ids otherwise.
 fn action_row(action: &Action, catalog: &Catalog) -> ActionRow {
@@ -254,16 +279,16 @@ fn action_row(action: &Action, catalog: &Catalog) -> ActionRow {
     let app = |target: &AppTarget| {
         let name = catalog
             .app(&target.app_type.0)
-            .filter(|a| !a.display_name.contains([',', '@']))
+            .filter(|a| a.app_type == target.app_type && !a.display_name.contains([',', '@']))
+            .filter(|a| catalog.app(&a.display_name).is_some_and(|same| same.app_type == a.app_type))
             .map_or_else(|| target.app_type.0.clone(), |a| a.display_name.clone());
         match &target.site_id {
             None => name,
             Some(site) => {
                 let site = catalog
                     .site(&site.0)
-                    .filter(|s| {
-                        !s.name.contains(',') && catalog.site(&s.name).is_some_and(|same| same.site_id == s.site_id)
-                    })
+                    .filter(|s| s.site_id == *site && !s.name.contains([',', '@']))
+                    .filter(|s| catalog.site(&s.name).is_some_and(|same| same.site_id == s.site_id))
                     .map_or_else(|| site.0.clone(), |s| s.name.clone());
                 format!("{name} @ {site}")
             }
@@ -319,13 +344,26 @@ async fn editor(
     problems: Vec<FieldProblem>,
     preview: Option<PreviewView>,
 ) -> Response {
+    editor_with_status(state, viewer, task_id, form, problems, preview, None).await
+}
+
+/// The editor answered with `status` (default: 200, or 400 when there are problems).
+async fn editor_with_status(
+    state: &AppState,
+    viewer: Viewer,
+    task_id: Option<String>,
+    form: EditorForm,
+    problems: Vec<FieldProblem>,
+    preview: Option<PreviewView>,
+    status: Option<StatusCode>,
+) -> Response {
     let filters = match state.store.saved_filters().await {
         Ok(filters) => filters.into_iter().map(|f| FilterChoice { id: f.filter_id.0, name: f.name }).collect(),
         Err(e) => return super::session_unavailable(&e.to_string()),
     };
     let weekdays =
         WEEKDAYS.iter().map(|(_, value, label)| (*value, *label, form.days.iter().any(|d| d == value))).collect();
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = status.unwrap_or(if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST });
     let mut response = page(&EditorPage {
         viewer: Some(viewer),
         task_id,
@@ -432,6 +470,7 @@ async fn submit(state: &AppState, signed_in: &SignedIn, task_id: Option<TaskId>,
                 editor(state, viewer, shown_id, form, Vec::new(), Some(view)).await
             }
             Err(TaskError::Invalid(problems)) => editor(state, viewer, shown_id, form, problems, None).await,
+            Err(TaskError::Conflict(why)) => conflict(state, viewer, shown_id, form, why).await,
             Err(e) => super::tasks::task_problem(viewer, e),
         };
     }
@@ -447,8 +486,21 @@ async fn submit(state: &AppState, signed_in: &SignedIn, task_id: Option<TaskId>,
             Redirect::to(&format!("/tasks?{query}")).into_response()
         }
         Err(TaskError::Invalid(problems)) => editor(state, viewer, shown_id, form, problems, None).await,
+        Err(TaskError::Conflict(why)) => conflict(state, viewer, shown_id, form, why).await,
         Err(e) => super::tasks::task_problem(viewer, e),
     }
+}
+
+/// The editor again with what conflicts (a name taken, a filter gone), everything typed kept.
+async fn conflict(
+    state: &AppState,
+    viewer: Viewer,
+    task_id: Option<String>,
+    form: EditorForm,
+    why: String,
+) -> Response {
+    let problems = vec![FieldProblem::new("", "", why)];
+    editor_with_status(state, viewer, task_id, form, problems, None, Some(StatusCode::CONFLICT)).await
 }
 
 #[derive(Debug, Deserialize)]

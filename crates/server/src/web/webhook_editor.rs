@@ -39,7 +39,7 @@ impl WebhookForm {
                 "url" => form.url = value,
                 "secret" => form.secret = value,
                 "trigger" => form.triggers.push(value),
-                "notes" => form.notes = value,
+                "notes" => form.notes = value.replace("\r\n", "\n"),
                 "enabled" => form.enabled = true,
                 _ => {}
             }

@@ -467,8 +467,8 @@ async fn settings_show_keys_access_and_webhooks_with_their_log(db: TestDb) {
     assert!(html.contains("03:00–04:00 Europe/Berlin"), "{html}");
     assert!(html.contains("The next slot begins 2026-11-29 03:00 Europe/Berlin (2026-11-29 02:00 UTC)"), "{html}");
     let synced = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
-    assert_eq!((synced.status(), location(&synced)), (StatusCode::SEE_OTHER, "/settings?synced=60#sync"));
-    let page = admin.get("/settings?synced=60").await.text().await.unwrap();
+    assert_eq!((synced.status(), location(&synced)), (StatusCode::SEE_OTHER, "/settings?synced=yes#sync"));
+    let page = admin.get("/settings?synced=9999").await.text().await.unwrap();
     assert!(page.contains("Synced: the directory holds 60 users."), "{page}");
 
     // The webhook's log: a test delivery queued from the page.
@@ -757,7 +757,7 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
             ("action0", "addToGroups".to_owned()),
             ("targets0", targets.to_owned()),
             ("action1", String::new()),
-            ("targets1", "ignored: no action chosen".to_owned()),
+            ("targets1", String::new()),
             ("scheduleKind", "daily".to_owned()),
             ("time", "05:00".to_owned()),
             ("timeZone", "Europe/Berlin".to_owned()),
@@ -780,12 +780,25 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
     let html = wrong.text().await.unwrap();
     assert!(html.contains("did you mean contractors") && html.contains("value=\"contractorz\""), "{html}");
 
+    // Targets without an action are a problem, not silently left out.
+    let mut orphan = form("save", "contractors");
+    orphan.retain(|(k, _)| *k != "targets1");
+    orphan.push(("targets1", "security".into()));
+    let refused = post_fields(&mut admin, "/tasks/new", &orphan).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("choose the action these targets are for"));
+
     // Saved: the list names it, with its schedule, and the preview's count is the API's.
     let created = post_fields(&mut admin, "/tasks/new", &form("save", "contractors")).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let task_id = location(&created).strip_prefix("/tasks?saved=").unwrap().to_owned();
     let html = admin.get(location(&created)).await.text().await.unwrap();
     assert!(html.contains("Saved Partners to contractors.") && html.contains("daily at 05:00 Europe/Berlin"), "{html}");
+    // The same name again: a conflict shown in the editor, with everything typed kept.
+    let taken = post_fields(&mut admin, "/tasks/new", &form("save", "contractors")).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    let html = taken.text().await.unwrap();
+    assert!(html.contains("already exists") && html.contains(r#"value="contractors""#), "{html}");
     let api_preview = app.send(reqwest::Method::POST, &format!("/api/v1/tasks/{task_id}/preview"), None).await.unwrap();
     let would_change = crate::json_ok(api_preview).await["wouldChange"].as_u64().unwrap();
     let preview = post_fields(&mut admin, &format!("/tasks/{task_id}/edit"), &form("preview", "contractors")).await;
@@ -803,6 +816,10 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
     let task = crate::json_ok(app.get(&format!("/api/v1/tasks/{task_id}")).send().await.unwrap()).await;
     assert_eq!((task["active"].as_bool(), task["nextRunAt"].as_str()), (Some(false), None));
     assert!(admin.get("/tasks").await.text().await.unwrap().contains("Resume"));
+    let resumed = admin.post(&format!("/tasks/{task_id}/active"), &[("csrf", &csrf), ("active", "true")]).await;
+    assert_eq!(resumed.status(), StatusCode::SEE_OTHER);
+    let task = crate::json_ok(app.get(&format!("/api/v1/tasks/{task_id}")).send().await.unwrap()).await;
+    assert_eq!(task["active"], true);
     let mut weekly = form("save", "contractors");
     weekly.retain(|(k, _)| *k != "scheduleKind" && *k != "active");
     weekly.extend([("scheduleKind", "weekly".into()), ("day", "mon".into()), ("day", "fri".into())]);
@@ -811,6 +828,33 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
     let task = crate::json_ok(app.get(&format!("/api/v1/tasks/{task_id}")).send().await.unwrap()).await;
     assert_eq!(task["schedule"]["days"], serde_json::json!(["mon", "fri"]), "{task}");
     assert_eq!(task["active"], false, "an unticked box pauses");
+
+    // A one-off whose time has passed stays savable as it was, however the browser writes it.
+    let once = serde_json::json!({"name": "Once", "filterId": filter_id,
+        "actions": [{"type": "suspendUsers"}], "schedule": {"type": "once", "at": "2026-11-29T09:00:00", "timeZone": "UTC"}});
+    let once = app.send(reqwest::Method::POST, "/api/v1/tasks", Some(once)).await.unwrap();
+    assert_eq!(once.status(), 201);
+    let once: serde_json::Value = once.json().await.unwrap();
+    let once_id = once["taskId"].as_str().unwrap().to_owned();
+    app.clock.advance(SignedDuration::from_hours(48));
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/tasks").await;
+    let html = admin.get(&format!("/tasks/{once_id}/edit")).await.text().await.unwrap();
+    assert!(html.contains(r#"value="2026-11-29T09:00""#), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let renamed = [
+        ("csrf", csrf.as_str()),
+        ("intent", "save"),
+        ("name", "Once, renamed"),
+        ("filterId", &filter_id),
+        ("action0", "suspendUsers"),
+        ("targets0", ""),
+        ("scheduleKind", "once"),
+        ("at", "2026-11-29T09:00"),
+        ("timeZone", "UTC"),
+    ];
+    let saved = admin.post(&format!("/tasks/{once_id}/edit"), &renamed).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", saved.text().await.unwrap());
     assert_eq!(task["actions"][0]["groupIds"].as_array().unwrap().len(), 1, "stored as an id: {task}");
 
     // Read-only keys: no editor, no writes.
@@ -889,6 +933,8 @@ async fn flows_are_written_step_by_step(db: TestDb) {
     let moved = post_fields(&mut admin, "/automation/new/steps", &flow(&both, "up:1")).await;
     let html = moved.text().await.unwrap();
     assert!(html.contains(r#"name="step0.type" value="condition""#), "{html}");
+    assert!(html.contains(r#"id="step0.second" name="step0.second" type="text" value="taskFailure""#), "{html}");
+    assert!(html.contains(r#"<option value="EQUALS" selected>"#), "{html}");
     assert!(html.contains(r##"id="step1.channel" name="step1.channel" type="text" value="#alerts""##), "{html}");
 
     // A connection that does not exist: the problem, with the text kept.
@@ -951,6 +997,24 @@ async fn flows_are_written_step_by_step(db: TestDb) {
     let stored = crate::json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
     assert_eq!(stored["steps"].as_array().unwrap().len(), 1);
     assert_eq!(stored["webhook"]["url"], url);
+
+    // Line breaks come back as stored; a stored value outside the form's choices stays.
+    let lines: Vec<(&str, &str)> = vec![
+        ("step0.type", "web.request"),
+        ("step0.method", "HEAD"),
+        ("step0.url", "https://example.com/"),
+        ("step0.headers", "X-One: 1\r\nX-Two: 2"),
+        ("step0.body", ""),
+        ("step1.type", "log"),
+        ("step1.message", "line one\r\nline two"),
+    ];
+    let saved = post_fields(&mut admin, &format!("/automation/flows/{id}/steps"), &flow(&lines, "save")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", saved.text().await.unwrap());
+    let stored = crate::json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
+    assert_eq!(stored["steps"][1]["message"], "line one\nline two");
+    assert_eq!(stored["steps"][0]["headers"][1], serde_json::json!({"name": "X-Two", "value": "2"}));
+    let html = admin.get(&format!("/automation/flows/{id}/steps")).await.text().await.unwrap();
+    assert!(html.contains(r#"<option value="HEAD" selected>"#), "{html}");
 
     // Read-only keys: not theirs.
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;

@@ -162,6 +162,10 @@ async fn the_demo_loop_in_a_real_browser() {
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
     snap(&client, "01-sign-in").await;
     // By keyboard alone: Tab from the top of the page reaches the key field; Enter sends it.
+    // The field takes the focus by itself; take it away to start from the top.
+    assert_eq!(focused_id(&client).await, "api_key", "the key field has the focus when the page opens");
+    client.execute("document.activeElement.blur()", vec![]).await.unwrap();
+    assert_ne!(focused_id(&client).await, "api_key");
     let mut steps = 0;
     while focused_id(&client).await != "api_key" {
         steps += 1;
@@ -192,6 +196,7 @@ async fn the_demo_loop_in_a_real_browser() {
     assert_eq!(skip.text().await.unwrap(), "Skip to the content");
     press(&client, Key::Enter).await;
     assert!(client.current_url().await.unwrap().as_str().ends_with("#main"));
+    assert_eq!(focused_id(&client).await, "main", "the focus moved past the navigation");
     assert!(share.ends_with('%'), "{share}");
     assert!(client.find(Locator::Css("svg.bar[role=img]")).await.is_ok(), "the chart is drawn");
     snap(&client, "04-dashboard").await;
