@@ -43,7 +43,7 @@ pub(super) fn flow_problem(viewer: Viewer, error: FlowError) -> Response {
             "There is no flow with this id; it may have been deleted. The Automation view lists the flows.",
         ),
         FlowError::Invalid(problems) => {
-            let what = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let what = super::problem_text(&problems);
             error_page(StatusCode::BAD_REQUEST, Some(viewer), "The flow cannot be enabled", &what)
         }
         other => super::session_unavailable(&other.to_string()),
@@ -252,15 +252,6 @@ struct TextForm {
     text: String,
 }
 
-pub(super) fn read_only(viewer: Viewer) -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        Some(viewer),
-        "Read-only key",
-        "Your key is read-only: it may look at flows, not change them. Sign in with an admin key.",
-    )
-}
-
 /// Checks a posted form: its size, the session's token, an admin key. The text when all hold.
 fn admin_text(signed_in: &SignedIn, body: &Bytes) -> Result<String, Box<Response>> {
     let viewer = Viewer::from(signed_in);
@@ -308,8 +299,8 @@ fn definition(text: &str) -> Result<model::flow::FlowDefinition, Vec<model::filt
 }
 
 pub(crate) async fn new_page(signed_in: SignedIn) -> Response {
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return read_only(Viewer::from(&signed_in));
+    if let Some(refused) = super::refuse_reader(&signed_in, "flows") {
+        return refused;
     }
     page(&editor(&signed_in, "New flow".into(), "/automation/new".into(), "Save the flow", EXAMPLE_FLOW.into()))
 }
@@ -333,10 +324,10 @@ pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, b
 }
 
 pub(crate) async fn edit_page(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
-    let viewer = Viewer::from(&signed_in);
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return read_only(viewer);
+    if let Some(refused) = super::refuse_reader(&signed_in, "flows") {
+        return refused;
     }
+    let viewer = Viewer::from(&signed_in);
     let flow = match state.flows.get(id.trim(), false).await {
         Ok(flow) => flow,
         Err(e) => return flow_problem(viewer, e),
@@ -378,8 +369,8 @@ fn import_editor(signed_in: &SignedIn, text: String) -> EditorPage {
 }
 
 pub(crate) async fn import_page(signed_in: SignedIn) -> Response {
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return read_only(Viewer::from(&signed_in));
+    if let Some(refused) = super::refuse_reader(&signed_in, "flows") {
+        return refused;
     }
     page(&import_editor(&signed_in, String::new()))
 }

@@ -12,12 +12,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use model::apikey::ApiKeyRole;
 use model::filter::FieldProblem;
 use model::flow::{FlowDefinition, WorkItemCriteria};
 use serde_json::{Map, Value};
 
-use super::automation::{EXAMPLE_FLOW, MAX_FORM_BYTES, flow_problem, read_only};
+use super::automation::{EXAMPLE_FLOW, MAX_FORM_BYTES, flow_problem};
 use super::{SignedIn, Viewer, page};
 use crate::AppState;
 use automation::FlowError;
@@ -443,8 +442,8 @@ fn steps_page(signed_in: &SignedIn, flow_id: Option<&str>, form: FlowForm, probl
 
 /// A new flow, step by step, starting from the example.
 pub(crate) async fn new_page(signed_in: SignedIn) -> Response {
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return read_only(Viewer::from(&signed_in));
+    if let Some(refused) = super::refuse_reader(&signed_in, "flows") {
+        return refused;
     }
     let example: FlowDefinition = serde_json::from_str(EXAMPLE_FLOW).unwrap_or_else(|_| FlowDefinition {
         name: String::new(),
@@ -458,10 +457,10 @@ pub(crate) async fn new_page(signed_in: SignedIn) -> Response {
 
 /// A saved flow, step by step.
 pub(crate) async fn edit_page(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
-    let viewer = Viewer::from(&signed_in);
-    if signed_in.key.role != ApiKeyRole::Admin {
-        return read_only(viewer);
+    if let Some(refused) = super::refuse_reader(&signed_in, "flows") {
+        return refused;
     }
+    let viewer = Viewer::from(&signed_in);
     match state.flows.get(id.trim(), false).await {
         Ok(flow) => steps_page(&signed_in, Some(&flow.flow_id), FlowForm::from_definition(&flow.definition), vec![]),
         Err(e) => flow_problem(viewer, e),

@@ -104,7 +104,7 @@ pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, b
             })
         }
         Err(ApiError::BadRequest { errors, .. }) => {
-            let what = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let what = super::problem_text(&errors);
             refused(viewer, StatusCode::BAD_REQUEST, &what)
         }
         Err(e) => super::session_unavailable(&e.to_string()),

@@ -162,15 +162,24 @@ pub(crate) fn refuse_form(signed_in: &SignedIn, csrf: &str, what: &str) -> Optio
             "This form does not belong to your session. Reload the page and try again.",
         ));
     }
-    if signed_in.key.role != model::apikey::ApiKeyRole::Admin {
-        return Some(error_page(
+    refuse_reader(signed_in, what)
+}
+
+/// Read-only keys may look at `what`, not change them: editors and forms are not theirs.
+pub(crate) fn refuse_reader(signed_in: &SignedIn, what: &str) -> Option<Response> {
+    (signed_in.key.role != model::apikey::ApiKeyRole::Admin).then(|| {
+        error_page(
             StatusCode::FORBIDDEN,
-            Some(viewer),
+            Some(Viewer::from(signed_in)),
             "Read-only key",
             &format!("Your key is read-only: it may look at {what}, not change them. Sign in with an admin key."),
-        ));
-    }
-    None
+        )
+    })
+}
+
+/// Problems in one line, for an error page.
+pub(crate) fn problem_text(problems: &[model::filter::FieldProblem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// A template rendered, or a plain error if it cannot be (it always can: templates are

@@ -18,7 +18,7 @@ use model::task::{Action, AppTarget, ExecutionLimit, Schedule, ScheduleKind, Tas
 use serde::Deserialize;
 use tasks::{TaskError, TaskInput};
 
-use super::{SignedIn, Viewer, error_page, page};
+use super::{SignedIn, Viewer, page};
 use crate::AppState;
 
 /// Users listed in a preview.
@@ -379,18 +379,6 @@ async fn editor_with_status(
     response
 }
 
-/// Read-only keys may look at tasks, not write them: the editor is not theirs.
-fn refuse_reader(signed_in: &SignedIn) -> Option<Response> {
-    (signed_in.key.role != model::apikey::ApiKeyRole::Admin).then(|| {
-        error_page(
-            StatusCode::FORBIDDEN,
-            Some(Viewer::from(signed_in)),
-            "Read-only key",
-            "Your key is read-only: it may look at tasks and runs, not change them. Sign in with an admin key.",
-        )
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct NewQuery {
@@ -400,7 +388,7 @@ pub(crate) struct NewQuery {
 
 /// A new task's editor.
 pub(crate) async fn new(State(state): State<AppState>, signed_in: SignedIn, Query(query): Query<NewQuery>) -> Response {
-    if let Some(refused) = refuse_reader(&signed_in) {
+    if let Some(refused) = super::refuse_reader(&signed_in, "tasks and runs") {
         return refused;
     }
     editor(&state, Viewer::from(&signed_in), None, EditorForm::blank(query.filter_id), Vec::new(), None).await
@@ -408,7 +396,7 @@ pub(crate) async fn new(State(state): State<AppState>, signed_in: SignedIn, Quer
 
 /// A saved task's editor.
 pub(crate) async fn edit(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
-    if let Some(refused) = refuse_reader(&signed_in) {
+    if let Some(refused) = super::refuse_reader(&signed_in, "tasks and runs") {
         return refused;
     }
     let viewer = Viewer::from(&signed_in);

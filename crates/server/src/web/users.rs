@@ -246,7 +246,7 @@ struct BulkConfirmPage {
 }
 
 fn bulk_problems(viewer: Viewer, problems: &[FieldProblem]) -> Response {
-    let what = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let what = super::problem_text(problems);
     error_page(
         StatusCode::BAD_REQUEST,
         Some(viewer),
@@ -333,7 +333,7 @@ pub(crate) async fn save_filter(
             axum::response::IntoResponse::into_response(axum::response::Redirect::to(&format!("/tasks/new?{query}")))
         }
         Err(ApiError::BadRequest { errors, .. }) => {
-            let what = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let what = super::problem_text(&errors);
             error_page(
                 StatusCode::BAD_REQUEST,
                 Some(viewer),

@@ -116,17 +116,6 @@ fn editor(
     response
 }
 
-fn read_only(signed_in: &SignedIn) -> Option<Response> {
-    (signed_in.key.role != model::apikey::ApiKeyRole::Admin).then(|| {
-        error_page(
-            StatusCode::FORBIDDEN,
-            Some(Viewer::from(signed_in)),
-            "Read-only key",
-            "Your key is read-only: it may look at webhooks, not change them. Sign in with an admin key.",
-        )
-    })
-}
-
 fn not_found(signed_in: &SignedIn) -> Response {
     error_page(
         StatusCode::NOT_FOUND,
@@ -138,7 +127,7 @@ fn not_found(signed_in: &SignedIn) -> Response {
 
 /// The form to add a webhook.
 pub(crate) async fn new(signed_in: SignedIn) -> Response {
-    if let Some(refused) = read_only(&signed_in) {
+    if let Some(refused) = super::refuse_reader(&signed_in, "webhooks") {
         return refused;
     }
     let form = WebhookForm {
@@ -151,7 +140,7 @@ pub(crate) async fn new(signed_in: SignedIn) -> Response {
 
 /// The form to change a webhook.
 pub(crate) async fn edit(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>) -> Response {
-    if let Some(refused) = read_only(&signed_in) {
+    if let Some(refused) = super::refuse_reader(&signed_in, "webhooks") {
         return refused;
     }
     match state.webhooks.get(id.trim()).await {
