@@ -24,6 +24,12 @@ impl std::fmt::Debug for SigningSecret {
     }
 }
 
+/// A new signing secret in the Standard Webhooks form (`whsec_` and 32 random bytes in base64),
+/// which receivers' libraries take as it is.
+pub fn new_secret_text() -> String {
+    format!("whsec_{}", STANDARD.encode(model::random::bytes(32)))
+}
+
 impl SigningSecret {
     /// Reads a secret as configured. A `whsec_` prefix with invalid base64 after it is an
     /// error, not a silent fallback to the text's bytes.

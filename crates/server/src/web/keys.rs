@@ -60,10 +60,6 @@ struct NewKeyForm {
     expires_in: String,
 }
 
-fn refused(viewer: Viewer, status: StatusCode, message: &str) -> Response {
-    error_page(status, Some(viewer), "The key cannot be made", &format!("{message}. Go back and change it."))
-}
-
 /// Makes a key and shows its secret once.
 pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, body: Bytes) -> Response {
     let form: NewKeyForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -71,18 +67,32 @@ pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, b
         return refused;
     }
     let viewer = Viewer::from(&signed_in);
-    let role = if form.role == "readOnly" { ApiKeyRole::ReadOnly } else { ApiKeyRole::Admin };
+    // Settings again with the form as typed and what is wrong with it.
+    let refused = |problem: String| {
+        let typed = super::settings::NewKeyView {
+            name: form.name.clone(),
+            role: form.role.clone(),
+            expires_in: form.expires_in.clone(),
+            problem: Some(problem),
+        };
+        super::settings::settings_page(&state, &signed_in, None, typed)
+    };
+    let role = match form.role.as_str() {
+        "admin" | "" => ApiKeyRole::Admin,
+        "readOnly" => ApiKeyRole::ReadOnly,
+        other => return refused(format!("role: `{other}` is neither `admin` nor `readOnly`")).await,
+    };
     let lifetime = match form.expires_in.trim() {
         "" => "90d",
         text => text,
     };
     let now = state.clock.now();
-    let Some(expires_at) = apikey::parse_lifetime(lifetime).ok().and_then(|span| now.checked_add(span).ok()) else {
-        return refused(
-            viewer,
-            StatusCode::BAD_REQUEST,
-            &format!("`{lifetime}` is not a lifetime such as 90d, 12h, 2w or 1y"),
-        );
+    let expires_at = match apikey::parse_lifetime(lifetime) {
+        Ok(span) => match now.checked_add(span) {
+            Ok(at) => at,
+            Err(e) => return refused(format!("expires in `{lifetime}`: {e}")).await,
+        },
+        Err(why) => return refused(format!("expires in `{lifetime}`: {why}")).await,
     };
     // A key that acts for a user makes keys for that same user (as the API insists).
     let principal = signed_in.key.principal.clone();
@@ -103,10 +113,7 @@ pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, b
                 next_label: "Back to Settings",
             })
         }
-        Err(ApiError::BadRequest { errors, .. }) => {
-            let what = super::problem_text(&errors);
-            refused(viewer, StatusCode::BAD_REQUEST, &what)
-        }
+        Err(ApiError::BadRequest { errors, .. }) => refused(super::problem_text(&errors)).await,
         Err(e) => super::session_unavailable(&e.to_string()),
     }
 }
@@ -162,5 +169,12 @@ pub(crate) async fn revoke(
         return super::session_unavailable(&e.to_string());
     }
     tracing::info!(api_key_id = %id, by = %signed_in.key.api_key_id, "API key revoked in the web UI");
-    Redirect::to(if own { "/sign-in" } else { "/settings" }).into_response()
+    if !own {
+        return Redirect::to("/settings").into_response();
+    }
+    // This session's key: the session goes too (it would be refused from now on anyway).
+    if let Err(e) = state.store.delete_web_session(signed_in.session_hash()).await {
+        tracing::warn!(error = %e, "the session of a revoked key could not be deleted; it ends with its key");
+    }
+    Redirect::to("/sign-in").into_response()
 }

@@ -38,6 +38,11 @@ impl SignedIn {
     pub fn csrf_matches(&self, given: &str) -> bool {
         hashes_equal(&hash_secret(given), &hash_secret(&self.csrf))
     }
+
+    /// The hash that finds this session's row.
+    pub fn session_hash(&self) -> &str {
+        &self.session_hash
+    }
 }
 
 impl FromRequestParts<AppState> for SignedIn {

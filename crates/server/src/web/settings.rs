@@ -70,6 +70,7 @@ struct SettingsPage {
     access: AccessSettings,
     sync: SyncView,
     webhooks: Vec<WebhookRow>,
+    new_key: NewKeyView,
 }
 
 fn sync_view(state: &AppState, now: jiff::Timestamp, synced: Option<u64>) -> SyncView {
@@ -118,7 +119,41 @@ pub(crate) async fn show(
     signed_in: SignedIn,
     axum::extract::Query(query): axum::extract::Query<SettingsQuery>,
 ) -> Response {
-    let viewer = Viewer::from(&signed_in);
+    // After "sync now", the count is read again rather than taken from the address.
+    let synced = match query.synced {
+        Some(_) => match state.store.count_users().await {
+            Ok(users) => Some(users),
+            Err(e) => return unavailable(&e),
+        },
+        None => None,
+    };
+    settings_page(&state, &signed_in, synced, NewKeyView::default()).await
+}
+
+/// The new-key form as typed, and what was wrong with it.
+#[derive(Debug)]
+pub(crate) struct NewKeyView {
+    pub(crate) name: String,
+    /// `admin` or `readOnly`.
+    pub(crate) role: String,
+    pub(crate) expires_in: String,
+    pub(crate) problem: Option<String>,
+}
+
+impl Default for NewKeyView {
+    fn default() -> Self {
+        Self { name: String::new(), role: "admin".into(), expires_in: "90d".into(), problem: None }
+    }
+}
+
+/// The Settings page; `new_key` fills the new-key form (400 when it holds a problem).
+pub(crate) async fn settings_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    synced: Option<u64>,
+    new_key: NewKeyView,
+) -> Response {
+    let viewer = Viewer::from(signed_in);
     let admin = signed_in.key.role == ApiKeyRole::Admin;
     let now = state.clock.now();
     let keys = match state.store.api_keys().await {
@@ -141,7 +176,9 @@ pub(crate) async fn show(
                 KeyState::Revoked => "revoked",
             },
             state_class: k.state(now).as_str(),
-            usable: matches!(k.state(now), KeyState::Active | KeyState::ExpiringSoon),
+            // A key that acts for a user may revoke that user's keys only (as the API says).
+            usable: matches!(k.state(now), KeyState::Active | KeyState::ExpiringSoon)
+                && (signed_in.key.principal.is_none() || k.principal == signed_in.key.principal),
             own: k.api_key_id == signed_in.key.api_key_id,
             id: k.api_key_id.0.clone(),
             expires: when(Some(k.expires_at)),
@@ -168,16 +205,11 @@ pub(crate) async fn show(
             name: w.name,
         })
         .collect();
-    // After "sync now", the count is read again rather than taken from the address.
-    let synced = match query.synced {
-        Some(_) => match state.store.count_users().await {
-            Ok(users) => Some(users),
-            Err(e) => return unavailable(&e),
-        },
-        None => None,
-    };
-    let sync = sync_view(&state, now, synced);
-    page(&SettingsPage { viewer: Some(viewer), admin, keys, access, sync, webhooks })
+    let sync = sync_view(state, now, synced);
+    let status = if new_key.problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut response = page(&SettingsPage { viewer: Some(viewer), admin, keys, access, sync, webhooks, new_key });
+    *response.status_mut() = status;
+    response
 }
 
 struct DeliveryRow {

@@ -16,8 +16,8 @@ use super::keys::{ConfirmForm, ConfirmPage, SecretOncePage};
 use super::{SignedIn, Viewer, error_page, page};
 use crate::AppState;
 
-/// The form as typed (the secret is never shown back).
-#[derive(Debug, Default)]
+/// The form as typed (the secret is never shown back, nor logged: no `Debug`).
+#[derive(Default)]
 struct WebhookForm {
     csrf: String,
     name: String,
@@ -26,6 +26,8 @@ struct WebhookForm {
     triggers: Vec<String>,
     notes: String,
     enabled: bool,
+    /// Why ucm switched the webhook off, if it did.
+    disabled_reason: Option<String>,
 }
 
 impl WebhookForm {
@@ -54,19 +56,22 @@ impl WebhookForm {
             triggers: subscription.triggers.iter().map(|t| t.as_str().to_owned()).collect(),
             notes: subscription.notes.clone(),
             enabled: subscription.enabled,
+            disabled_reason: subscription.disabled_reason.clone(),
             ..Self::default()
         }
     }
 
     /// The input, and the secret ucm made when a new webhook was given none.
     fn input(&self, creating: bool) -> (SubscriptionInput, Option<String>) {
-        let made = (creating && self.secret.is_empty()).then(|| model::random::secret_text(32));
+        let made = (creating && self.secret.is_empty()).then(webhooks::signature::new_secret_text);
         let secret = match (&made, self.secret.is_empty()) {
             (Some(made), _) => Some(made.clone()),
             (None, true) => None,
             (None, false) => Some(self.secret.clone()),
         };
-        let triggers = Trigger::ALL.into_iter().filter(|t| self.triggers.iter().any(|v| v == t.as_str())).collect();
+        // In the order given: a test delivery takes the shape of the first.
+        let triggers =
+            self.triggers.iter().filter_map(|v| Trigger::ALL.into_iter().find(|t| t.as_str() == v)).collect();
         let input = SubscriptionInput {
             name: self.name.clone(),
             url: self.url.clone(),

@@ -1044,15 +1044,23 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
         )
         .await;
     assert_eq!(made.status(), StatusCode::OK);
+    assert_eq!(made.headers()["cache-control"], "no-store", "a secret is not kept by caches");
     let html = made.text().await.unwrap();
     let secret = element_text(&html, "secret");
     assert!(secret.starts_with("ucm_"), "{html}");
     let as_bot = |method: reqwest::Method, path: &str| app.request(method, path, Some(&secret)).send();
     assert_eq!(as_bot(reqwest::Method::GET, "/api/v1/users").await.unwrap().status(), 200);
     assert_eq!(as_bot(reqwest::Method::POST, "/api/v1/directory/sync").await.unwrap().status(), 403);
-    let never = admin.post("/settings/keys", &[("csrf", &csrf), ("name", "x"), ("expires_in", "soon")]).await;
+    // Problems come back in Settings with the form as typed, the reason kept.
+    let never = admin.post("/settings/keys", &[("csrf", &csrf), ("name", "Too long"), ("expires_in", "1000d")]).await;
     assert_eq!(never.status(), StatusCode::BAD_REQUEST);
-    assert!(never.text().await.unwrap().contains("`soon` is not a lifetime"));
+    let html = never.text().await.unwrap();
+    assert!(html.contains("at most 730 days") && html.contains(r#"value="Too long""#), "{html}");
+    let odd = admin.post("/settings/keys", &[("csrf", &csrf), ("name", "x"), ("role", "readonly")]).await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST, "an unknown role is not an admin key");
+    let forged = admin.post("/settings/keys", &[("csrf", "forged"), ("name", "x")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.db.store.api_keys().await.unwrap().len(), 2, "the admin's and the bot's only");
 
     // Revoked after a confirmation: it stops working at once.
     let keys = app.db.store.api_keys().await.unwrap();
@@ -1101,7 +1109,8 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
         .await;
     assert_eq!(added.status(), StatusCode::OK);
     let html = added.text().await.unwrap();
-    assert!(element_text(&html, "secret").len() >= 40, "{html}");
+    let made_secret = element_text(&html, "secret");
+    assert!(made_secret.starts_with("whsec_") && made_secret.len() >= 40, "{html}");
     let hooks = app.db.store.webhook_subscriptions().await.unwrap();
     assert_eq!(hooks.len(), 1);
     let hook = hooks[0].clone();
@@ -1110,7 +1119,10 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
     // Edited with the secret left empty: the secret stays.
     let sealed = app.db.store.webhook_secret_sealed(&hook.id).await.unwrap();
     let edit = format!("/settings/webhooks/{}/edit", hook.id);
-    assert!(admin.get(&edit).await.text().await.unwrap().contains(r#"value="Receiver""#));
+    let html = admin.get(&edit).await.text().await.unwrap();
+    assert!(html.contains(r#"value="Receiver""#) && !html.contains(&made_secret), "shown once: {html}");
+    let html = admin.get(&format!("/settings/webhooks/{}", hook.id)).await.text().await.unwrap();
+    assert!(!html.contains(&made_secret), "shown once");
     let saved = admin
         .post(
             &edit,
@@ -1126,7 +1138,9 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let changed = app.db.store.webhook_subscription(&hook.id).await.unwrap();
-    assert_eq!((changed.name.as_str(), changed.triggers.len(), changed.enabled), ("Receiver (on call)", 2, false));
+    assert_eq!((changed.name.as_str(), changed.enabled), ("Receiver (on call)", false));
+    let order: Vec<&str> = changed.triggers.iter().map(|t| t.as_str()).collect();
+    assert_eq!(order, ["taskFailure", "taskSuccess"], "in the order given");
     assert_eq!(app.db.store.webhook_secret_sealed(&hook.id).await.unwrap(), sealed);
 
     // Deleted after a confirmation.
@@ -1144,7 +1158,7 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
     let mut readers = Browser::new(&app);
     readers.sign_in(&reader, "/settings").await;
     let html = readers.get("/settings").await.text().await.unwrap();
-    assert!(html.contains("reader") && !html.contains("Other bot") && !html.contains("Make the key"), "{html}");
+    assert!(html.contains("(this session)") && !html.contains("Other bot") && !html.contains("Make the key"), "{html}");
     let reader_csrf = hidden(&html, "csrf");
     assert_eq!(readers.get("/settings/webhooks/new").await.status(), StatusCode::FORBIDDEN);
     let refused = readers.post("/settings/keys", &[("csrf", &reader_csrf), ("name", "mine")]).await;
@@ -1154,4 +1168,31 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
         .post(&format!("/settings/keys/{}/revoke", other.api_key_id.0), &[("csrf", &reader_csrf), ("confirm", "yes")])
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // A key that acts for a user makes keys for that user, and revokes that user's keys only.
+    let person = app.account_with_role("orgAdmin").await;
+    let acting = app.key("acting", ApiKeyRole::Admin, Some(&person), SignedDuration::from_hours(24)).await;
+    let mut delegate = Browser::new(&app);
+    delegate.sign_in(&acting, "/settings").await;
+    let html = delegate.get("/settings").await.text().await.unwrap();
+    let delegate_csrf = hidden(&html, "csrf");
+    assert!(!html.contains(&format!("/settings/keys/{}/revoke", other.api_key_id.0)), "no button for it: {html}");
+    let made = delegate.post("/settings/keys", &[("csrf", &delegate_csrf), ("name", "Their bot")]).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let theirs = app.db.store.api_keys().await.unwrap().into_iter().find(|k| k.name == "Their bot").unwrap();
+    assert_eq!(theirs.principal.map(|p| p.0), Some(person.clone()));
+    let refused = delegate
+        .post(&format!("/settings/keys/{}/revoke", other.api_key_id.0), &[("csrf", &delegate_csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Revoking the key of this session signs it out.
+    let own = app.db.store.api_keys().await.unwrap().into_iter().find(|k| k.name == "acting").unwrap();
+    let revoke = format!("/settings/keys/{}/revoke", own.api_key_id.0);
+    let asked = delegate.post(&revoke, &[("csrf", &delegate_csrf)]).await;
+    assert!(asked.text().await.unwrap().contains("you will be signed out"));
+    let gone = delegate.post(&revoke, &[("csrf", &delegate_csrf), ("confirm", "yes")]).await;
+    assert_eq!((gone.status(), location(&gone)), (StatusCode::SEE_OTHER, "/sign-in"));
+    let after = delegate.get("/settings").await;
+    assert!(location(&after).starts_with("/sign-in"), "signed out");
 }
