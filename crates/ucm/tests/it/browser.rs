@@ -357,7 +357,8 @@ async fn the_demo_loop_in_a_real_browser() {
     assert_eq!(notice, "Saved Tidy suspended people.");
     snap(&client, "16-task-saved").await;
 
-    // On a phone: every view fits the screen's width (wide tables scroll inside themselves).
+    // On a phone: every view and editor fits the screen's width (wide tables scroll inside
+    // themselves).
     client.set_window_size(390, 844).await.unwrap();
     let views = [
         ("/", "17-phone-dashboard"),
@@ -366,8 +367,10 @@ async fn the_demo_loop_in_a_real_browser() {
         (result_url.strip_prefix(base.as_str()).unwrap(), "20-phone-task-result"),
         ("/tasks/new", "21-phone-task-editor"),
         ("/automation", "22-phone-automation"),
-        ("/settings", "23-phone-settings"),
-        ("/outputs?kind=message", "24-phone-outputs"),
+        ("/automation/new/steps", "23-phone-flow-step-editor"),
+        ("/settings", "24-phone-settings"),
+        ("/settings/webhooks/new", "25-phone-webhook-editor"),
+        ("/outputs?kind=message", "26-phone-outputs"),
     ];
     for (path, name) in views {
         client.goto(&format!("{base}{path}")).await.unwrap();
@@ -398,7 +401,7 @@ async fn the_demo_loop_in_a_real_browser() {
     client.wait().for_element(Locator::Id("api_key")).await.unwrap();
     client.goto(&format!("{base}/outputs")).await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in"));
-    snap(&client, "25-signed-out").await;
+    snap(&client, "27-signed-out").await;
     client.close().await.unwrap();
     drop(server);
 }
