@@ -65,6 +65,8 @@ struct RunView {
     record: RunRecord,
     outcome: String,
     running: bool,
+    /// Over the execution limit, waiting for an administrator.
+    quarantined: bool,
     started: String,
     finished: String,
     changes: Vec<ChangeRow>,
@@ -137,6 +139,7 @@ pub(crate) async fn list(
                     Some(RunView {
                         outcome: record.run.outcome.map_or_else(|| "running".to_owned(), |o| o.as_str().to_owned()),
                         running: record.run.state == RunState::Running,
+                        quarantined: record.run.state == RunState::Quarantined,
                         started: when(Some(record.run.started_at)),
                         finished: when(record.run.finished_at),
                         more_changes: record.next_cursor.is_some(),
@@ -235,4 +238,72 @@ pub(crate) async fn run_now(
         Err(TaskError::Conflict(why)) => error_page(StatusCode::CONFLICT, Some(viewer), "Not started", &why),
         Err(e) => task_problem(viewer, e),
     }
+}
+
+/// What an administrator decides about a run from its dialog.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    Approve,
+    Reject,
+    Cancel,
+}
+
+async fn decide(state: &AppState, signed_in: &SignedIn, id: &str, body: &Bytes, decision: Decision) -> Response {
+    let form: RunForm = serde_urlencoded::from_bytes(body).unwrap_or(RunForm { csrf: String::new(), confirm: None });
+    if let Some(refused) = super::refuse_form(signed_in, &form.csrf, "tasks and runs") {
+        return refused;
+    }
+    let viewer = Viewer::from(signed_in);
+    let process_id = ProcessId(id.trim().to_owned());
+    let by = &signed_in.key.name;
+    let decided = match decision {
+        Decision::Approve => match state.tasks.approve(&process_id, by).await {
+            Ok(run) => {
+                state.tasks.spawn(run).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        Decision::Reject => state.tasks.reject(&process_id, by).await,
+        Decision::Cancel => state.tasks.cancel(&process_id, by).await,
+    };
+    match decided {
+        Ok(()) => {
+            tracing::info!(process_id = %process_id, ?decision, by = %signed_in.key.api_key_id, "run decided in the web UI");
+            let query = serde_urlencoded::to_string([("processId", process_id.0.as_str())]).unwrap_or_default();
+            Redirect::to(&format!("/tasks?{query}")).into_response()
+        }
+        Err(TaskError::Conflict(why)) => error_page(StatusCode::CONFLICT, Some(viewer), "Nothing to decide", &why),
+        Err(e) => task_problem(viewer, e),
+    }
+}
+
+/// Runs a quarantined run after all.
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    decide(&state, &signed_in, &id, &body, Decision::Approve).await
+}
+
+/// Closes a quarantined run without changing anything.
+pub(crate) async fn reject(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    decide(&state, &signed_in, &id, &body, Decision::Reject).await
+}
+
+/// Asks a running run to stop after the users in hand.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    decide(&state, &signed_in, &id, &body, Decision::Cancel).await
 }

@@ -42,6 +42,8 @@ pub struct App {
     pub admin_key: String,
     pub clock: ManualClock,
     pub db: TestDb,
+    /// The server's own task service (for a scheduler pass the server does not run itself).
+    pub tasks: ::tasks::TaskService,
     http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -72,12 +74,13 @@ impl App {
             Arc::new(clock.clone()),
             PUBLIC_URL,
         );
+        let tasks = ::tasks::TaskService::new(db.store.clone(), directory.clone(), Arc::new(clock.clone()), settings);
         let state = AppState {
             store: db.store.clone(),
             directory: directory.clone(),
             clock: Arc::new(clock.clone()),
             public_url: PUBLIC_URL.to_owned(),
-            tasks: ::tasks::TaskService::new(db.store.clone(), directory, Arc::new(clock.clone()), settings),
+            tasks: tasks.clone(),
             webhooks: ::webhooks::Subscriptions::new(
                 db.store.clone(),
                 ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
@@ -107,7 +110,7 @@ impl App {
             let _ = stopped.await;
         }));
         let mut app =
-            Self { base, admin_key: String::new(), clock, db, http: testkit::http_client(), stop: Some(stop) };
+            Self { base, admin_key: String::new(), clock, db, tasks, http: testkit::http_client(), stop: Some(stop) };
         app.admin_key = app.key("admin", ApiKeyRole::Admin, None, SignedDuration::from_hours(24 * 90)).await;
         app
     }

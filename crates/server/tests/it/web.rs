@@ -26,6 +26,7 @@ backend_tests!(
     tasks_are_written_previewed_paused_and_edited_in_the_browser,
     flows_are_written_step_by_step,
     keys_and_webhooks_are_made_and_removed_in_settings,
+    quarantined_runs_are_approved_or_rejected_from_their_dialog,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -1195,4 +1196,72 @@ async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
     assert_eq!((gone.status(), location(&gone)), (StatusCode::SEE_OTHER, "/sign-in"));
     let after = delegate.get("/settings").await;
     assert!(location(&after).starts_with("/sign-in"), "signed out");
+}
+
+async fn quarantined_runs_are_approved_or_rejected_from_their_dialog(db: TestDb) {
+    let app = App::start(db).await;
+    let filter = serde_json::json!({"name": "Everyone", "criteria": {}});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/saved-filters", Some(filter)).await.unwrap().status(), 201);
+    let task = serde_json::json!({"name": "Tag everyone", "filterId": "Everyone",
+        "actions": [{"type": "addToGroups", "groupIds": ["contractors"]}],
+        "schedule": {"type": "daily", "time": "05:00", "timeZone": "UTC"}});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/tasks", Some(task)).await.unwrap().status(), 201);
+    let limit = serde_json::json!({"maxUsers": 1});
+    assert_eq!(
+        app.send(reqwest::Method::PUT, "/api/v1/settings/execution-limit", Some(limit)).await.unwrap().status(),
+        200
+    );
+    // The scheduled run at 05:00 the next day is over the limit: quarantined.
+    let quarantined = |day: &'static str| {
+        let app = &app;
+        async move {
+            app.clock.set(format!("{day}T05:00:00Z").parse().unwrap());
+            let started = ::tasks::Scheduler::new(app.tasks.clone(), None).tick().await.unwrap().started;
+            assert_eq!(app.tasks.execute(&started[0], &|_| {}).await, model::run::RunOutcome::Quarantined);
+            started[0].process_id.0.clone()
+        }
+    };
+    let first = quarantined("2026-11-29").await;
+
+    // Read-only keys see the wait, not the buttons, and cannot decide.
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/tasks").await;
+    let html = readers.get(&format!("/tasks?processId={first}")).await.text().await.unwrap();
+    assert!(html.contains("Waiting for approval") && !html.contains("Approve and run"), "{html}");
+    let refused = readers.post(&format!("/tasks/runs/{first}/approve"), &[("csrf", &hidden(&html, "csrf"))]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/tasks").await;
+    let dialog = format!("/tasks?processId={first}");
+    let html = admin.get(&dialog).await.text().await.unwrap();
+    assert!(html.contains("Waiting for approval") && html.contains("more than the execution limit of 1"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let forged = admin.post(&format!("/tasks/runs/{first}/reject"), &[("csrf", "forged")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let rejected = admin.post(&format!("/tasks/runs/{first}/reject"), &[("csrf", &csrf)]).await;
+    assert_eq!((rejected.status(), location(&rejected)), (StatusCode::SEE_OTHER, dialog.as_str()));
+    let html = admin.get(&dialog).await.text().await.unwrap();
+    assert!(html.contains("id=\"run-outcome\">rejected") && !html.contains("Approve and run"), "{html}");
+    let again = admin.post(&format!("/tasks/runs/{first}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "decided once");
+
+    // The next day's run, approved: it runs, and changes users.
+    let second = quarantined("2026-11-30").await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/tasks").await;
+    let html = admin.get(&format!("/tasks?processId={second}")).await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    let approved = admin.post(&format!("/tasks/runs/{second}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = admin.get(&format!("/tasks?processId={second}")).await.text().await.unwrap();
+        if html.contains("id=\"run-outcome\">success") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(html.contains("id=\"run-outcome\">success") && html.contains("+contractors"), "{html}");
 }
