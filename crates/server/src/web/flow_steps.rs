@@ -515,3 +515,40 @@ async fn submit(state: &AppState, signed_in: &SignedIn, flow_id: Option<&str>, b
         Err(e) => flow_problem(viewer, e),
     }
 }
+
+/// Deletes a flow once confirmed: its webhook stops answering at once.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: super::ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "flows") {
+        return refused;
+    }
+    let viewer = Viewer::from(&signed_in);
+    let flow = match state.flows.get(id.trim(), false).await {
+        Ok(flow) => flow,
+        Err(e) => return flow_problem(viewer, e),
+    };
+    if form.confirm.is_none() {
+        return page(&super::ConfirmPage {
+            viewer: Some(viewer),
+            title: format!("Delete “{}”?", flow.definition.name),
+            message: "Its webhook URL stops answering at once: requests to it are refused, and webhooks \
+                      that point at it fail until they are changed."
+                .into(),
+            action: format!("/automation/flows/{}/delete", flow.flow_id),
+            button: "Delete the flow",
+            back: format!("/automation/flows/{}", flow.flow_id),
+        });
+    }
+    match state.flows.delete(&flow.flow_id).await {
+        Ok(()) => {
+            tracing::info!(flow_id = %flow.flow_id, by = %signed_in.key.api_key_id, "flow deleted in the web UI");
+            Redirect::to("/automation").into_response()
+        }
+        Err(e) => flow_problem(viewer, e),
+    }
+}

@@ -11,21 +11,9 @@ use model::apikey::{self, ApiKeyRole};
 use model::ids::ApiKeyId;
 use serde::Deserialize;
 
-use super::{SignedIn, Viewer, error_page, page};
+use super::{ConfirmForm, ConfirmPage, SignedIn, Viewer, error_page, page};
 use crate::AppState;
 use crate::error::ApiError;
-
-/// A page that asks before something that cannot be undone; posts `confirm=yes` to `action`.
-#[derive(Template)]
-#[template(path = "confirm.html")]
-pub(crate) struct ConfirmPage {
-    pub(crate) viewer: Option<Viewer>,
-    pub(crate) title: String,
-    pub(crate) message: String,
-    pub(crate) action: String,
-    pub(crate) button: &'static str,
-    pub(crate) back: String,
-}
 
 /// A secret shown once, after it was made.
 #[derive(Template)]
@@ -39,14 +27,6 @@ pub(crate) struct SecretOncePage {
     pub(crate) secret: String,
     pub(crate) next_link: String,
     pub(crate) next_label: &'static str,
-}
-
-/// A form whose only field besides the token is `confirm`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct ConfirmForm {
-    pub(crate) csrf: String,
-    pub(crate) confirm: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -28,6 +28,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 
 pub(crate) use session::{SignedIn, unavailable as session_unavailable};
 
@@ -42,6 +43,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/automation/new", get(automation::new_page).post(automation::create))
         .route("/automation/new/steps", get(flow_steps::new_page).post(flow_steps::create))
         .route("/automation/flows/{id}/steps", get(flow_steps::edit_page).post(flow_steps::update))
+        .route("/automation/flows/{id}/delete", post(flow_steps::delete))
         .route("/automation/import", get(automation::import_page).post(automation::import))
         .route("/automation/export", get(automation::export_all))
         .route("/automation/flows/{id}", get(automation::show))
@@ -57,6 +59,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tasks/new", get(task_editor::new).post(task_editor::create))
         .route("/tasks/{id}/edit", get(task_editor::edit).post(task_editor::update))
         .route("/tasks/{id}/active", post(task_editor::set_active))
+        .route("/tasks/{id}/delete", post(task_editor::delete))
         .route("/tasks/runs/{file}", get(tasks::run_json))
         .route("/tasks/runs/{id}/approve", post(tasks::approve))
         .route("/tasks/runs/{id}/reject", post(tasks::reject))
@@ -151,6 +154,26 @@ pub(crate) fn form_action(
             });
         }
     })
+}
+
+/// A page that asks before something that cannot be undone; posts `confirm=yes` to `action`.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub(crate) struct ConfirmPage {
+    pub(crate) viewer: Option<Viewer>,
+    pub(crate) title: String,
+    pub(crate) message: String,
+    pub(crate) action: String,
+    pub(crate) button: &'static str,
+    pub(crate) back: String,
+}
+
+/// A form whose only field besides the token is `confirm`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConfirmForm {
+    pub(crate) csrf: String,
+    pub(crate) confirm: Option<String>,
 }
 
 /// Why a posted form is refused, if it is: its CSRF token is not the session's (a page

@@ -520,3 +520,39 @@ pub(crate) async fn set_active(
         Err(e) => super::tasks::task_problem(Viewer::from(&signed_in), e),
     }
 }
+
+/// Deletes a task once confirmed; its runs stay readable.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: super::ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "tasks") {
+        return refused;
+    }
+    let viewer = Viewer::from(&signed_in);
+    let task = match state.tasks.task(&TaskId(id.trim().to_owned())).await {
+        Ok(task) => task,
+        Err(e) => return super::tasks::task_problem(viewer, e),
+    };
+    if form.confirm.is_none() {
+        return page(&super::ConfirmPage {
+            viewer: Some(viewer),
+            title: format!("Delete “{}”?", task.name),
+            message: "Its schedule stops, and it cannot be run again. Its runs and their results stay readable.".into(),
+            action: format!("/tasks/{}/delete", task.task_id),
+            button: "Delete the task",
+            back: format!("/tasks/{}/edit", task.task_id),
+        });
+    }
+    match state.tasks.delete_task(&task.task_id).await {
+        Ok(()) => {
+            tracing::info!(task_id = %task.task_id, by = %signed_in.key.api_key_id, "task deleted in the web UI");
+            Redirect::to("/tasks").into_response()
+        }
+        Err(TaskError::Conflict(why)) => super::error_page(StatusCode::CONFLICT, Some(viewer), "Not deleted", &why),
+        Err(e) => super::tasks::task_problem(viewer, e),
+    }
+}

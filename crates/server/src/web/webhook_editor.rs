@@ -12,8 +12,8 @@ use model::webhook::{Subscription, Trigger};
 use webhooks::SubscriptionError;
 use webhooks::subscriptions::SubscriptionInput;
 
-use super::keys::{ConfirmForm, ConfirmPage, SecretOncePage};
-use super::{SignedIn, Viewer, error_page, page};
+use super::keys::SecretOncePage;
+use super::{ConfirmForm, ConfirmPage, SignedIn, Viewer, error_page, page};
 use crate::AppState;
 
 /// The form as typed (the secret is never shown back, nor logged: no `Debug`).

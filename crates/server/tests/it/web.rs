@@ -874,6 +874,18 @@ async fn tasks_are_written_previewed_paused_and_edited_in_the_browser(db: TestDb
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused = readers.post("/users/filters", &[("csrf", &reader_csrf), ("name", "Mine"), ("query", "")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Deleted after a confirmation; a reader cannot.
+    let refused =
+        readers.post(&format!("/tasks/{once_id}/delete"), &[("csrf", &reader_csrf), ("confirm", "yes")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let html = admin.get(&format!("/tasks/{once_id}/edit")).await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    let asked = admin.post(&format!("/tasks/{once_id}/delete"), &[("csrf", &csrf)]).await;
+    assert!(asked.text().await.unwrap().contains("Delete “Once, renamed”?"));
+    let deleted = admin.post(&format!("/tasks/{once_id}/delete"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!((deleted.status(), location(&deleted)), (StatusCode::SEE_OTHER, "/tasks"));
+    assert_eq!(app.get(&format!("/api/v1/tasks/{once_id}")).send().await.unwrap().status(), 404);
 }
 
 /// Posts a form whose values are owned.
@@ -1028,6 +1040,19 @@ async fn flows_are_written_step_by_step(db: TestDb) {
         post_fields(&mut readers, "/automation/new/steps", &[("csrf", hidden(&html, "csrf")), ("name", "x".into())])
             .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Deleted after a confirmation: its webhook stops answering.
+    let asked = post_fields(&mut admin, &format!("/automation/flows/{id}/delete"), &[("csrf", csrf.clone())]).await;
+    assert!(asked.text().await.unwrap().contains("Delete “Failures to #alerts”?"));
+    assert!(app.db.store.flow(&id).await.is_ok(), "not before confirming");
+    let deleted = post_fields(
+        &mut admin,
+        &format!("/automation/flows/{id}/delete"),
+        &[("csrf", csrf.clone()), ("confirm", "yes".into())],
+    )
+    .await;
+    assert_eq!((deleted.status(), location(&deleted)), (StatusCode::SEE_OTHER, "/automation"));
+    assert!(app.db.store.flow(&id).await.is_err());
 }
 
 async fn keys_and_webhooks_are_made_and_removed_in_settings(db: TestDb) {
