@@ -441,11 +441,14 @@ pub struct RunOverview {
     pub progress: Progress,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<Quarantine>,
+    /// Who asked the run to stop after the users in hand, if anyone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_requested_by: Option<String>,
 }
 
 /// One run's record (PRODUCT §5): identical in the API, the CLI's `--json`, the JSON export and
 /// the agent tool. §5's fields, plus ours: `state`, `trigger`, `startedBy`, `progress`,
-/// `quarantine` and `nextCursor`.
+/// `quarantine`, `cancelRequestedBy` and `nextCursor`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {

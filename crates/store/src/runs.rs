@@ -89,6 +89,7 @@ impl StoredRun {
             started_by: self.started_by,
             progress: self.progress,
             quarantine: self.quarantine,
+            cancel_requested_by: self.cancel_requested_by,
         }
     }
 

@@ -200,7 +200,7 @@ struct RunForm {
 
 #[derive(Template)]
 #[template(path = "confirm_run.html")]
-struct ConfirmPage {
+struct ConfirmRunPage {
     viewer: Option<Viewer>,
     task_id: String,
     message: String,
@@ -231,7 +231,8 @@ pub(crate) async fn run_now(
             Redirect::to(&link).into_response()
         }
         Err(e @ TaskError::OverLimit { .. }) => {
-            let mut response = page(&ConfirmPage { viewer: Some(viewer), task_id: task_id.0, message: e.to_string() });
+            let mut response =
+                page(&ConfirmRunPage { viewer: Some(viewer), task_id: task_id.0, message: e.to_string() });
             *response.status_mut() = StatusCode::CONFLICT;
             response
         }
@@ -267,13 +268,16 @@ async fn decide(state: &AppState, signed_in: &SignedIn, id: &str, body: &Bytes, 
         Decision::Reject => state.tasks.reject(&process_id, by).await,
         Decision::Cancel => state.tasks.cancel(&process_id, by).await,
     };
+    let query = serde_urlencoded::to_string([("processId", process_id.0.as_str())]).unwrap_or_default();
+    let dialog = format!("/tasks?{query}");
     match decided {
         Ok(()) => {
             tracing::info!(process_id = %process_id, ?decision, by = %signed_in.key.api_key_id, "run decided in the web UI");
-            let query = serde_urlencoded::to_string([("processId", process_id.0.as_str())]).unwrap_or_default();
-            Redirect::to(&format!("/tasks?{query}")).into_response()
+            Redirect::to(&dialog).into_response()
         }
-        Err(TaskError::Conflict(why)) => error_page(StatusCode::CONFLICT, Some(viewer), "Nothing to decide", &why),
+        // A stop asked for twice, or for a run that ended meanwhile: the dialog says where it is.
+        Err(TaskError::Conflict(_)) if matches!(decision, Decision::Cancel) => Redirect::to(&dialog).into_response(),
+        Err(TaskError::Conflict(why)) => error_page(StatusCode::CONFLICT, Some(viewer), "Already decided", &why),
         Err(e) => task_problem(viewer, e),
     }
 }

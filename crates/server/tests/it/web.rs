@@ -27,6 +27,7 @@ backend_tests!(
     flows_are_written_step_by_step,
     keys_and_webhooks_are_made_and_removed_in_settings,
     quarantined_runs_are_approved_or_rejected_from_their_dialog,
+    running_runs_are_stopped_from_their_dialog,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -1040,6 +1041,12 @@ async fn flows_are_written_step_by_step(db: TestDb) {
         post_fields(&mut readers, "/automation/new/steps", &[("csrf", hidden(&html, "csrf")), ("name", "x".into())])
             .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = readers.get(&format!("/automation/flows/{id}")).await.text().await.unwrap();
+    assert!(!page.contains(&format!("/automation/flows/{id}/delete")), "no delete button: {page}");
+    let delete = [("csrf", hidden(&html, "csrf")), ("confirm", "yes".into())];
+    let refused = post_fields(&mut readers, &format!("/automation/flows/{id}/delete"), &delete).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("Read-only key"), "refused for its role, not its token");
 
     // Deleted after a confirmation: its webhook stops answering.
     let asked = post_fields(&mut admin, &format!("/automation/flows/{id}/delete"), &[("csrf", csrf.clone())]).await;
@@ -1289,4 +1296,49 @@ async fn quarantined_runs_are_approved_or_rejected_from_their_dialog(db: TestDb)
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(html.contains("id=\"run-outcome\">success") && html.contains("+contractors"), "{html}");
+}
+
+async fn running_runs_are_stopped_from_their_dialog(db: TestDb) {
+    let app = App::start(db).await;
+    let filter = serde_json::json!({"name": "Everyone", "criteria": {}});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/saved-filters", Some(filter)).await.unwrap().status(), 201);
+    let task = serde_json::json!({"name": "Tag everyone", "filterId": "Everyone",
+        "actions": [{"type": "addToGroups", "groupIds": ["contractors"]}],
+        "schedule": {"type": "daily", "time": "05:00", "timeZone": "UTC"}});
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/tasks", Some(task)).await.unwrap().status(), 201);
+    // Started by the scheduler and not executed yet: running, as far as anyone can see.
+    app.clock.set("2026-11-29T05:00:00Z".parse().unwrap());
+    let started = ::tasks::Scheduler::new(app.tasks.clone(), None).tick().await.unwrap().started;
+    let run = started.into_iter().next().unwrap();
+    let dialog = format!("/tasks?processId={}", run.process_id.0);
+
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut readers = Browser::new(&app);
+    readers.sign_in(&reader, "/tasks").await;
+    let html = readers.get(&dialog).await.text().await.unwrap();
+    assert!(html.contains("id=\"run-outcome\">running") && !html.contains("id=\"run-stop\""), "{html}");
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/tasks").await;
+    let html = admin.get(&dialog).await.text().await.unwrap();
+    // The button sits outside the part that refreshes itself every second.
+    let live = html.find("id=\"run-live\"").unwrap();
+    let stop = html.find("id=\"run-stop\"").unwrap();
+    assert!(stop < live && html[live..].contains("hx-trigger=\"every 1s\""), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let stop = format!("/tasks/runs/{}/cancel", run.process_id.0);
+    let asked = admin.post(&stop, &[("csrf", &csrf)]).await;
+    assert_eq!((asked.status(), location(&asked)), (StatusCode::SEE_OTHER, dialog.as_str()));
+    let html = admin.get(&dialog).await.text().await.unwrap();
+    assert!(html.contains("Stopping after the users in hand (asked by admin)") && !html.contains("id=\"run-stop\""));
+    let twice = admin.post(&stop, &[("csrf", &csrf)]).await;
+    assert_eq!((twice.status(), location(&twice)), (StatusCode::SEE_OTHER, dialog.as_str()), "no error page");
+
+    // The run honours it, and the dialog stops refreshing.
+    app.tasks.execute(&run, &|_| {}).await;
+    let html = admin.get(&dialog).await.text().await.unwrap();
+    assert!(html.contains("cancelled by admin") && !html.contains("hx-trigger"), "{html}");
+    let users = crate::json_ok(app.get("/api/v1/users?groups=contractors&pageSize=200").send().await.unwrap()).await;
+    let before = crate::json_ok(app.get("/api/v1/users?pageSize=10").send().await.unwrap()).await;
+    assert!(users["total"].as_u64() < before["total"].as_u64(), "not everyone was added");
 }
