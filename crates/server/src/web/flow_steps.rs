@@ -523,16 +523,16 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form: super::ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "flows") {
-        return refused;
-    }
+    let confirmed = match super::confirmed(&signed_in, &body, "flows") {
+        Ok(confirmed) => confirmed,
+        Err(refused) => return *refused,
+    };
     let viewer = Viewer::from(&signed_in);
     let flow = match state.flows.get(id.trim(), false).await {
         Ok(flow) => flow,
         Err(e) => return flow_problem(viewer, e),
     };
-    if form.confirm.is_none() {
+    if !confirmed {
         return page(&super::ConfirmPage {
             viewer: Some(viewer),
             title: format!("Delete “{}”?", flow.definition.name),

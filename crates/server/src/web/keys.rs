@@ -11,7 +11,7 @@ use model::apikey::{self, ApiKeyRole};
 use model::ids::ApiKeyId;
 use serde::Deserialize;
 
-use super::{ConfirmForm, ConfirmPage, SignedIn, Viewer, error_page, page};
+use super::{ConfirmPage, SignedIn, Viewer, error_page, page};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -105,10 +105,10 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form: ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "API keys") {
-        return refused;
-    }
+    let confirmed = match super::confirmed(&signed_in, &body, "API keys") {
+        Ok(confirmed) => confirmed,
+        Err(refused) => return *refused,
+    };
     let viewer = Viewer::from(&signed_in);
     let id = ApiKeyId(id.trim().to_owned());
     let target = match state.store.api_key(&id).await {
@@ -132,7 +132,7 @@ pub(crate) async fn revoke(
         );
     }
     let own = target.api_key_id == signed_in.key.api_key_id;
-    if form.confirm.is_none() {
+    if !confirmed {
         return page(&ConfirmPage {
             viewer: Some(viewer),
             title: format!("Revoke “{}”?", target.name),

@@ -171,9 +171,19 @@ pub(crate) struct ConfirmPage {
 /// A form whose only field besides the token is `confirm`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct ConfirmForm {
-    pub(crate) csrf: String,
-    pub(crate) confirm: Option<String>,
+struct ConfirmForm {
+    csrf: String,
+    confirm: Option<String>,
+}
+
+/// A posted confirmation form, checked like any other (`refuse_form`): whether it confirms
+/// (`false`: ask first, with a `ConfirmPage`), or why it is refused.
+pub(crate) fn confirmed(signed_in: &SignedIn, body: &[u8], what: &str) -> Result<bool, Box<Response>> {
+    let form: ConfirmForm = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    match refuse_form(signed_in, &form.csrf, what) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(form.confirm.is_some()),
+    }
 }
 
 /// Why a posted form is refused, if it is: its CSRF token is not the session's (a page

@@ -528,16 +528,16 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form: super::ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "tasks") {
-        return refused;
-    }
+    let confirmed = match super::confirmed(&signed_in, &body, "tasks") {
+        Ok(confirmed) => confirmed,
+        Err(refused) => return *refused,
+    };
     let viewer = Viewer::from(&signed_in);
     let task = match state.tasks.task(&TaskId(id.trim().to_owned())).await {
         Ok(task) => task,
         Err(e) => return super::tasks::task_problem(viewer, e),
     };
-    if form.confirm.is_none() {
+    if !confirmed {
         return page(&super::ConfirmPage {
             viewer: Some(viewer),
             title: format!("Delete “{}”?", task.name),

@@ -13,7 +13,7 @@ use webhooks::SubscriptionError;
 use webhooks::subscriptions::SubscriptionInput;
 
 use super::keys::SecretOncePage;
-use super::{ConfirmForm, ConfirmPage, SignedIn, Viewer, error_page, page};
+use super::{ConfirmPage, SignedIn, Viewer, error_page, page};
 use crate::AppState;
 
 /// The form as typed (the secret is never shown back, nor logged: no `Debug`).
@@ -219,16 +219,16 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form: ConfirmForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "webhooks") {
-        return refused;
-    }
+    let confirmed = match super::confirmed(&signed_in, &body, "webhooks") {
+        Ok(confirmed) => confirmed,
+        Err(refused) => return *refused,
+    };
     let subscription = match state.webhooks.get(id.trim()).await {
         Ok(subscription) => subscription,
         Err(SubscriptionError::NotFound(_)) => return not_found(&signed_in),
         Err(e) => return super::session_unavailable(&e.to_string()),
     };
-    if form.confirm.is_none() {
+    if !confirmed {
         return page(&ConfirmPage {
             viewer: Some(Viewer::from(&signed_in)),
             title: format!("Delete “{}”?", subscription.name),
