@@ -190,20 +190,11 @@ pub(crate) async fn run_json(State(state): State<AppState>, signed_in: SignedIn,
     response
 }
 
-#[derive(Debug, Deserialize)]
-struct RunForm {
-    #[serde(default)]
+/// A form that carries only the session's token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TokenForm {
     csrf: String,
-    #[serde(default)]
-    confirm: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "confirm_run.html")]
-struct ConfirmRunPage {
-    viewer: Option<Viewer>,
-    task_id: String,
-    message: String,
 }
 
 /// Starts a task now (admins); above the execution limit, asks for a confirmation first.
@@ -214,12 +205,12 @@ pub(crate) async fn run_now(
     body: Bytes,
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
-    let form: RunForm = serde_urlencoded::from_bytes(&body).unwrap_or(RunForm { csrf: String::new(), confirm: None });
-    if let Some(refused) = super::refuse_form(&signed_in, &form.csrf, "tasks and runs") {
-        return refused;
-    }
+    let confirmed = match super::confirmed(&signed_in, &body, "tasks and runs") {
+        Ok(confirmed) => confirmed,
+        Err(refused) => return *refused,
+    };
     let task_id = TaskId(id.trim().to_owned());
-    let start = RunStart { started_by: signed_in.key.name.clone(), confirm: form.confirm.is_some() };
+    let start = RunStart { started_by: signed_in.key.name.clone(), confirm: confirmed };
     match state.tasks.start_task_run(&task_id, &start).await {
         Ok(run) => {
             let link = format!(
@@ -231,8 +222,14 @@ pub(crate) async fn run_now(
             Redirect::to(&link).into_response()
         }
         Err(e @ TaskError::OverLimit { .. }) => {
-            let mut response =
-                page(&ConfirmRunPage { viewer: Some(viewer), task_id: task_id.0, message: e.to_string() });
+            let mut response = page(&super::ConfirmPage {
+                viewer: Some(viewer),
+                title: "Confirm the run".into(),
+                message: format!("{e}."),
+                action: format!("/tasks/{}/run", task_id.0),
+                button: "Run it anyway",
+                back: "/tasks".into(),
+            });
             *response.status_mut() = StatusCode::CONFLICT;
             response
         }
@@ -250,7 +247,7 @@ enum Decision {
 }
 
 async fn decide(state: &AppState, signed_in: &SignedIn, id: &str, body: &Bytes, decision: Decision) -> Response {
-    let form: RunForm = serde_urlencoded::from_bytes(body).unwrap_or(RunForm { csrf: String::new(), confirm: None });
+    let form: TokenForm = serde_urlencoded::from_bytes(body).unwrap_or_default();
     if let Some(refused) = super::refuse_form(signed_in, &form.csrf, "tasks and runs") {
         return refused;
     }
