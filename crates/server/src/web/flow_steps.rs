@@ -157,16 +157,38 @@ const IF_ELSE: &str = r#"{
 /// The most steps the form reads (the flow's own limit is checked when saving).
 const MAX_FORM_STEPS: usize = model::flow::MAX_STEPS;
 
-/// One field of a step, as shown.
+/// One field of a step: what its type says of it, and its value. Its form key is
+/// `step{index}.{name}`, numbered where the page is drawn, so moving steps renumbers nothing.
 struct FieldView {
-    /// The form key (`step2.message`).
-    key: String,
-    label: &'static str,
+    spec: &'static Field,
     value: String,
-    multiline: bool,
-    choices: Option<&'static [&'static str]>,
+}
+
+impl FieldView {
+    fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    fn label(&self) -> &'static str {
+        self.spec.label
+    }
+
+    /// Several lines; a line that holds a line break is shown whole too.
+    fn multiline(&self) -> bool {
+        matches!(self.spec.kind, Kind::Text | Kind::Headers) || self.value.contains('\n')
+    }
+
+    fn choices(&self) -> Option<&'static [&'static str]> {
+        match self.spec.kind {
+            Kind::Choice(choices) => Some(choices),
+            _ => None,
+        }
+    }
+
     /// A stored value that is not one of the choices, offered as it is (never changed silently).
-    unlisted: bool,
+    fn unlisted(&self) -> bool {
+        self.choices().is_some_and(|c| !c.contains(&self.value.as_str()))
+    }
 }
 
 /// One step, as shown and as typed.
@@ -182,7 +204,7 @@ struct StepView {
 impl StepView {
     fn blank(kind: &str) -> Self {
         match STEP_TYPES.iter().find(|(name, _, _)| *name == kind) {
-            Some(_) => Self::from_value(0, &Value::Object(Map::from_iter([("type".to_owned(), kind.into())]))),
+            Some(_) => Self::from_value(&Value::Object(Map::from_iter([("type".to_owned(), kind.into())]))),
             None => Self {
                 kind: "ifElse".into(),
                 label: "If/else block (JSON)".into(),
@@ -193,7 +215,7 @@ impl StepView {
     }
 
     /// A step of a stored definition (or a blank one), its fields filled in.
-    fn from_value(index: usize, step: &Value) -> Self {
+    fn from_value(step: &Value) -> Self {
         let kind = step.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
         let Some((_, label, fields)) = STEP_TYPES.iter().find(|(name, _, _)| *name == kind) else {
             return Self {
@@ -223,19 +245,7 @@ impl StepView {
                     (_, Some(Value::String(text))) => text.clone(),
                     (_, Some(other)) => other.to_string(),
                 };
-                let choices = match f.kind {
-                    Kind::Choice(choices) => Some(choices),
-                    _ => None,
-                };
-                FieldView {
-                    key: format!("step{index}.{}", f.name),
-                    label: f.label,
-                    // A line that holds a line break is shown whole.
-                    multiline: matches!(f.kind, Kind::Text | Kind::Headers) || text.contains('\n'),
-                    unlisted: choices.is_some_and(|c| !c.contains(&text.as_str())),
-                    choices,
-                    value: text,
-                }
+                FieldView { spec: f, value: text }
             })
             .collect();
         Self { kind, label: (*label).to_owned(), fields, json: None }
@@ -248,10 +258,9 @@ impl StepView {
                 FieldProblem::new(&format!("steps[{index}]"), "", format!("this step's JSON cannot be read: {e}"))
             });
         }
-        let specs = STEP_TYPES.iter().find(|(name, _, _)| *name == self.kind).map_or(&[][..], |(_, _, f)| f);
         let mut step = Map::from_iter([("type".to_owned(), Value::from(self.kind.clone()))]);
-        for (spec, field) in specs.iter().zip(&self.fields) {
-            let value = match spec.kind {
+        for field in &self.fields {
+            let value = match field.spec.kind {
                 Kind::List => Value::from(
                     field
                         .value
@@ -279,7 +288,7 @@ impl StepView {
                 Kind::Choice(_) if field.value.is_empty() => continue,
                 _ => Value::from(field.value.clone()),
             };
-            step.insert(spec.name.to_owned(), value);
+            step.insert(field.name().to_owned(), value);
         }
         Ok(Value::Object(step))
     }
@@ -311,7 +320,7 @@ impl FlowForm {
                 WorkItemCriteria::None => "none".into(),
                 WorkItemCriteria::Provided => "provided".into(),
             },
-            steps: steps.iter().enumerate().map(|(i, s)| StepView::from_value(i, s)).collect(),
+            steps: steps.iter().map(StepView::from_value).collect(),
         }
     }
 
@@ -327,13 +336,8 @@ impl FlowForm {
                 None => StepView::blank(&kind),
             };
             step.kind = kind;
-            let index = steps.len();
             for field in &mut step.fields {
-                let name = field.key.split_once('.').map_or("", |(_, name)| name).to_owned();
-                field.value = get(&format!("step{i}.{name}")).unwrap_or_default();
-                field.key = format!("step{index}.{name}");
-                field.multiline |= field.value.contains('\n');
-                field.unlisted = field.choices.is_some_and(|c| !c.contains(&field.value.as_str()));
+                field.value = get(&format!("step{i}.{}", field.name())).unwrap_or_default();
             }
             steps.push(step);
         }
@@ -345,16 +349,6 @@ impl FlowForm {
             enabled: get("enabled").is_some(),
             work_items: get("workItems").unwrap_or_else(|| "none".into()),
             steps,
-        }
-    }
-
-    /// Renumbers the steps' form keys after they moved.
-    fn renumber(&mut self) {
-        for (index, step) in self.steps.iter_mut().enumerate() {
-            for field in &mut step.fields {
-                let name = field.key.split_once('.').map_or("", |(_, name)| name).to_owned();
-                field.key = format!("step{index}.{name}");
-            }
         }
     }
 
@@ -372,7 +366,6 @@ impl FlowForm {
         } else {
             return false;
         }
-        self.renumber();
         true
     }
 
