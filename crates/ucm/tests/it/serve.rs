@@ -15,6 +15,20 @@ backend_tests!(
     deliveries_survive_a_killed_server
 );
 
+/// GETs `url` with `key` every 50 ms until its JSON says `"state": "finished"`, at most `tries`
+/// times: the last answer, for the caller's assertions.
+async fn until_finished(http: &reqwest::Client, url: &str, key: &str, tries: usize) -> serde_json::Value {
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..tries {
+        answer = http.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+        if answer["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer
+}
+
 /// A running `ucm serve`, stopped when dropped.
 pub(crate) struct Server {
     pub(crate) child: Child,
@@ -94,22 +108,8 @@ async fn serve_demo_answers_the_readme_request(db: TestDb) {
         http.post(format!("{}/api/v1/tasks/{onboard}/run", server.base)).bearer_auth(&key).send().await.unwrap();
     assert_eq!(started.status(), 202);
     let started: serde_json::Value = started.json().await.unwrap();
-    let mut record = serde_json::Value::Null;
-    for _ in 0..200 {
-        record = http
-            .get(format!("{}{}", server.base, started["run"].as_str().unwrap()))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if record["state"] == "finished" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let record =
+        until_finished(&http, &format!("{}{}", server.base, started["run"].as_str().unwrap()), &key, 200).await;
     assert_eq!(record["outcome"], "success", "{record}");
     assert!(record["summary"]["groupsAdded"].as_u64().unwrap() > 0, "{record}");
     assert!(
@@ -177,15 +177,7 @@ async fn a_run_killed_with_its_server_is_closed_on_restart(db: TestDb) {
 
     let server = start_with(&db, &env);
     let path = started["run"].as_str().unwrap();
-    let mut record = serde_json::Value::Null;
-    for _ in 0..200 {
-        record =
-            http.get(format!("{}{path}", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-        if record["state"] == "finished" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let record = until_finished(&http, &format!("{}{path}", server.base), &key, 200).await;
     assert_eq!(record["outcome"], "failure", "{record}");
     assert!(record["error"].as_str().unwrap().starts_with("interrupted"), "{record}");
     assert!(record["summary"]["usersMatched"].as_u64().unwrap() >= done, "what it did before the crash stays recorded");
@@ -542,22 +534,8 @@ async fn an_accepted_request_survives_a_killed_server(db: TestDb) {
     drop(server);
 
     let server = start_with(&db, &env);
-    let mut execution = serde_json::Value::Null;
-    for _ in 0..400 {
-        execution = http
-            .get(format!("{}/api/v1/executions/{execution_id}", server.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if execution["state"] == "finished" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let execution =
+        until_finished(&http, &format!("{}/api/v1/executions/{execution_id}", server.base), &key, 400).await;
     assert_eq!(execution["status"], "SUCCESS", "{execution:#}");
     assert_eq!(execution["request"]["n"], 7);
     assert_eq!(execution["steps"][1]["inputs"]["message"], "answered 200", "{execution:#}");
@@ -583,21 +561,8 @@ async fn an_accepted_request_survives_a_killed_server(db: TestDb) {
     let accepted = http.post(url).header("X-Automation-Webhook-Token", secret).json(&serde_json::json!({})).send();
     let execution_id =
         accepted.await.unwrap().json::<serde_json::Value>().await.unwrap()["executionId"].as_str().unwrap().to_owned();
-    for _ in 0..400 {
-        execution = http
-            .get(format!("{}/api/v1/executions/{execution_id}", server.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if execution["state"] == "finished" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let execution =
+        until_finished(&http, &format!("{}/api/v1/executions/{execution_id}", server.base), &key, 400).await;
     assert_eq!(execution["status"], "SUCCESS", "{execution:#}");
     assert_eq!(long_calls.load(Ordering::SeqCst), 1, "run once: the claim was renewed while it ran");
 }
