@@ -150,13 +150,28 @@ struct Spent {
 /// over every execution of the hour, too much to read for each one.
 const SPENT_FRESH: Duration = Duration::from_secs(1);
 
+/// An execution claimed this many times without finishing is failed, not claimed again: its
+/// process died each time it ran (a crash, an out-of-memory kill).
+const MAX_CLAIMS: u32 = 3;
+
+/// What the audit log says of a step, or an execution, that panicked (the panic is in the log).
+const INTERNAL_ERROR: &str = "internal error: the execution stopped unexpectedly; the details are in the server log";
+
+/// What the audit log says where this process stopped because it lost its claim.
+const CLAIM_LOST: &str =
+    "not run here: this process lost its claim on the execution (another process may have taken it over)";
+
 /// The state of one pass through a flow's steps.
-struct Pass {
+struct Pass<'r> {
     /// How many flows led here; a web request from this pass says one more.
     depth: u32,
     context: Value,
     work_item: Option<String>,
-    records: Vec<StepRecord>,
+    /// The execution's records, steps appended as they end (kept if a later step panics).
+    records: &'r mut Vec<StepRecord>,
+    /// The claim on the execution: no step starts once it is not surely held.
+    claim: &'r worker::Claim,
+    claim_lost: bool,
     actions_done: usize,
     /// Steps that failed: actions, and conditions or agent steps that could not run.
     steps_failed: usize,
@@ -240,6 +255,7 @@ impl Executor {
             depth: 0,
             owner: Some(inner.owner.clone()),
             lease_until: Some(self.lease_until(now)),
+            claims: 0,
         };
         inner.store.insert_execution(&execution).await?;
         self.run_claimed(&execution).await?;
@@ -271,6 +287,7 @@ impl Executor {
     }
 
     /// Runs an execution this process claimed and records it; false if the claim lapsed first.
+    /// A panic while it runs ends it as a failure with an internal error, not the worker.
     async fn run_claimed(&self, execution: &StoredExecution) -> Result<bool, StoreError> {
         let inner = &self.inner;
         let started = Instant::now();
@@ -279,38 +296,53 @@ impl Executor {
         let budget = i64::try_from(inner.settings.time_budget_per_hour.as_millis()).unwrap_or(i64::MAX);
         // The claim is renewed while the steps run: a long execution is not taken over and
         // run a second time while it is still running.
-        let keep_claim = async {
-            loop {
-                tokio::time::sleep(inner.settings.lease / 3).await;
-                let until = self.lease_until(inner.clock.now());
-                match inner.store.renew_execution_lease(&execution.id, &holder, until).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(execution = %execution.id, "lost the claim on a running execution"),
-                    Err(e) => {
-                        tracing::warn!(execution = %execution.id, error = %e, "cannot renew an execution's claim")
-                    }
-                }
-            }
-        };
-        let (status, records) = if used > budget {
+        let claim = self.keep_claim(&execution.id, &holder);
+        let mut records = Vec::new();
+        let status = if execution.claims > MAX_CLAIMS {
+            let note = format!(
+                "this execution was started {} times and never finished (the process running it stopped each \
+                 time); it is not run again",
+                execution.claims - 1
+            );
+            records.push(note_record(&note));
+            ExecutionStatus::Failure
+        } else if used > budget {
             let note = format!(
                 "the flow used {} s of processing in the last hour, over its budget of {} s; this execution did not run",
                 used / 1000,
                 budget / 1000
             );
-            (ExecutionStatus::Throttled, vec![note_record(&note)])
+            records.push(note_record(&note));
+            ExecutionStatus::Throttled
         } else {
-            tokio::select! {
-                ran = self.execute(execution) => ran,
-                () = keep_claim => unreachable!("renewing a claim never ends"),
+            let what = format!("flow execution {}", execution.id);
+            match worker::isolate(&what, self.execute(execution, &claim, &mut records)).await {
+                Ok(status) => status,
+                Err(_) => {
+                    records.push(note_record(INTERNAL_ERROR));
+                    ExecutionStatus::Failure
+                }
             }
         };
+        // Credentials the request carried, and flow secrets in webhook paths, never reach the
+        // audit log, whichever step's input or output they ended up in.
+        let body: Value = serde_json::from_str(&execution.body).unwrap_or(Value::Null);
+        let secrets = credential_values(&body);
+        for record in &mut records {
+            for value in record.inputs.values_mut().chain(record.outputs.values_mut()) {
+                scrub(value, &secrets);
+            }
+            for message in &mut record.messages {
+                *message = scrub_text(message, &secrets);
+            }
+        }
         let steps = serde_json::to_string(&records).unwrap_or_else(|_| "[]".to_owned());
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let kept = inner
             .store
             .finish_execution(&execution.id, &holder, status.as_str(), &steps, inner.clock.now(), duration_ms)
             .await?;
+        drop(claim);
         if kept && let Some(spent) = self.spent().get_mut(&execution.flow_id) {
             spent.used_ms = spent.used_ms.saturating_add(duration_ms);
         }
@@ -320,6 +352,19 @@ impl Executor {
             tracing::warn!(execution = %execution.id, "the execution's claim lapsed before it finished; its result was not kept");
         }
         Ok(kept)
+    }
+
+    /// The claim on execution `id`, renewed every third of the lease while it is kept.
+    fn keep_claim(&self, id: &str, holder: &str) -> worker::Claim {
+        let executor = self.clone();
+        let (id, holder) = (id.to_owned(), holder.to_owned());
+        worker::Claim::renewed(format!("flow execution {id}"), self.inner.settings.lease, move || {
+            let (executor, id, holder) = (executor.clone(), id.clone(), holder.clone());
+            async move {
+                let until = executor.lease_until(executor.inner.clock.now());
+                executor.inner.store.renew_execution_lease(&id, &holder, until).await
+            }
+        })
     }
 
     /// Deletes finished executions older than the retention; how many.
@@ -362,12 +407,15 @@ impl Executor {
                     Err(e) => tracing::warn!(error = %e, "cannot delete expired flow executions"),
                 }
             }
-            let finished = match self.run_once().await {
-                Ok(finished) => finished,
-                Err(e) => {
+            // An execution's panic is caught where it runs; one anywhere else in the pass (logged
+            // by `isolate`) still leaves the worker working.
+            let finished = match worker::isolate("flow executor pass", self.run_once()).await {
+                Ok(Ok(finished)) => finished,
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "cannot claim flow executions; trying again shortly");
                     0
                 }
+                Err(_) => 0,
             };
             if *stopped.borrow() {
                 return;
@@ -381,17 +429,26 @@ impl Executor {
         }
     }
 
-    /// Runs one execution: once, or once per work item.
-    async fn execute(&self, execution: &StoredExecution) -> (ExecutionStatus, Vec<StepRecord>) {
+    /// Runs one execution (once, or once per work item), appending each step's record to
+    /// `records` as it ends; how it ended.
+    async fn execute(
+        &self,
+        execution: &StoredExecution,
+        claim: &worker::Claim,
+        records: &mut Vec<StepRecord>,
+    ) -> ExecutionStatus {
         let flow = match self.inner.flows.get(&execution.flow_id, false).await {
             Ok(flow) => flow,
-            Err(e) => return (ExecutionStatus::Failure, vec![note_record(&e.to_string())]),
+            Err(e) => {
+                records.push(note_record(&e.to_string()));
+                return ExecutionStatus::Failure;
+            }
         };
         // A test run runs a disabled flow on purpose; a request waiting when its flow was
         // disabled does not run.
         if !flow.definition.enabled && execution.auth != "test" {
-            let note = "the flow was disabled after this request was accepted; it did not run";
-            return (ExecutionStatus::Aborted, vec![note_record(note)]);
+            records.push(note_record("the flow was disabled after this request was accepted; it did not run"));
+            return ExecutionStatus::Aborted;
         }
         let body: Value = serde_json::from_str(&execution.body).unwrap_or(Value::Null);
         let items: Vec<Option<String>> = match execution.work_items.as_deref().map(serde_json::from_str::<Vec<String>>)
@@ -399,7 +456,6 @@ impl Executor {
             Some(Ok(items)) => items.into_iter().map(Some).collect(),
             _ => vec![None],
         };
-        let mut records = Vec::new();
         let (mut done, mut failed, mut stopped) = (0, 0, false);
         for item in items {
             let mut context = json!({"webhookData": body});
@@ -410,7 +466,9 @@ impl Executor {
                 depth: execution.depth,
                 context,
                 work_item: item,
-                records: Vec::new(),
+                records: &mut *records,
+                claim,
+                claim_lost: false,
                 actions_done: 0,
                 steps_failed: 0,
                 stopped_by_condition: false,
@@ -419,32 +477,33 @@ impl Executor {
             done += pass.actions_done;
             failed += pass.steps_failed;
             stopped |= pass.stopped_by_condition && pass.actions_done + pass.steps_failed == 0;
-            records.extend(pass.records);
-        }
-        // Credentials the request carried, and flow secrets in webhook paths, never reach the
-        // audit log, whichever step's input or output they ended up in.
-        let secrets = credential_values(&body);
-        for record in &mut records {
-            for value in record.inputs.values_mut().chain(record.outputs.values_mut()) {
-                scrub(value, &secrets);
-            }
-            for message in &mut record.messages {
-                *message = scrub_text(message, &secrets);
+            if pass.claim_lost {
+                break;
             }
         }
-        let status = match (done, failed) {
+        match (done, failed) {
             (0, 0) if stopped => ExecutionStatus::NoActionsPerformed,
             (_, 0) => ExecutionStatus::Success,
             (0, _) => ExecutionStatus::Failure,
             _ => ExecutionStatus::SomeErrors,
-        };
-        (status, records)
+        }
     }
 
-    /// Runs `steps` in order until one stops the branch.
-    async fn run_steps(&self, steps: &[Step], prefix: &str, pass: &mut Pass) -> Next {
+    /// Runs `steps` in order until one stops the branch, or the claim on the execution is no
+    /// longer surely held (then nothing more runs: another process may be running it).
+    async fn run_steps(&self, steps: &[Step], prefix: &str, pass: &mut Pass<'_>) -> Next {
         for (i, step) in steps.iter().enumerate() {
             let path = format!("{prefix}steps[{i}]");
+            if pass.claim_lost || !pass.claim.held() {
+                if !pass.claim_lost {
+                    let mut record = note_record(CLAIM_LOST);
+                    (record.path, record.step_type) = (path, step.type_name().to_owned());
+                    pass.records.push(record);
+                    pass.steps_failed += 1;
+                    pass.claim_lost = true;
+                }
+                return Next::Stop;
+            }
             let next = Box::pin(self.run_step(step, &path, pass)).await;
             if matches!(next, Next::Stop) {
                 return Next::Stop;
@@ -453,7 +512,7 @@ impl Executor {
         Next::Continue
     }
 
-    async fn run_step(&self, step: &Step, path: &str, pass: &mut Pass) -> Next {
+    async fn run_step(&self, step: &Step, path: &str, pass: &mut Pass<'_>) -> Next {
         let started = Instant::now();
         let mut record = StepRecord {
             path: path.to_owned(),
@@ -496,15 +555,26 @@ impl Executor {
                 }
                 return Next::Continue;
             }
-            Step::Log { message } => {
-                let text = self.render(message, "message", pass, &mut record);
-                record.messages.push(text);
-            }
-            Step::VariableCreate { name, value } => {
-                let text = self.render(value, "value", pass, &mut record);
-                pass.context[name.as_str()] = Value::String(text.clone());
-                record.outputs.insert(name.clone(), Value::String(text));
-            }
+            Step::Log { message } => match self.render(message, "message", pass, &mut record) {
+                Ok(text) => record.messages.push(text),
+                Err(e) => {
+                    record.status = StepStatus::Failure;
+                    record.messages.push(e);
+                    pass.steps_failed += 1;
+                }
+            },
+            Step::VariableCreate { name, value } => match self.render(value, "value", pass, &mut record) {
+                Ok(text) => {
+                    pass.context[name.as_str()] = Value::String(text.clone());
+                    record.outputs.insert(name.clone(), Value::String(text));
+                }
+                // Left unset: later steps note it as missing rather than use an empty text.
+                Err(e) => {
+                    record.status = StepStatus::Failure;
+                    record.messages.push(e);
+                    pass.steps_failed += 1;
+                }
+            },
             Step::AgentUse { .. } => self.agent(step, pass, &mut record).await,
             _ => match self.action(step, pass, &mut record).await {
                 Ok(()) => pass.actions_done += 1,
@@ -521,38 +591,33 @@ impl Executor {
     }
 
     /// Renders `template` against the pass's values, noting it as input `field` and any missing
-    /// value as a message.
-    fn render(&self, template: &str, field: &str, pass: &Pass, record: &mut StepRecord) -> String {
-        let rendered = smartvalues::Template::parse(template).map_err(|e| e.to_string()).and_then(|parsed| {
-            parsed
-                .render(&pass.context, self.inner.clock.now(), &smartvalues::Limits::default())
-                .map_err(|e| e.to_string())
-        });
-        let text = match rendered {
-            Ok(rendered) => {
-                for missing in rendered.missing {
-                    record.messages.push(format!("{field}: `{missing}` has no value (rendered empty)"));
-                }
-                rendered.text
-            }
-            Err(e) => {
-                record.messages.push(format!("{field}: {e}"));
-                String::new()
-            }
-        };
-        record.inputs.insert(field.to_owned(), Value::String(text.clone()));
-        text
+    /// value as a message. A template that cannot render (an overflow, a limit, a bad argument)
+    /// is the step's failure, `field: why`: nothing is sent with a field left blank.
+    fn render(&self, template: &str, field: &str, pass: &Pass<'_>, record: &mut StepRecord) -> Result<String, String> {
+        let rendered = smartvalues::Template::parse(template)
+            .map_err(|e| e.to_string())
+            .and_then(|parsed| {
+                parsed
+                    .render(&pass.context, self.inner.clock.now(), &smartvalues::Limits::default())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("{field}: {e}"))?;
+        for missing in rendered.missing {
+            record.messages.push(format!("{field}: `{missing}` has no value (rendered empty)"));
+        }
+        record.inputs.insert(field.to_owned(), Value::String(rendered.text.clone()));
+        Ok(rendered.text)
     }
 
-    fn holds(&self, comparison: &Comparison, pass: &Pass, record: &mut StepRecord) -> Result<bool, String> {
-        let first = self.render(&comparison.first, "first", pass, record);
-        let second = self.render(&comparison.second, "second", pass, record);
+    fn holds(&self, comparison: &Comparison, pass: &Pass<'_>, record: &mut StepRecord) -> Result<bool, String> {
+        let first = self.render(&comparison.first, "first", pass, record)?;
+        let second = self.render(&comparison.second, "second", pass, record)?;
         record.inputs.insert("operator".to_owned(), json!(comparison.operator));
         compare(&first, comparison.operator, &second)
     }
 
     /// The first branch whose conditions hold (a branch without conditions always does).
-    fn choose(&self, branches: &[Branch], pass: &Pass, record: &mut StepRecord) -> Option<usize> {
+    fn choose(&self, branches: &[Branch], pass: &Pass<'_>, record: &mut StepRecord) -> Option<usize> {
         for (index, branch) in branches.iter().enumerate() {
             let mut results = Vec::new();
             for comparison in &branch.conditions {
@@ -576,11 +641,11 @@ impl Executor {
     }
 
     /// The agent step: the run named by `webhookData.processId` in a built-in format.
-    async fn agent(&self, step: &Step, pass: &mut Pass, record: &mut StepRecord) {
+    async fn agent(&self, step: &Step, pass: &mut Pass<'_>, record: &mut StepRecord) {
         let Step::AgentUse { prompt, format, backend, .. } = step else { return };
-        let prompt = self.render(prompt, "prompt", pass, record);
         record.inputs.insert("format".to_owned(), Value::from(format.as_str()));
         let outcome = async {
+            let prompt = self.render(prompt, "prompt", pass, record)?;
             let format =
                 agent::Format::from_name(format).ok_or_else(|| format!("`{format}` is not a built-in format"))?;
             let process_id = pass.context["webhookData"]["processId"]
@@ -623,15 +688,21 @@ impl Executor {
     }
 
     /// An action step through its connection; its output goes into the pass's values.
-    async fn action(&self, step: &Step, pass: &mut Pass, record: &mut StepRecord) -> Result<(), String> {
+    async fn action(&self, step: &Step, pass: &mut Pass<'_>, record: &mut StepRecord) -> Result<(), String> {
         let now = self.inner.clock.now();
         let store = &self.inner.store;
         let client = self.inner.connections.client();
         if let Step::WebRequest { method, url, headers, body } = step {
-            let url = self.render(url, "url", pass, record);
-            let body = self.render(body, "body", pass, record);
-            let headers: Vec<(String, String)> =
-                headers.iter().map(|h| (h.name.clone(), self.render(&h.value, "headers", pass, record))).collect();
+            let url = self.render(url, "url", pass, record)?;
+            let body = self.render(body, "body", pass, record)?;
+            let headers = headers
+                .iter()
+                .map(|h| Ok((h.name.clone(), self.render(&h.value, "headers", pass, record)?)))
+                .collect::<Result<Vec<(String, String)>, String>>();
+            // Each header's value was noted in clear over the last: gone before anything can
+            // return, and the list as sent, credentials redacted, noted below.
+            record.inputs.remove("headers");
+            let headers = headers?;
             // Credentials in headers never reach the audit log.
             record.inputs.insert("headers".to_owned(), json!(connectors::web::redacted_headers(&headers)));
             // A flow this request triggers knows how deep the chain is.
@@ -657,10 +728,10 @@ impl Executor {
         let local = matches!(target.settings, Settings::Local);
         match step {
             Step::ConfluencePagePublish { space, parent_page, title, body, .. } => {
-                let space = self.render(space, "space", pass, record);
-                let parent = self.render(parent_page, "parentPage", pass, record);
-                let title = self.render(title, "title", pass, record);
-                let markdown = self.render(body, "body", pass, record);
+                let space = self.render(space, "space", pass, record)?;
+                let parent = self.render(parent_page, "parentPage", pass, record)?;
+                let title = self.render(title, "title", pass, record)?;
+                let markdown = self.render(body, "body", pass, record)?;
                 required(&[("title", &title), ("body", &markdown)])?;
                 let created = if local {
                     let output = connectors::local::page(store, now, &space, &title, &markdown)
@@ -674,8 +745,8 @@ impl Executor {
                 self.output(pass, record, "createdPage", created);
             }
             Step::SlackMessageSend { channel, message, .. } => {
-                let channel = self.render(channel, "channel", pass, record);
-                let text = self.render(message, "message", pass, record);
+                let channel = self.render(channel, "channel", pass, record)?;
+                let text = self.render(message, "message", pass, record)?;
                 required(&[("message", &text)])?;
                 let posted = if local {
                     let output =
@@ -692,15 +763,17 @@ impl Executor {
                 project, issue_type, summary, description, due_date, priority, labels, ..
             } => {
                 let item = connectors::jira::WorkItem {
-                    project_key: self.render(project, "project", pass, record),
-                    issue_type: self.render(issue_type, "issueType", pass, record),
-                    summary: self.render(summary, "summary", pass, record),
-                    markdown: self.render(description, "description", pass, record),
-                    due_date: Some(self.render(due_date, "dueDate", pass, record)).filter(|d| !d.trim().is_empty()),
-                    priority: Some(self.render(priority, "priority", pass, record)).filter(|p| !p.trim().is_empty()),
+                    project_key: self.render(project, "project", pass, record)?,
+                    issue_type: self.render(issue_type, "issueType", pass, record)?,
+                    summary: self.render(summary, "summary", pass, record)?,
+                    markdown: self.render(description, "description", pass, record)?,
+                    due_date: Some(self.render(due_date, "dueDate", pass, record)?).filter(|d| !d.trim().is_empty()),
+                    priority: Some(self.render(priority, "priority", pass, record)?).filter(|p| !p.trim().is_empty()),
                     labels: labels
                         .iter()
                         .map(|l| self.render(l, "labels", pass, record))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
                         .filter(|l| !l.is_empty())
                         .collect(),
                 };
@@ -716,13 +789,13 @@ impl Executor {
                 self.output(pass, record, "createdIssue", created);
             }
             Step::EmailSend { to, cc, bcc, subject, body, .. } => {
-                let mut list = |field: &'static str, template: &str| -> Vec<String> {
-                    let text = self.render(template, field, pass, record);
-                    text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+                let mut list = |field: &'static str, template: &str| -> Result<Vec<String>, String> {
+                    let text = self.render(template, field, pass, record)?;
+                    Ok(text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect())
                 };
-                let (to, cc, bcc) = (list("to", to), list("cc", cc), list("bcc", bcc));
-                let subject = self.render(subject, "subject", pass, record);
-                let markdown = self.render(body, "body", pass, record);
+                let (to, cc, bcc) = (list("to", to)?, list("cc", cc)?, list("bcc", bcc)?);
+                let subject = self.render(subject, "subject", pass, record)?;
+                let markdown = self.render(body, "body", pass, record)?;
                 if to.is_empty() && cc.is_empty() && bcc.is_empty() {
                     return Err("the email has no recipient once rendered".to_owned());
                 }
@@ -741,7 +814,7 @@ impl Executor {
         Ok(())
     }
 
-    fn output(&self, pass: &mut Pass, record: &mut StepRecord, name: &str, value: Value) {
+    fn output(&self, pass: &mut Pass<'_>, record: &mut StepRecord, name: &str, value: Value) {
         record.outputs.insert(name.to_owned(), value.clone());
         pass.context[name] = value;
     }

@@ -182,6 +182,7 @@ impl Flows {
             depth: request.depth,
             owner: None,
             lease_until: None,
+            claims: 0,
         };
         // A chain too deep is recorded, not run.
         let execution = if request.depth >= MAX_CHAIN_DEPTH {

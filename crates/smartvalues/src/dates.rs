@@ -24,6 +24,18 @@ pub(crate) const METHODS: &[&str] = &[
     "convertToTimeZone",
 ];
 
+/// The units of `plus…` and `minus…` (`plusDays`).
+pub(crate) const SHIFT_UNITS: &[&str] =
+    &["Millis", "Seconds", "Minutes", "Hours", "Days", "Weeks", "Months", "Years", "BusinessDays"];
+
+/// The fields of `with…` (`withDayOfMonth`).
+pub(crate) const WITH_FIELDS: &[&str] = &["DayOfMonth", "Month", "Year", "Hour", "Minute", "Second"];
+
+/// Every named format's name.
+pub(crate) fn named_formats() -> impl Iterator<Item = &'static str> {
+    NAMED.iter().map(|(name, _)| *name)
+}
+
 const NAMED: &[(&str, &str)] = &[
     ("jiraDate", "yyyy-MM-dd"),
     ("jiraDateTime", "yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
@@ -120,7 +132,12 @@ pub(crate) fn method(date: &ZonedDateTime, name: &str, args: &[Value]) -> Option
         return Some(int_arg(name, args).and_then(|n| shift(date, unit, n, name)).map(Value::Date));
     }
     if let Some(unit) = name.strip_prefix("minus") {
-        return Some(int_arg(name, args).and_then(|n| shift(date, unit, -n, name)).map(Value::Date));
+        return Some(
+            int_arg(name, args)
+                .and_then(|n| n.checked_neg().ok_or_else(|| RenderError(format!("`{name}`: {n} is out of range"))))
+                .and_then(|n| shift(date, unit, n, name))
+                .map(Value::Date),
+        );
     }
     if let Some(field) = name.strip_prefix("with") {
         return Some(int_arg(name, args).and_then(|n| with(date, field, n, name)).map(Value::Date));
@@ -173,7 +190,7 @@ fn shift(date: &ZonedDateTime, unit: &str, n: i64, name: &str) -> Result<ZonedDa
 }
 
 fn business_days(date: &ZonedDateTime, n: i64, name: &str) -> Result<ZonedDateTime, RenderError> {
-    if n.abs() > 100_000 {
+    if n.unsigned_abs() > 100_000 {
         return Err(RenderError(format!("`{name}`: at most 100000 business days")));
     }
     let step = if n < 0 { -1 } else { 1 };

@@ -316,6 +316,29 @@ fn is_method(name: &str) -> bool {
 const NUMBER_METHODS: &[&str] =
     &["plus", "minus", "multiply", "divide", "abs", "round", "floor", "ceil", "gt", "gte", "lt", "lte", "eq"];
 
+/// Every function and method name the language knows, sorted: for editors' completion, and for
+/// tests that try each one.
+pub fn function_names() -> Vec<String> {
+    let mut names: Vec<String> = ROOT_FUNCTIONS
+        .iter()
+        .chain(LIST_METHODS)
+        .chain(text::METHODS)
+        .chain(dates::METHODS)
+        .chain(NUMBER_METHODS)
+        .copied()
+        .chain(dates::named_formats())
+        .map(str::to_owned)
+        .collect();
+    for unit in dates::SHIFT_UNITS {
+        names.push(format!("plus{unit}"));
+        names.push(format!("minus{unit}"));
+    }
+    names.extend(dates::WITH_FIELDS.iter().map(|field| format!("with{field}")));
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn arity(name: &str, given: usize, min: usize, max: usize) -> Result<()> {
     if given < min || given > max {
         let expected = if min == max {
@@ -398,12 +421,12 @@ fn number_arg(name: &str, args: &[Value], i: usize) -> Result<Decimal> {
 fn number_method(n: Decimal, name: &str, args: &[Value]) -> Option<Result<Value>> {
     let num = |r: Result<Decimal>| r.map(Value::Number);
     let result = match name {
-        "plus" => num(number_arg(name, args, 0).map(|x| n + x)),
-        "minus" => num(number_arg(name, args, 0).map(|x| n - x)),
-        "multiply" => num(number_arg(name, args, 0).map(|x| n * x)),
-        "divide" => {
-            num(number_arg(name, args, 0).and_then(|x| n.checked_div(x).map_or_else(|| fail("division by zero"), Ok)))
-        }
+        "plus" => num(number_arg(name, args, 0).and_then(|x| too_large(name, n.checked_add(x)))),
+        "minus" => num(number_arg(name, args, 0).and_then(|x| too_large(name, n.checked_sub(x)))),
+        "multiply" => num(number_arg(name, args, 0).and_then(|x| too_large(name, n.checked_mul(x)))),
+        "divide" => num(number_arg(name, args, 0).and_then(|x| {
+            if x.is_zero() { fail("`divide`: division by zero") } else { too_large(name, n.checked_div(x)) }
+        })),
         "abs" => Ok(Value::Number(n.abs())),
         "round" => Ok(Value::Number(n.round())),
         "floor" => Ok(Value::Number(n.floor())),
@@ -417,6 +440,16 @@ fn number_method(n: Decimal, name: &str, args: &[Value]) -> Option<Result<Value>
         _ => return None,
     };
     Some(result)
+}
+
+/// A checked result, or the error that says the number got too large to compute with.
+fn too_large(name: &str, result: Option<Decimal>) -> Result<Decimal> {
+    result.map_or_else(|| fail(format!("`{name}`: the result is too large (numbers have at most 28 digits)")), Ok)
+}
+
+/// The sum of `numbers`, or the error that says it got too large.
+fn checked_sum(name: &str, numbers: &[Decimal]) -> Result<Decimal> {
+    numbers.iter().try_fold(Decimal::ZERO, |sum, n| too_large(name, sum.checked_add(*n)))
 }
 
 fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
@@ -463,13 +496,13 @@ fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
         }
         "max" => numbers().into_iter().max().map_or(Value::Missing, Value::Number),
         "min" => numbers().into_iter().min().map_or(Value::Missing, Value::Number),
-        "sum" => Value::Number(numbers().into_iter().sum()),
+        "sum" => Value::Number(checked_sum(name, &numbers())?),
         "average" => {
             let ns = numbers();
             if ns.is_empty() {
                 Value::Missing
             } else {
-                Value::Number(ns.iter().copied().sum::<Decimal>() / Decimal::from(ns.len()))
+                Value::Number(too_large(name, checked_sum(name, &ns)?.checked_div(Decimal::from(ns.len())))?)
             }
         }
         "asJsonStringArray" => Value::Text(

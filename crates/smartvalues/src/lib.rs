@@ -16,7 +16,7 @@ mod parse;
 mod text;
 mod value;
 
-pub use eval::{Limits, Rendered};
+pub use eval::{Limits, Rendered, function_names};
 pub use parse::Template;
 pub use value::Value;
 

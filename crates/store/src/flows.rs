@@ -125,6 +125,8 @@ pub struct StoredExecution {
     /// The process running it, and until when its claim holds.
     pub owner: Option<String>,
     pub lease_until: Option<Timestamp>,
+    /// How many times it was claimed to run (a test run counts none).
+    pub claims: u32,
     pub received_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
@@ -134,7 +136,7 @@ pub struct StoredExecution {
 }
 
 const EXECUTION_COLUMNS: &str = "execution_id, flow_id, state, status, webhook_id, body, work_items, source, auth, \
-                                 received_at, started_at, finished_at, steps, duration_ms, depth, owner, lease_until";
+                                 received_at, started_at, finished_at, steps, duration_ms, depth, owner, lease_until, claims";
 
 fn execution(row: &AnyRow) -> Result<StoredExecution> {
     Ok(StoredExecution {
@@ -155,6 +157,7 @@ fn execution(row: &AnyRow) -> Result<StoredExecution> {
         depth: u32::try_from(row.try_get::<i64, _>(14)?).unwrap_or(u32::MAX),
         owner: row.try_get(15)?,
         lease_until: row.try_get::<Option<i64>, _>(16)?.map(ts),
+        claims: u32::try_from(row.try_get::<i64, _>(17)?).unwrap_or(u32::MAX),
     })
 }
 
@@ -241,7 +244,7 @@ impl Store {
             }
             let taken = sqlx::query(
                 "UPDATE flow_executions SET state = 'running', owner = $1, lease_until = $2, \
-                 started_at = COALESCE(started_at, $3) \
+                 started_at = COALESCE(started_at, $3), claims = claims + 1 \
                  WHERE execution_id = $4 AND (state = 'queued' OR (state = 'running' AND lease_until < $3))",
             )
             .bind(owner.to_owned())

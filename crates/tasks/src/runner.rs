@@ -1,8 +1,6 @@
 //! Starting and executing runs, previews, the execution limit, approval and cancellation.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use directory::DirectoryError;
@@ -79,15 +77,6 @@ pub struct Preview {
     pub user_changes: Vec<UserChange>,
 }
 
-/// A background task that stops when this is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Takes a run out of the in-flight set when dropped, whatever ends the run.
 struct InFlight(TaskService, ProcessId);
 
@@ -98,7 +87,10 @@ impl Drop for InFlight {
 }
 
 /// The error of a run that no longer holds its claim.
-const LOST_CLAIM: &str = "the run lost its claim: another process closed it as interrupted";
+const LOST_CLAIM: &str = "the run lost its claim: its lease ran out, or another process closed it as interrupted";
+
+/// The error of a run that panicked (the panic is in the server log).
+const INTERNAL_ERROR: &str = "internal error: the run stopped unexpectedly; the details are in the server log";
 
 /// Why a selection could not be resolved.
 enum SelectionError {
@@ -361,15 +353,21 @@ impl TaskService {
     /// claim; if the claim is lost (another process closed the run as interrupted), the run
     /// stops before its next change.
     pub async fn execute(&self, run: &StartedRun, progress: &(dyn Fn(Progress) + Sync)) -> RunOutcome {
-        let lost = Arc::new(AtomicBool::new(false));
-        // Aborted when `execute` ends, however it ends (a panic included): a run whose process
-        // no longer works on it must lose its claim and be closed as interrupted.
-        let _keepalive = AbortOnDrop(self.keep_claim(run.process_id.clone(), lost.clone()));
-        let ended = self.execute_steps(run, progress, &lost).await;
+        // Renewed until `execute` ends, however it ends: a run whose process no longer works on
+        // it must lose its claim and be closed as interrupted.
+        let claim = self.keep_claim(&run.process_id);
+        let what = format!("run {}", run.process_id);
+        // The counts as of the last chunk recorded: what a run that panics reports.
+        let recorded = std::sync::Mutex::new((Summary::default(), Progress::default()));
+        let ended = worker::isolate(&what, self.execute_steps(run, progress, &claim, &recorded)).await;
         let (outcome, error, summary, done) = match ended {
-            Ok(Ended::Quarantined) => return RunOutcome::Quarantined,
-            Ok(Ended::Done(summary, done)) => (RunOutcome::Success, None, summary, done),
-            Err(stopped) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
+            Ok(Ok(Ended::Quarantined)) => return RunOutcome::Quarantined,
+            Ok(Ok(Ended::Done(summary, done))) => (RunOutcome::Success, None, summary, done),
+            Ok(Err(stopped)) => (RunOutcome::Failure, Some(stopped.error), stopped.summary, stopped.progress),
+            Err(_) => {
+                let (summary, done) = *recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                (RunOutcome::Failure, Some(INTERNAL_ERROR.to_owned()), summary, done)
+            }
         };
         // A task's outcome fires taskSuccess / taskFailure (queued with the outcome, in one
         // transaction); a bulk operation never fires webhooks.
@@ -420,23 +418,14 @@ impl TaskService {
         outcome
     }
 
-    /// Renews the claim on a run every third of the lease until aborted; sets `lost` when the
-    /// run is no longer ours.
-    fn keep_claim(&self, id: ProcessId, lost: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    /// The claim on run `id`, renewed every third of the lease while it is kept.
+    fn keep_claim(&self, id: &ProcessId) -> worker::Claim {
         let service = self.clone();
-        let every = (self.inner.settings.run_lease.unsigned_abs() / 3).max(Duration::from_millis(100));
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                match service.inner.store.renew_run_lease(&id, &service.inner.owner, service.lease_until()).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lost.store(true, Ordering::SeqCst);
-                        break;
-                    }
-                    Err(e) => tracing::warn!(process_id = %id, error = %e, "could not renew the run's claim"),
-                }
-            }
+        let id = id.clone();
+        let lease = self.inner.settings.run_lease.unsigned_abs();
+        worker::Claim::renewed(format!("run {id}"), lease, move || {
+            let (service, id) = (service.clone(), id.clone());
+            async move { service.inner.store.renew_run_lease(&id, &service.inner.owner, service.lease_until()).await }
         })
     }
 
@@ -451,7 +440,8 @@ impl TaskService {
         &self,
         run: &StartedRun,
         on_progress: &(dyn Fn(Progress) + Sync),
-        lost: &AtomicBool,
+        claim: &worker::Claim,
+        recorded: &std::sync::Mutex<(Summary, Progress)>,
     ) -> Result<Ended, Stopped> {
         let store = &self.inner.store;
         let directory = &self.inner.directory;
@@ -530,7 +520,7 @@ impl TaskService {
                     store::StoreError::NotFound(_) => stopped(LOST_CLAIM.to_owned(), summary, progress),
                     other => failed("the run could not be updated", &other, summary, progress),
                 })?;
-            if lost.load(Ordering::SeqCst) {
+            if !claim.held() {
                 return Err(stopped(LOST_CLAIM.to_owned(), summary, progress));
             }
             if let Some(by) = cancel {
@@ -575,6 +565,7 @@ impl TaskService {
                 summary.add(result);
             }
             progress.done += chunk.len() as u64;
+            *recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (summary, progress);
             on_progress(progress);
         }
         Ok(Ended::Done(summary, progress))

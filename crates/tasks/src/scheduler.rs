@@ -178,7 +178,7 @@ impl Scheduler {
     }
 
     /// Ticks every `every` until `shutdown` completes, executing the runs it starts in the
-    /// background. Errors are logged and the loop goes on.
+    /// background. Errors and panics are logged and the loop goes on.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,7 +188,8 @@ impl Scheduler {
                 () = &mut shutdown => break,
                 _ = interval.tick() => {}
             }
-            if let Err(e) = self.pass(true).await {
+            // A panic in a pass (logged by `isolate`) is one failed pass, not the end of the loop.
+            if let Ok(Err(e)) = worker::isolate("scheduler pass", self.pass(true)).await {
                 tracing::warn!(error = %e, "scheduler pass failed; trying again at the next tick");
             }
         }

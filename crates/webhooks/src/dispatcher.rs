@@ -201,10 +201,12 @@ impl Dispatcher {
             self.store.claim_deliveries(&self.owner, now, until, u32::try_from(free).unwrap_or(u32::MAX)).await?;
         let count = claimed.len();
         for delivery in claimed {
+            // Not renewed: one attempt is shorter than the lease, and none starts after it.
+            let claim = worker::Claim::unrenewed(self.settings.lease);
             // Taken before the request starts, given back when it ends (dropped with the task).
             let Ok(permit) = self.limiter.clone().acquire_owned().await else { break };
             let dispatcher = self.clone();
-            tokio::spawn(async move { dispatcher.deliver(delivery, permit).await });
+            tokio::spawn(async move { dispatcher.deliver(delivery, &claim, permit).await });
         }
         Ok(count)
     }
@@ -223,12 +225,13 @@ impl Dispatcher {
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            let claimed = match self.pass().await {
-                Ok(claimed) => claimed,
-                Err(e) => {
+            let claimed = match worker::isolate("delivery pass", self.pass()).await {
+                Ok(Ok(claimed)) => claimed,
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "delivery pass failed; trying again shortly");
                     0
                 }
+                Err(_) => 0,
             };
             let next = async {
                 if claimed == 0 {
@@ -246,14 +249,45 @@ impl Dispatcher {
     }
 
     /// Sends one attempt and records it; `permit` is given back once the record is written.
-    async fn deliver(&self, delivery: ClaimedDelivery, permit: OwnedSemaphorePermit) {
+    /// Nothing is sent once the claim has lapsed (another dispatcher may have the delivery); a
+    /// panic while preparing or sending is an attempt that failed with an internal error.
+    async fn deliver(&self, delivery: ClaimedDelivery, claim: &worker::Claim, permit: OwnedSemaphorePermit) {
+        if !claim.held() {
+            tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt started; not sent");
+            return;
+        }
         let started_at = self.clock.now();
         if delivery.attempts == 0 {
             let waited = started_at.duration_since(delivery.queued_at);
             self.metrics.first_attempt_after(Duration::try_from(waited).unwrap_or(Duration::ZERO));
         }
         let clock_started = Instant::now();
-        let outcome = match self.subscriptions.open_secret(&delivery.subscription_id, &delivery.secret_sealed) {
+        let what = format!("delivery {}", delivery.delivery_id);
+        let outcome = worker::isolate(&what, self.send(&delivery, started_at)).await.unwrap_or_else(|_| {
+            Err(SendError::Other("internal error while sending; the details are in the server log".to_owned()))
+        });
+        let duration_ms = u64::try_from(clock_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let attempt = self.decide(&delivery, started_at, duration_ms, outcome);
+        tracing::info!(delivery_id = %delivery.delivery_id, subscription = %delivery.subscription_id,
+            process_id = delivery.process_id.as_ref().map(|p| p.0.as_str()), dispatcher = %self.owner,
+            status = attempt.status, error = attempt.error_kind, next = ?attempt.next, "delivery attempt");
+        self.metrics.attempt(match attempt.next {
+            NextStep::Succeeded => AttemptResult::Succeeded,
+            NextStep::Retry(_) => AttemptResult::Retried,
+            NextStep::Dead | NextStep::DeadAndDisable(_) => AttemptResult::Dead,
+        });
+        match self.recorder.record(&self.store, &self.owner, delivery.delivery_id.clone(), attempt, permit).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt was recorded")
+            }
+            Err(e) => tracing::error!(delivery_id = %delivery.delivery_id, error = %e, "could not record an attempt"),
+        }
+    }
+
+    /// Signs and sends one attempt of `delivery`, started at `started_at`.
+    async fn send(&self, delivery: &ClaimedDelivery, started_at: Timestamp) -> Result<Response, SendError> {
+        match self.subscriptions.open_secret(&delivery.subscription_id, &delivery.secret_sealed) {
             Ok((token, secret)) => {
                 let timestamp = started_at.as_second();
                 let signature = secret.sign(&delivery.delivery_id, timestamp, delivery.body.as_bytes());
@@ -272,23 +306,6 @@ impl Dispatcher {
                 self.client.send(&request, RESPONSE_PREFIX_BYTES).await
             }
             Err(e) => Err(SendError::BadUrl(format!("the webhook's secret is unusable: {e}"))),
-        };
-        let duration_ms = u64::try_from(clock_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let attempt = self.decide(&delivery, started_at, duration_ms, outcome);
-        tracing::info!(delivery_id = %delivery.delivery_id, subscription = %delivery.subscription_id,
-            process_id = delivery.process_id.as_ref().map(|p| p.0.as_str()), dispatcher = %self.owner,
-            status = attempt.status, error = attempt.error_kind, next = ?attempt.next, "delivery attempt");
-        self.metrics.attempt(match attempt.next {
-            NextStep::Succeeded => AttemptResult::Succeeded,
-            NextStep::Retry(_) => AttemptResult::Retried,
-            NextStep::Dead | NextStep::DeadAndDisable(_) => AttemptResult::Dead,
-        });
-        match self.recorder.record(&self.store, &self.owner, delivery.delivery_id.clone(), attempt, permit).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(delivery_id = %delivery.delivery_id, "the claim lapsed before the attempt was recorded")
-            }
-            Err(e) => tracing::error!(delivery_id = %delivery.delivery_id, error = %e, "could not record an attempt"),
         }
     }
 

@@ -17,9 +17,28 @@ use webhooks::Headers;
 
 const PUBLIC_URL: &str = "http://ucm.test:8080";
 
+/// The engine's clock: a manual one that, once armed, panics at its next reading (a bug in a
+/// step, simulated: every step renders with the time).
+#[derive(Debug)]
+struct PanickingClock {
+    clock: ManualClock,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Clock for PanickingClock {
+    fn now(&self) -> jiff::Timestamp {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("a step crashed (simulated)");
+        }
+        self.clock.now()
+    }
+}
+
 struct Engine {
     db: TestDb,
     clock: ManualClock,
+    /// Arms the executor's clock to panic once.
+    panic_next: Arc<std::sync::atomic::AtomicBool>,
     flows: Flows,
     executor: Executor,
     rate: RateLimit,
@@ -42,17 +61,19 @@ impl Engine {
         let connections = connectors::Connections::new(db.store.clone(), key, client, Arc::new(clock.clone()));
         connections.create(&serde_json::from_value(json!({"name": "local", "kind": "local"})).unwrap()).await.unwrap();
         let tools = agent::Tools::new(db.store.read_only().await.unwrap(), Arc::new(clock.clone()), PUBLIC_URL);
+        let panic_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let executor_clock = Arc::new(PanickingClock { clock: clock.clone(), armed: panic_next.clone() });
         let executor = Executor::new(
             flows.clone(),
             db.store.clone(),
             tools,
             None,
             connections,
-            Arc::new(clock.clone()),
+            executor_clock,
             PUBLIC_URL,
             settings,
         );
-        Self { db, clock, flows, executor, rate: RateLimit::new(1000) }
+        Self { db, clock, panic_next, flows, executor, rate: RateLimit::new(1000) }
     }
 
     /// A demo organization and one finished task run; its process id.
@@ -113,6 +134,10 @@ backend_tests!(
     chains_stop_at_depth_ten_and_busy_flows_are_throttled,
     the_recipes_do_what_their_files_say,
     branches_work_items_and_the_audit_log_keep_their_promises,
+    a_number_that_overflows_fails_its_step_and_every_other_flow_runs,
+    a_panicking_execution_is_a_failure_and_the_worker_goes_on,
+    an_execution_started_too_often_is_failed_not_retried_forever,
+    an_execution_whose_claim_is_lost_stops_before_its_next_step,
 );
 
 async fn a_task_run_becomes_a_slack_style_message_through_the_agent(db: TestDb) {
@@ -408,4 +433,146 @@ async fn branches_work_items_and_the_audit_log_keep_their_promises(db: TestDb) {
     // A test run follows the trigger's criteria too.
     let refused = engine.executor.test_run(&flow.0, &json!({"no": "items"})).await;
     assert!(matches!(refused, Err(automation::FlowError::Invalid(_))), "{refused:?}");
+}
+
+/// A local receiver for web requests that runs `on_request` (in the request) before it answers.
+async fn receiver(on_request: impl Fn() + Clone + Send + Sync + 'static) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let on_request = on_request.clone();
+            async move {
+                tokio::task::spawn_blocking(on_request).await.unwrap();
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn local_messages(engine: &Engine) -> usize {
+    engine.db.store.outputs(Some("message"), 100).await.unwrap().len()
+}
+
+/// Numbers past what a decimal holds, from the payload: the step fails and says so, nothing is
+/// posted with a blank field, and the requests to other flows all run.
+async fn a_number_that_overflows_fails_its_step_and_every_other_flow_runs(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let sum = engine
+        .flow(json!({"name": "Sum", "enabled": true, "trigger": {"type": "incomingWebhook"},
+        "steps": [
+            {"type": "log", "message": "total {{webhookData.amount.plus(webhookData.fee)}}"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#ops",
+             "message": "total {{webhookData.amount.multiply(webhookData.fee)}}"}
+        ]}))
+        .await;
+    let other = engine
+        .flow(json!({"name": "Other", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "slack.message.send", "connection": "local", "channel": "#ops", "message": "hi {{webhookData.n}}"}]}))
+        .await;
+    let mut overflowing = Vec::new();
+    for _ in 0..4 {
+        overflowing.push(engine.send(&sum, &json!({"amount": 7.9e28, "fee": 7.9e28})).await);
+    }
+    let fine = engine.send(&other, &json!({"n": 1})).await;
+    assert_eq!(engine.executor.run_once().await.unwrap(), 5);
+    for id in overflowing {
+        let view = engine.flows.execution(&id).await.unwrap();
+        assert_eq!(view.status.as_deref(), Some("FAILURE"), "{view:?}");
+        assert_eq!(view.steps.len(), 2);
+        for step in &view.steps {
+            assert_eq!(step.status, automation::StepStatus::Failure);
+            assert!(step.messages.iter().any(|m| m.contains("too large")), "{:?}", step.messages);
+        }
+    }
+    assert_eq!(engine.flows.execution(&fine).await.unwrap().status.as_deref(), Some("SUCCESS"));
+    assert_eq!(local_messages(&engine).await, 1, "only the other flow posted");
+}
+
+/// A panic in a step ends that execution as a failure with an internal error, the steps before
+/// it kept in the audit log; the same worker runs the next execution.
+async fn a_panicking_execution_is_a_failure_and_the_worker_goes_on(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let armed = engine.panic_next.clone();
+    let url = receiver(move || armed.store(true, std::sync::atomic::Ordering::SeqCst)).await;
+    let crashing = engine
+        .flow(json!({"name": "Crash", "enabled": true, "trigger": {"type": "incomingWebhook"},
+        "steps": [
+            {"type": "web.request", "method": "POST", "url": url, "body": "{}"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#ops", "message": "after"}
+        ]}))
+        .await;
+    let fine = engine
+        .flow(json!({"name": "Fine", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "log", "message": "fine {{webhookData.n}}"}]}))
+        .await;
+    let crashed = engine.send(&crashing, &json!({})).await;
+    let next = engine.send(&fine, &json!({"n": 2})).await;
+    assert_eq!(engine.executor.run_once().await.unwrap(), 2);
+    let view = engine.flows.execution(&crashed).await.unwrap();
+    assert_eq!((view.state.as_str(), view.status.as_deref()), ("finished", Some("FAILURE")), "{view:?}");
+    assert_eq!(view.steps[0].step_type, "web.request", "the steps before the panic are kept");
+    let last = view.steps.last().unwrap();
+    assert!(last.messages[0].starts_with("internal error"), "{last:?}");
+    assert!(!format!("{view:?}").contains("simulated"), "the panic's message stays in the log");
+    assert_eq!(local_messages(&engine).await, 0);
+    assert_eq!(engine.flows.execution(&next).await.unwrap().status.as_deref(), Some("SUCCESS"));
+}
+
+/// An execution whose process died every time it ran it (claimed, never finished) is failed
+/// once it has been started three times, not taken up again forever.
+async fn an_execution_started_too_often_is_failed_not_retried_forever(db: TestDb) {
+    let engine = Engine::new(db).await;
+    let flow = engine
+        .flow(json!({"name": "Post", "enabled": true, "trigger": {"type": "incomingWebhook"},
+            "steps": [{"type": "slack.message.send", "connection": "local", "channel": "#ops", "message": "hi"}]}))
+        .await;
+    let id = engine.send(&flow, &json!({})).await;
+    for process in 0..3 {
+        // Claimed by a process that dies: its lease lapses.
+        let now = engine.clock.now();
+        let lease = now.checked_add(jiff::SignedDuration::from_secs(300)).unwrap();
+        let taken = engine.db.store.claim_executions(&format!("ucm-dies-{process}"), now, lease, 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        engine.clock.advance(jiff::SignedDuration::from_secs(301));
+    }
+    assert_eq!(engine.executor.run_once().await.unwrap(), 1);
+    let view = engine.flows.execution(&id).await.unwrap();
+    assert_eq!(view.status.as_deref(), Some("FAILURE"));
+    assert!(view.steps[0].messages[0].contains("started 3 times and never finished"), "{view:?}");
+    assert_eq!(local_messages(&engine).await, 0, "not run a fourth time");
+}
+
+/// When another process takes an execution over while a step runs (its claim lapsed), this
+/// process runs no further step: nothing is posted twice.
+async fn an_execution_whose_claim_is_lost_stops_before_its_next_step(db: TestDb) {
+    let lease = std::time::Duration::from_millis(300);
+    let engine = Engine::with_settings(db, ExecutorSettings { lease, ..ExecutorSettings::default() }).await;
+    // While the first step's request is in flight, time passes past the lease and another
+    // process claims the execution; the answer comes after the next renewal has noticed.
+    let (clock, store) = (engine.clock.clone(), engine.db.store.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let url = receiver(move || {
+        clock.advance(jiff::SignedDuration::from_secs(5));
+        let now = clock.now();
+        let until = now.checked_add(jiff::SignedDuration::from_secs(300)).unwrap();
+        let taken = runtime.block_on(store.claim_executions("ucm-other", now, until, 10)).unwrap();
+        assert_eq!(taken.len(), 1, "the other process takes it over");
+        std::thread::sleep(lease);
+    })
+    .await;
+    let flow = engine
+        .flow(json!({"name": "Slow", "enabled": true, "trigger": {"type": "incomingWebhook"},
+        "steps": [
+            {"type": "web.request", "method": "POST", "url": url, "body": "{}"},
+            {"type": "slack.message.send", "connection": "local", "channel": "#ops", "message": "once"}
+        ]}))
+        .await;
+    let id = engine.send(&flow, &json!({})).await;
+    assert_eq!(engine.executor.run_once().await.unwrap(), 0, "its result is not kept");
+    assert_eq!(local_messages(&engine).await, 0, "the step after the lost claim did not run");
+    assert_eq!(engine.db.store.execution(&id).await.unwrap().owner.as_deref(), Some("ucm-other"));
 }

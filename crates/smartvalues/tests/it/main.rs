@@ -180,3 +180,80 @@ fn random_templates_never_panic() {
     assert!(Template::parse(&"{{#items}}".repeat(1_000)).is_err());
     assert!(Template::parse(&format!("{{{{{}}}}}", "f(".repeat(10_000))).is_err());
 }
+
+fn at_epoch() -> jiff::Timestamp {
+    "2020-08-18T02:40:37Z".parse().unwrap()
+}
+
+/// Arithmetic past what a decimal holds is a render error that names the method, never a panic
+/// (a payload's numbers must not be able to take a worker down).
+#[test]
+fn arithmetic_that_overflows_is_an_error() {
+    let ctx = serde_json::json!({"amount": 7.9e28, "fee": 7.9e28, "list": [7.9e28, 7.9e28], "min": i64::MIN});
+    for (template, method) in [
+        ("{{amount.plus(fee)}}", "plus"),
+        ("{{amount.minus(fee).minus(fee).minus(fee)}}", "minus"),
+        ("{{amount.multiply(fee)}}", "multiply"),
+        ("{{amount.divide(0.0000001)}}", "divide"),
+        ("{{list.sum}}", "sum"),
+        ("{{list.average}}", "average"),
+    ] {
+        let err = render(template, ctx.clone()).unwrap_err();
+        assert!(err.contains(&format!("`{method}`")) && err.contains("too large"), "{template}: {err}");
+    }
+    let err = render("{{amount.divide(0)}}", ctx.clone()).unwrap_err();
+    assert!(err.contains("division by zero"), "{err}");
+    let err = render("{{now.minusDays(min)}}", ctx.clone()).unwrap_err();
+    assert!(err.contains("out of range"), "{err}");
+    assert_eq!(render("{{amount.minus(fee)}}", ctx).unwrap().text, "0", "what fits still computes");
+}
+
+/// Every function and method, on every kind of receiver, with extreme numbers and long texts as
+/// arguments: each renders or fails with a render error, never panics, and never writes past
+/// the output limit.
+#[test]
+fn every_method_survives_extreme_numbers_and_long_texts() {
+    let long = "x".repeat(20_000);
+    let ctx = serde_json::json!({
+        "big": 7.9e28, "neg": -7.9e28, "tiny": 1e-28, "min": i64::MIN, "max": i64::MAX, "zero": 0,
+        "long": long, "list": [7.9e28, 7.9e28, -7.9e28], "many": vec!["ab"; 5_000],
+        "date": "2026-01-01T00:00:00Z", "obj": {"a": 1}, "nul": "a\u{0}b",
+    });
+    let receivers = ["big", "neg", "tiny", "min", "long", "list", "many", "date.toDate", "obj", "missing", "nul"];
+    let argument_sets = [
+        "",
+        "()",
+        "(big)",
+        "(neg)",
+        "(tiny)",
+        "(min)",
+        "(max)",
+        "(zero)",
+        "(long)",
+        "(long, long)",
+        "(\"x\", long)",
+        "(big, long)",
+        "(max, long)",
+        "(\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\")",
+    ];
+    let limits = Limits { max_output_bytes: 1 << 16, max_steps: 100_000 };
+    let mut failures = Vec::new();
+    for name in smartvalues::function_names() {
+        for receiver in receivers {
+            for args in argument_sets {
+                let template = format!("{{{{{receiver}.{name}{args}}}}}");
+                let Ok(parsed) = Template::parse(&template) else { continue };
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parsed.render(&ctx, at_epoch(), &limits)));
+                match outcome {
+                    Err(_) => failures.push(format!("{template}: panicked")),
+                    Ok(Ok(rendered)) if rendered.text.len() > limits.max_output_bytes => {
+                        failures.push(format!("{template}: {} bytes of output", rendered.text.len()))
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

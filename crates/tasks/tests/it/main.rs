@@ -134,6 +134,16 @@ pub struct FlakyDirectory {
     pub down: std::sync::atomic::AtomicBool,
     /// Each `apply` takes this long (a slow remote directory).
     pub delay_ms: std::sync::atomic::AtomicU64,
+    /// The next `sync` panics (a bug in a directory client, simulated), once.
+    pub sync_panics: std::sync::atomic::AtomicBool,
+    /// How many `sync` calls returned.
+    pub syncs: std::sync::atomic::AtomicU32,
+}
+
+impl FlakyDirectory {
+    pub fn new(inner: Arc<dyn Directory>) -> Self {
+        Self { inner, down: false.into(), delay_ms: 0.into(), sync_panics: false.into(), syncs: 0.into() }
+    }
 }
 
 #[async_trait::async_trait]
@@ -172,7 +182,12 @@ impl Directory for FlakyDirectory {
         self.inner.apply(changes).await
     }
     async fn sync(&self) -> Result<directory::SyncReport, DirectoryError> {
-        self.inner.sync().await
+        if self.sync_panics.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("the directory client crashed while syncing (a bug, simulated)");
+        }
+        let report = self.inner.sync().await;
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        report
     }
 }
 

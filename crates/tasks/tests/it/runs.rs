@@ -26,7 +26,7 @@ backend_tests!(
     editing_a_task_keeps_its_interval_grid,
     the_streamed_export_is_the_whole_record,
     a_shutdown_lets_runs_finish_or_cancels_them,
-    a_run_that_panics_loses_its_claim,
+    a_run_that_panics_ends_as_an_internal_error,
 );
 
 fn by_hand() -> RunStart {
@@ -240,9 +240,9 @@ async fn a_gone_filter_is_a_top_level_failure(db: TestDb) {
 async fn an_unreachable_directory_is_a_top_level_failure(db: TestDb) {
     let f = Fixture::new(db).await;
     let flaky = std::sync::Arc::new(crate::FlakyDirectory {
-        inner: f.directory.clone(),
         down: true.into(),
         delay_ms: 0.into(),
+        ..crate::FlakyDirectory::new(f.directory.clone())
     });
     let service = tasks::TaskService::new(
         f.db.store.clone(),
@@ -570,9 +570,9 @@ async fn streamed_export(service: &tasks::TaskService, id: &ProcessId) -> serde_
 async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
     let f = Fixture::new(db).await;
     let slow = std::sync::Arc::new(crate::FlakyDirectory {
-        inner: f.directory.clone(),
         down: false.into(),
         delay_ms: 400.into(),
+        ..crate::FlakyDirectory::new(f.directory.clone())
     });
     let settings = TaskSettings { public_url: PUBLIC_URL.into(), chunk_size: 1, ..TaskSettings::default() };
     let service = tasks::TaskService::new(f.db.store.clone(), slow, std::sync::Arc::new(f.clock.clone()), settings);
@@ -604,30 +604,38 @@ async fn a_shutdown_lets_runs_finish_or_cancels_them(db: TestDb) {
     assert_eq!(fast.run_record(&id, None, 10).await.unwrap().run.outcome, Some(RunOutcome::Success));
 }
 
-async fn a_run_that_panics_loses_its_claim(db: TestDb) {
+/// A panic inside a run (a bug in a directory client, say) ends that run as a failure with an
+/// internal error, its outcome recorded and its webhook queued; the service runs the next one.
+async fn a_run_that_panics_ends_as_an_internal_error(db: TestDb) {
     let f = Fixture::new(db).await;
     let crashing = std::sync::Arc::new(crate::FlakyDirectory {
-        inner: f.directory.clone(),
         down: false.into(),
         delay_ms: u64::MAX.into(),
+        ..crate::FlakyDirectory::new(f.directory.clone())
     });
-    // A short lease: a claim kept alive by a leaked background task would be renewed many
-    // times while the test waits.
     let settings = TaskSettings {
         public_url: PUBLIC_URL.into(),
         run_lease: jiff::SignedDuration::from_millis(300),
         ..TaskSettings::default()
     };
-    let service = tasks::TaskService::new(f.db.store.clone(), crashing, std::sync::Arc::new(f.clock.clone()), settings);
+    let service =
+        tasks::TaskService::new(f.db.store.clone(), crashing.clone(), std::sync::Arc::new(f.clock.clone()), settings);
     let task = service.create_task(&f.input("T", three_actions(), Schedule::default()), "test").await.unwrap();
     let run = service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
     let id = run.process_id.clone();
     service.spawn(run).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    f.clock.advance(jiff::SignedDuration::from_secs(1));
-    // Time for a leaked keepalive to renew the claim past the new "now".
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(service.close_interrupted().await.unwrap(), vec![id.clone()], "nobody keeps the claim of a crashed run");
+    service.shutdown(std::time::Duration::from_secs(30), std::time::Duration::from_secs(30)).await;
     let record = service.run_record(&id, None, 10).await.unwrap();
-    assert!(record.run.error.unwrap().starts_with("interrupted"));
+    assert_eq!((record.run.state, record.run.outcome), (RunState::Finished, Some(RunOutcome::Failure)));
+    let error = record.run.error.unwrap();
+    assert!(error.starts_with("internal error"), "{error}");
+    assert!(!error.contains("crashed"), "the panic's message stays in the log: {error}");
+    assert!(service.close_interrupted().await.unwrap().is_empty(), "the run was closed, not left to lapse");
+
+    crashing.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+    let run = service.start_task_run(&task.task_id, &by_hand()).await.unwrap();
+    let next = run.process_id.clone();
+    service.spawn(run).await;
+    service.shutdown(std::time::Duration::from_secs(30), std::time::Duration::from_secs(30)).await;
+    assert_eq!(service.run_record(&next, None, 10).await.unwrap().run.outcome, Some(RunOutcome::Success));
 }

@@ -14,6 +14,7 @@ backend_tests!(
     paused_tasks_do_not_run,
     interrupted_runs_are_closed_as_failures,
     over_the_limit_a_scheduled_run_waits_for_approval,
+    a_panic_in_a_pass_does_not_stop_the_scheduler,
 );
 
 fn daily(time: &str, tz: &str) -> Schedule {
@@ -177,4 +178,35 @@ async fn over_the_limit_a_scheduled_run_waits_for_approval(db: TestDb) {
     let record = f.service.run_record(&started[0].process_id, None, 10).await.unwrap();
     assert_eq!((record.run.state, record.run.outcome), (RunState::Finished, Some(RunOutcome::Rejected)));
     assert!(record.run.error.unwrap().contains("rejected by ops"));
+}
+
+/// A pass that panics (here in the daily sync) is logged; the loop goes on with the next tick.
+async fn a_panic_in_a_pass_does_not_stop_the_scheduler(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let crashing = std::sync::Arc::new(crate::FlakyDirectory {
+        sync_panics: true.into(),
+        ..crate::FlakyDirectory::new(f.directory.clone())
+    });
+    let service = tasks::TaskService::new(
+        f.db.store.clone(),
+        crashing.clone(),
+        std::sync::Arc::new(f.clock.clone()),
+        f.service.settings().clone(),
+    );
+    f.clock.set(at("2026-11-28T23:45:00Z"));
+    let slot = SyncSlot::new("23:30", "UTC").unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler =
+        tokio::spawn(Scheduler::new(service, Some(slot)).run(std::time::Duration::from_millis(20), async {
+            let _ = stopped.await;
+        }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while crashing.syncs.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the scheduler never synced after the panic");
+        assert!(!scheduler.is_finished(), "the scheduler's loop ended");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!crashing.sync_panics.load(std::sync::atomic::Ordering::SeqCst), "the first sync panicked");
+    let _ = stop.send(());
+    scheduler.await.unwrap();
 }
