@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -27,7 +27,16 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
     let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    // A handler that panics answers 500 like any internal error (the panic is logged with the
+    // request id), rather than dropping the connection.
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async {
+            match worker::isolate("request", next.run(request)).await {
+                Ok(response) => response,
+                Err(panicked) => crate::error::ApiError::Internal(panicked.to_string()).into_response(),
+            }
+        })
+        .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }

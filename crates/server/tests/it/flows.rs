@@ -9,7 +9,7 @@ use testkit::{TestDb, backend_tests};
 
 use crate::{App, json_ok, problem};
 
-backend_tests!(flows_are_saved_checked_and_their_secret_kept_for_admins);
+backend_tests!(flows_are_saved_checked_and_their_secret_kept_for_admins, a_test_run_with_numbers_that_overflow_answers);
 
 fn flow() -> Value {
     json!({
@@ -124,4 +124,22 @@ async fn flows_are_saved_checked_and_their_secret_kept_for_admins(db: TestDb) {
         StatusCode::NO_CONTENT
     );
     problem(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
+}
+
+/// A test run whose payload overflows a template's arithmetic answers with the failed step and
+/// why (it used to drop the connection), and the server goes on answering.
+async fn a_test_run_with_numbers_that_overflow_answers(db: TestDb) {
+    let app = App::start(db).await;
+    let sum = json!({"name": "Sum", "trigger": {"type": "incomingWebhook"},
+        "steps": [{"type": "log", "message": "{{webhookData.amount.plus(webhookData.fee)}}"}]});
+    let created: Value = app.send(Method::POST, "/api/v1/flows", Some(sum)).await.unwrap().json().await.unwrap();
+    let id = created["flowId"].as_str().unwrap();
+    let payload = json!({"amount": 7.9e28, "fee": 7.9e28});
+    let tested =
+        json_ok(app.send(Method::POST, &format!("/api/v1/flows/{id}/test"), Some(payload)).await.unwrap()).await;
+    assert_eq!(tested["status"], "FAILURE", "{tested:#}");
+    assert_eq!(tested["steps"][0]["status"], "FAILURE");
+    let message = tested["steps"][0]["messages"][0].as_str().unwrap();
+    assert!(message.contains("`plus`: the result is too large"), "{message}");
+    json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
 }

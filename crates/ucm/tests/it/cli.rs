@@ -391,6 +391,16 @@ fn templates_render_and_check_from_the_command_line() {
     assert!(ok && out.contains("valid"));
     let (ok, _, err) = run(ucm(&dir, None).args(["template", "eval", "{{a.frobnicate()}}"]));
     assert!(!ok && err.contains("unknown function `frobnicate`"), "{err}");
+
+    // Numbers too large to add are an error that says so, not a crash.
+    let huge = file(&dir, "huge.json", r#"{"webhookData": {"amount": 7.9e28, "fee": 7.9e28}}"#);
+    let output = ucm(&dir, None)
+        .args(["template", "eval", "--context", huge.to_str().unwrap(), "{{webhookData.amount.plus(webhookData.fee)}}"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("`plus`: the result is too large"), "{err}");
 }
 
 /// `ucm bench agent` on a tiny organization: it runs and prints its figures as JSON.
