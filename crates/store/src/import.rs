@@ -44,10 +44,52 @@ impl Store {
         batch: &DirectoryImport,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
+        self.write_directory(batch, &[], false, progress).await
+    }
+
+    /// Makes the directory exactly `batch`, in one transaction: what `batch` has is written as
+    /// by [`Store::import_directory`], and users, groups and sites it does not have are deleted
+    /// (a sync from another backend, which reads the whole directory before it writes any of
+    /// it). App types `batch` uses that are not known yet are added from `app_types` (key,
+    /// display name).
+    pub async fn replace_directory(
+        &self,
+        batch: &DirectoryImport,
+        app_types: &[(String, String)],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportReport> {
+        self.write_directory(batch, app_types, true, progress).await
+    }
+
+    async fn write_directory(
+        &self,
+        batch: &DirectoryImport,
+        app_types: &[(String, String)],
+        replace: bool,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportReport> {
         duplicates(batch.sites.iter().map(|s| s.site_id.as_str()), "site")?;
         duplicates(batch.groups.iter().map(|g| g.group_id.as_str()), "group")?;
         duplicates(batch.users.iter().map(|u| u.account_id.as_str()), "user")?;
         let mut tx = self.pool.begin().await?;
+        if !app_types.is_empty() {
+            let position: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(position), 0) AS BIGINT) FROM app_types")
+                .fetch_one(&mut *tx)
+                .await?;
+            insert_rows(
+                self.engine,
+                &mut tx,
+                "INSERT INTO app_types (app_type, display_name, position) VALUES ",
+                app_types.iter().zip(1..).map(|((key, name), n): (&(String, String), i64)| {
+                    vec![key.clone().into(), name.clone().into(), (position + n).into()]
+                }),
+                " ON CONFLICT (app_type) DO NOTHING",
+            )
+            .await?;
+        }
+        if replace {
+            delete_absent(self.engine, &mut tx, batch).await?;
+        }
         let mut report = ImportReport {
             sites: batch.sites.len() as u64,
             groups: batch.groups.len() as u64,
@@ -220,6 +262,39 @@ impl Store {
         sqlx::query(statement).execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Deletes the users, groups and sites the database has and `batch` does not, with what
+/// refers to them.
+async fn delete_absent(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    batch: &DirectoryImport,
+) -> Result<()> {
+    async fn absent(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        query: &'static str,
+        keep: HashSet<&str>,
+    ) -> Result<Vec<String>> {
+        let stored: Vec<String> = sqlx::query_scalar(query).fetch_all(&mut **tx).await?;
+        Ok(stored.into_iter().filter(|id| !keep.contains(id.as_str())).collect())
+    }
+    let users =
+        absent(tx, "SELECT account_id FROM users", batch.users.iter().map(|u| u.account_id.as_str()).collect()).await?;
+    for table in ["user_sites", "user_groups", "user_roles", "user_app_access", "users"] {
+        delete_where_in(engine, tx, &format!("DELETE FROM {table} WHERE account_id IN "), &users).await?;
+    }
+    let groups =
+        absent(tx, "SELECT group_id FROM groups", batch.groups.iter().map(|g| g.group_id.as_str()).collect()).await?;
+    for table in ["user_groups", "group_grants", "groups"] {
+        delete_where_in(engine, tx, &format!("DELETE FROM {table} WHERE group_id IN "), &groups).await?;
+    }
+    let sites =
+        absent(tx, "SELECT site_id FROM sites", batch.sites.iter().map(|s| s.site_id.as_str()).collect()).await?;
+    for table in ["user_sites", "user_app_access", "group_grants", "groups", "sites"] {
+        delete_where_in(engine, tx, &format!("DELETE FROM {table} WHERE site_id IN "), &sites).await?;
+    }
+    Ok(())
 }
 
 fn duplicates<'a>(ids: impl Iterator<Item = &'a str>, what: &str) -> Result<()> {
