@@ -10,11 +10,12 @@ use crate::{KEY, client, simulator};
 
 backend_tests!(a_full_sync_mirrors_the_organization, a_second_sync_removes_what_the_organization_no_longer_has);
 
+/// Last activity by (account, product, site).
+type Activity = BTreeMap<(String, String, String), Option<jiff::Timestamp>>;
+
 /// What ucm should see of the simulated organization: status by account id, and last activity
 /// per (account, product, site).
-fn expected(
-    org: &SimOrg,
-) -> (BTreeMap<String, UserStatus>, BTreeMap<(String, String, String), Option<jiff::Timestamp>>) {
+fn expected(org: &SimOrg) -> (BTreeMap<String, UserStatus>, Activity) {
     let mut statuses = BTreeMap::new();
     let mut activity = BTreeMap::new();
     for user in org.users.values() {
