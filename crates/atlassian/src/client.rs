@@ -119,6 +119,8 @@ pub struct AdminClient {
     key: Arc<str>,
     pacer: Arc<Pacer>,
     stats: Arc<Mutex<CallStats>>,
+    /// Calls made for one request before a 429, 5xx or connection failure is final.
+    attempts: u32,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -139,7 +141,15 @@ impl AdminClient {
             key: Arc::from(key.trim()),
             pacer: Arc::new(pacer),
             stats: Arc::default(),
+            attempts: MAX_ATTEMPTS,
         }
+    }
+
+    /// The same client, trying each call at most `attempts` times: for a person waiting on
+    /// the answer (connecting, checking a key), who should hear of a failure at once.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
     }
 
     /// What the calls so far have met.
@@ -203,7 +213,7 @@ impl AdminClient {
                         200..=299 => return Ok(answer),
                         429 => {
                             self.count(|s| s.rate_limited += 1);
-                            if attempt >= MAX_ATTEMPTS {
+                            if attempt >= self.attempts {
                                 return Err(AdminError::RateLimited(attempt));
                             }
                             let asked = answer
@@ -215,11 +225,11 @@ impl AdminClient {
                             self.pacer.pause_until(Instant::now() + wait);
                             wait
                         }
-                        500..=599 if attempt < MAX_ATTEMPTS => backoff(attempt),
+                        500..=599 if attempt < self.attempts => backoff(attempt),
                         status => return Err(refusal(status, &answer.body)),
                     }
                 }
-                Err(SendError::Timeout | SendError::Connect(_) | SendError::Other(_)) if attempt < MAX_ATTEMPTS => {
+                Err(SendError::Timeout | SendError::Connect(_) | SendError::Other(_)) if attempt < self.attempts => {
                     backoff(attempt)
                 }
                 Err(e) => return Err(AdminError::Transport(e.to_string())),

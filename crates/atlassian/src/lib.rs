@@ -11,3 +11,8 @@ pub mod sync;
 
 pub use client::{AdminClient, AdminError, CallStats};
 pub use sync::{Fetched, SyncProgress};
+pub mod organization;
+
+pub use organization::{
+    ConnectInput, OrgConnectionView, OrgDirectory, OrgError, OrgSettings, OrgSyncReport, Organization,
+};

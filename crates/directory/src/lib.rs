@@ -1,6 +1,6 @@
-//! The directory behind one trait, [`Directory`]: the local backend today (the directory lives
-//! in our database), an Atlassian organization later. Callers (the API, the CLI, tasks) never
-//! know which backend runs.
+//! The directory behind one trait, [`Directory`]: the local backend (the directory lives in our
+//! database), or an Atlassian organization mirrored into the same tables (the `atlassian`
+//! crate). Callers (the API, the CLI, tasks) never know which backend runs.
 //!
 //! Also here: reading import files ([`import`]) and making a demo organization ([`demo`]).
 
@@ -29,6 +29,10 @@ pub enum DirectoryError {
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// The backend (an Atlassian organization) could not be read or changed; says why, in
+    /// words an admin can act on.
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl From<StoreError> for DirectoryError {

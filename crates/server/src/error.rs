@@ -46,6 +46,9 @@ pub enum ApiError {
     TooLarge(String),
     /// 429: too many requests; try again after `retry_after_seconds`.
     TooManyRequests { detail: String, retry_after_seconds: u64 },
+    /// 502: the directory's backend (the Atlassian organization) refused or failed; its
+    /// answer is shown, it is not ours.
+    Upstream(String),
     /// 503: the database is unavailable; retry later.
     Unavailable(String),
     /// 500: a bug or an unexpected state; details go to the log only.
@@ -69,6 +72,7 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests"),
+            Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "The directory's backend failed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
@@ -86,7 +90,8 @@ impl std::fmt::Display for ApiError {
             | Self::MethodNotAllowed(d)
             | Self::Conflict(d)
             | Self::TooLarge(d)
-            | Self::TooManyRequests { detail: d, .. } => f.write_str(d),
+            | Self::TooManyRequests { detail: d, .. }
+            | Self::Upstream(d) => f.write_str(d),
             Self::Unavailable(d) => write!(f, "the database is unavailable: {d}"),
             Self::Internal(d) => write!(f, "internal error: {d}"),
         }
@@ -118,6 +123,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::Filter(e) => e.into(),
             DirectoryError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             DirectoryError::Store(e) => e.into(),
+            DirectoryError::Backend(why) => Self::Upstream(why),
         }
     }
 }
@@ -138,7 +144,8 @@ impl IntoResponse for ApiError {
             | Self::MethodNotAllowed(d)
             | Self::Conflict(d)
             | Self::TooLarge(d)
-            | Self::TooManyRequests { detail: d, .. } => (d, vec![]),
+            | Self::TooManyRequests { detail: d, .. }
+            | Self::Upstream(d) => (d, vec![]),
             Self::Unavailable(internal) => {
                 tracing::warn!(request_id, error = %internal, "database unavailable");
                 ("The database is unavailable; try again shortly.".to_owned(), vec![])

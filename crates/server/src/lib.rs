@@ -34,6 +34,8 @@ pub use routes::users::{UserList, UserListItem, user_detail, user_list};
 pub struct AppState {
     pub store: Store,
     pub directory: Arc<dyn Directory>,
+    /// The Atlassian organization the directory mirrors, when one is connected.
+    pub organization: atlassian::Organization,
     pub clock: Arc<dyn Clock>,
     /// The address people use to reach this installation (deep links), without a trailing `/`.
     pub public_url: String,

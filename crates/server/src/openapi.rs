@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    agent, api_keys, catalog, connections, flows, health, incoming, saved_filters, settings, tasks, users, webhooks,
+    agent, api_keys, catalog, connections, flows, health, incoming, organization, saved_filters, settings, tasks,
+    users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +42,10 @@ use crate::routes::{
         catalog::list_apps,
         catalog::list_groups,
         catalog::sync_directory,
+        organization::get_org,
+        organization::connect_org,
+        organization::check_org,
+        organization::disconnect_org,
         saved_filters::list_saved_filters,
         saved_filters::create_saved_filter,
         saved_filters::get_saved_filter,

@@ -127,7 +127,7 @@ impl Store {
             self.engine,
             &mut tx,
             "INSERT INTO user_groups (account_id, group_id) VALUES ",
-            added.iter().map(|(a, g)| vec![Param::from(a.as_str()), Param::from(g.as_str())]),
+            added.iter().map(|(a, g)| vec![Param::from(a.as_str()), Param::from(g.as_str())]).collect(),
             " ON CONFLICT (account_id, group_id) DO NOTHING",
         )
         .await?;

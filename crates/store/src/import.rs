@@ -80,9 +80,13 @@ impl Store {
                 self.engine,
                 &mut tx,
                 "INSERT INTO app_types (app_type, display_name, position) VALUES ",
-                app_types.iter().zip(1..).map(|((key, name), n): (&(String, String), i64)| {
-                    vec![key.clone().into(), name.clone().into(), (position + n).into()]
-                }),
+                app_types
+                    .iter()
+                    .zip(1..)
+                    .map(|((key, name), n): (&(String, String), i64)| {
+                        vec![key.clone().into(), name.clone().into(), (position + n).into()]
+                    })
+                    .collect(),
                 " ON CONFLICT (app_type) DO NOTHING",
             )
             .await?;
@@ -102,7 +106,7 @@ impl Store {
             "INSERT INTO sites (site_id, name, name_key, url) VALUES ",
             batch.sites.iter().map(|s| {
                 vec![s.site_id.0.clone().into(), s.name.clone().into(), s.name.to_lowercase().into(), s.url.clone().into()]
-            }),
+            }).collect(),
             " ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, url = excluded.url",
         )
         .await?;
@@ -118,7 +122,7 @@ impl Store {
                     g.name.to_lowercase().into(),
                     g.site_id.as_ref().map(|s| s.0.clone()).into(),
                 ]
-            }),
+            }).collect(),
             " ON CONFLICT (group_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, site_id = excluded.site_id",
         )
         .await?;
@@ -128,11 +132,19 @@ impl Store {
             self.engine,
             &mut tx,
             "INSERT INTO group_grants (group_id, app_type, site_id) VALUES ",
-            batch.groups.iter().flat_map(|g| {
-                g.grants.iter().map(|grant| {
-                    vec![g.group_id.0.clone().into(), grant.app_type.0.clone().into(), grant.site_id.0.clone().into()]
+            batch
+                .groups
+                .iter()
+                .flat_map(|g| {
+                    g.grants.iter().map(|grant| {
+                        vec![
+                            g.group_id.0.clone().into(),
+                            grant.app_type.0.clone().into(),
+                            grant.site_id.0.clone().into(),
+                        ]
+                    })
                 })
-            }),
+                .collect(),
             "",
         )
         .await?;
@@ -155,20 +167,23 @@ impl Store {
                 &mut tx,
                 "INSERT INTO users (account_id, display_name, email, name_key, email_key, email_domain, status, \
                  last_active, created_at, activity_at) VALUES ",
-                users.iter().map(|u| {
-                    vec![
-                        u.account_id.0.clone().into(),
-                        u.display_name.clone().into(),
-                        u.email.clone().into(),
-                        u.display_name.to_lowercase().into(),
-                        u.email.to_lowercase().into(),
-                        u.email_domain().into(),
-                        u.status.as_str().into(),
-                        u.last_active.into(),
-                        u.created_at.into(),
-                        u.effective_last_active().into(),
-                    ]
-                }),
+                users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.account_id.0.clone().into(),
+                            u.display_name.clone().into(),
+                            u.email.clone().into(),
+                            u.display_name.to_lowercase().into(),
+                            u.email.to_lowercase().into(),
+                            u.email_domain().into(),
+                            u.status.as_str().into(),
+                            u.last_active.into(),
+                            u.created_at.into(),
+                            u.effective_last_active().into(),
+                        ]
+                    })
+                    .collect(),
                 " ON CONFLICT (account_id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
                  name_key = excluded.name_key, email_key = excluded.email_key, email_domain = excluded.email_domain, \
                  status = excluded.status, last_active = excluded.last_active, created_at = excluded.created_at, \
@@ -188,7 +203,8 @@ impl Store {
                 "INSERT INTO user_sites (account_id, site_id) VALUES ",
                 users
                     .iter()
-                    .flat_map(|u| u.sites.iter().map(|s| vec![u.account_id.0.clone().into(), s.0.clone().into()])),
+                    .flat_map(|u| u.sites.iter().map(|s| vec![u.account_id.0.clone().into(), s.0.clone().into()]))
+                    .collect(),
                 "",
             )
             .await?;
@@ -198,7 +214,8 @@ impl Store {
                 "INSERT INTO user_groups (account_id, group_id) VALUES ",
                 users
                     .iter()
-                    .flat_map(|u| u.groups.iter().map(|g| vec![u.account_id.0.clone().into(), g.0.clone().into()])),
+                    .flat_map(|u| u.groups.iter().map(|g| vec![u.account_id.0.clone().into(), g.0.clone().into()]))
+                    .collect(),
                 "",
             )
             .await?;
@@ -206,16 +223,19 @@ impl Store {
                 self.engine,
                 &mut tx,
                 "INSERT INTO user_roles (account_id, role, app_type, site_id) VALUES ",
-                users.iter().flat_map(|u| {
-                    u.roles.iter().map(|r| {
-                        vec![
-                            u.account_id.0.clone().into(),
-                            r.role.as_str().into(),
-                            r.app_type.as_ref().map_or(String::new(), |a| a.0.clone()).into(),
-                            r.site_id.as_ref().map_or(String::new(), |s| s.0.clone()).into(),
-                        ]
+                users
+                    .iter()
+                    .flat_map(|u| {
+                        u.roles.iter().map(|r| {
+                            vec![
+                                u.account_id.0.clone().into(),
+                                r.role.as_str().into(),
+                                r.app_type.as_ref().map_or(String::new(), |a| a.0.clone()).into(),
+                                r.site_id.as_ref().map_or(String::new(), |s| s.0.clone()).into(),
+                            ]
+                        })
                     })
-                }),
+                    .collect(),
                 "",
             )
             .await?;
@@ -223,17 +243,20 @@ impl Store {
                 self.engine,
                 &mut tx,
                 "INSERT INTO user_app_access (account_id, app_type, site_id, last_active, activity_at) VALUES ",
-                users.iter().flat_map(|u| {
-                    u.app_access.iter().map(|a| {
-                        vec![
-                            u.account_id.0.clone().into(),
-                            a.app_type.0.clone().into(),
-                            a.site_id.0.clone().into(),
-                            a.last_active.into(),
-                            a.last_active.unwrap_or(u.created_at).into(),
-                        ]
+                users
+                    .iter()
+                    .flat_map(|u| {
+                        u.app_access.iter().map(|a| {
+                            vec![
+                                u.account_id.0.clone().into(),
+                                a.app_type.0.clone().into(),
+                                a.site_id.0.clone().into(),
+                                a.last_active.into(),
+                                a.last_active.unwrap_or(u.created_at).into(),
+                            ]
+                        })
                     })
-                }),
+                    .collect(),
                 "",
             )
             .await?;
@@ -336,7 +359,7 @@ pub(crate) async fn insert_rows(
     engine: Engine,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     head: &str,
-    rows: impl Iterator<Item = Vec<Param>>,
+    rows: Vec<Vec<Param>>,
     tail: &str,
 ) -> Result<()> {
     let mut statement: Option<SqlBuilder> = None;

@@ -5,6 +5,7 @@
 //! never carry driver types: see [`StoreError`]. Instants are stored as Unix milliseconds.
 
 mod api_keys;
+mod atlassian;
 mod changes;
 mod connect;
 mod connections;
@@ -26,6 +27,7 @@ mod webhooks;
 pub use web_sessions::WebSession;
 pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
 
+pub use atlassian::StoredOrgConnection;
 pub use connect::{Engine, StoreOptions};
 pub use connections::{StoredConnection, StoredOutput};
 pub use directory::UserPage;

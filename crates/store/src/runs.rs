@@ -321,7 +321,7 @@ impl Store {
             self.engine,
             &mut tx,
             "INSERT INTO run_users (process_id, account_id, status, result) VALUES ",
-            rows.into_iter(),
+            rows.into_iter().collect(),
             " ON CONFLICT (process_id, account_id) DO UPDATE SET status = excluded.status, result = excluded.result",
         )
         .await?;

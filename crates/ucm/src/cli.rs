@@ -131,6 +131,24 @@ Examples:
     )]
     Webhooks(WebhooksCommand),
 
+    /// The directory's backend: connect an Atlassian organization, see how it stands, sync it.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  printf %s \"$ATLASSIAN_ADMIN_KEY\" | ucm directory connect atlassian --api-key-stdin --key-expires 2027-06-30
+  ucm directory sync
+  ucm directory status"
+    )]
+    Directory(DirectoryCommand),
+
+    /// Simulators of the services ucm connects to, for trying ucm out and for tests.
+    #[command(
+        subcommand,
+        after_help = "Example:
+  ucm simulate atlassian --users 500 --bind 127.0.0.1:18200"
+    )]
+    Simulate(SimulateCommand),
+
     /// Flows of the automation engine: a trigger and ordered steps. Each is checked when
     /// saved; its webhook URL and secret are minted on the first save.
     #[command(
@@ -220,6 +238,92 @@ Examples:
   ucm bench directory --users 100000"
     )]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Connect an Atlassian organization with an organization API key (created at
+    /// admin.atlassian.com → Settings → API keys, without scopes). The key is checked with
+    /// Atlassian, sealed, and never shown again; the directory then mirrors the organization.
+    #[command(after_help = "Examples:
+  printf %s \"$KEY\" | ucm directory connect atlassian --api-key-stdin --key-expires 2027-06-30
+  printf %s \"$KEY\" | ucm directory connect atlassian --api-key-stdin --key-expires 2027-06-30 \\
+      --org-id 8a130dbc-06bc-1a05-jjk7-9822046115j1")]
+    Connect {
+        #[arg(value_enum)]
+        backend: BackendArg,
+        /// Read the organization API key from standard input.
+        #[arg(long, required = true)]
+        api_key_stdin: bool,
+        /// The day the key expires (YYYY-MM-DD), as Atlassian showed it when it was created.
+        #[arg(long, value_name = "DATE")]
+        key_expires: jiff::civil::Date,
+        /// The organization's id: needed for a key created with scopes, which lists none.
+        #[arg(long, value_name = "ID")]
+        org_id: Option<String>,
+        /// The directory's id, when the organization has several.
+        #[arg(long, value_name = "ID")]
+        directory_id: Option<String>,
+        /// A name for the key, as its expiry notices will call it.
+        #[arg(long)]
+        key_name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The backend, the organization and directory, the key's expiry, and the last sync.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read the organization into the directory now (the daily sync and every run do too).
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the organization and its key. The directory keeps what it last read.
+    Disconnect,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    /// An Atlassian Cloud organization, through Atlassian's Admin API.
+    Atlassian,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Serve a simulated Atlassian Admin API over a generated organization until stopped.
+    /// Point ucm at it with UCM_ATLASSIAN__API_BASE and allow its network.
+    #[command(after_help = "Example (two terminals):
+  ucm simulate atlassian --users 500 --bind 127.0.0.1:18200
+  export UCM_ATLASSIAN__API_BASE=http://127.0.0.1:18200 UCM_NETWORK__ALLOWED_NETWORKS=127.0.0.0/8
+  printf %s simulated-key | ucm directory connect atlassian --api-key-stdin --key-expires 2027-06-30")]
+    Atlassian {
+        /// How many users the organization has.
+        #[arg(long, default_value_t = 500)]
+        users: usize,
+        /// The seed: the same seed makes the same organization.
+        #[arg(long, default_value_t = directory::demo::DEFAULT_SEED)]
+        seed: u64,
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18200")]
+        bind: String,
+        /// The organization API key it accepts.
+        #[arg(long, default_value = "simulated-key")]
+        key: String,
+        /// Behave like a key created with scopes: GET /v1/orgs lists nothing.
+        #[arg(long)]
+        scoped: bool,
+        /// Allow this many calls per second (past it, 429).
+        #[arg(long, value_name = "N")]
+        requests_per_second: Option<u32>,
+        /// Answer every k-th call with 429.
+        #[arg(long, value_name = "K")]
+        rate_limit_every: Option<u64>,
+        /// Answer every k-th call with 500.
+        #[arg(long, value_name = "K")]
+        fail_every: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../ucm.example.toml");
 
 /// Top-level keys: environment variables outside these (such as `UCM_TEST_…`) are not ours.
-const TOP_LEVEL_KEYS: [&str; 14] = [
+const TOP_LEVEL_KEYS: [&str; 15] = [
     "data_dir",
+    "atlassian",
     "database_url",
     "database",
     "server",
@@ -45,6 +46,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub tasks: TasksConfig,
     pub directory: DirectoryConfig,
+    pub atlassian: AtlassianConfig,
     pub network: NetworkConfig,
     pub webhooks: WebhooksConfig,
     pub secrets: SecretsConfig,
@@ -82,6 +84,15 @@ pub struct TasksConfig {
 pub struct DirectoryConfig {
     pub sync_slot_start: String,
     pub sync_time_zone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtlassianConfig {
+    /// The Admin API's address; paths go under `/admin/...`.
+    pub api_base: String,
+    /// The most calls per second to the organization (0: only its rate-limit headers pace).
+    pub max_requests_per_second: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,6 +275,7 @@ impl Config {
             bail!("tasks.chunk_size must be from 1 to 10000 (it is {})", self.tasks.chunk_size);
         }
         self.sync_slot()?;
+        self.org_settings()?;
         self.address_policy()?;
         self.extra_roots()?;
         self.dispatch_settings()?;
@@ -308,6 +320,19 @@ impl Config {
 
     /// The outbound HTTP client: the address policy, and the system's trusted roots plus
     /// `network.extra_ca_file`.
+    /// Where the Atlassian Admin API is and how fast ucm may call it.
+    pub fn org_settings(&self) -> anyhow::Result<atlassian::OrgSettings> {
+        let api_base = self.atlassian.api_base.trim().trim_end_matches('/').to_owned();
+        if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+            bail!("atlassian.api_base must be an http:// or https:// address (it is `{api_base}`)");
+        }
+        let min_interval = match self.atlassian.max_requests_per_second {
+            0 => std::time::Duration::ZERO,
+            n => std::time::Duration::from_secs(1) / n,
+        };
+        Ok(atlassian::OrgSettings { api_base, min_interval })
+    }
+
     pub fn outbound_client(&self) -> anyhow::Result<webhooks::GuardedClient> {
         let roots = self.extra_roots()?;
         Ok(webhooks::GuardedClient::with_roots(self.address_policy()?, webhooks::Timeouts::default(), roots)?)

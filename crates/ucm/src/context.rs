@@ -17,6 +17,8 @@ pub struct Context {
     /// The same database, read only: what the agent's tools are given.
     pub reader: store::ReadOnlyStore,
     pub directory: Arc<dyn Directory>,
+    /// The Atlassian organization the directory mirrors, when one is connected.
+    pub organization: atlassian::Organization,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -37,8 +39,16 @@ impl Context {
     pub async fn on_store(config: Config, store: Store) -> anyhow::Result<Self> {
         let reader = store.read_only().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let directory = Arc::new(LocalDirectory::new(store.clone(), clock.clone()));
-        Ok(Self { config, store, reader, directory, clock })
+        let organization = atlassian::Organization::new(
+            store.clone(),
+            config.outbound_client()?,
+            config.sealing_key()?,
+            clock.clone(),
+            config.org_settings()?,
+        );
+        let local = LocalDirectory::new(store.clone(), clock.clone());
+        let directory = Arc::new(atlassian::OrgDirectory::new(local, organization.clone()).await?);
+        Ok(Self { config, store, reader, directory, organization, clock })
     }
 
     /// The state the server's handlers (and the CLI's JSON output, which shares their shapes) use.
@@ -46,6 +56,7 @@ impl Context {
         Ok(server::AppState {
             store: self.store.clone(),
             directory: self.directory.clone(),
+            organization: self.organization.clone(),
             clock: self.clock.clone(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             tasks: self.task_service(public_url)?,

@@ -7,6 +7,7 @@ pub(crate) mod connections;
 pub(crate) mod flows;
 pub(crate) mod health;
 pub(crate) mod incoming;
+pub(crate) mod organization;
 pub mod saved_filters;
 pub(crate) mod settings;
 pub mod tasks;
@@ -30,6 +31,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/apps", get(catalog::list_apps))
         .route("/api/v1/groups", get(catalog::list_groups))
         .route("/api/v1/directory/sync", post(catalog::sync_directory))
+        .route(
+            "/api/v1/directory/atlassian",
+            get(organization::get_org).put(organization::connect_org).delete(organization::disconnect_org),
+        )
+        .route("/api/v1/directory/atlassian/check", post(organization::check_org))
         .route("/api/v1/saved-filters", get(saved_filters::list_saved_filters).post(saved_filters::create_saved_filter))
         .route(
             "/api/v1/saved-filters/{filter_id}",

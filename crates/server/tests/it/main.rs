@@ -10,6 +10,7 @@ mod flows;
 mod incoming;
 mod mcp;
 mod openapi;
+mod organization;
 mod saved_filters;
 mod tasks;
 mod users;
@@ -50,12 +51,30 @@ pub struct App {
 
 impl App {
     pub async fn start(db: TestDb) -> Self {
+        // Nothing listens on port 9: no test reaches an Atlassian API unless it starts one.
+        Self::with_atlassian(db, "http://127.0.0.1:9").await
+    }
+
+    /// A server whose Atlassian Admin API is at `api_base` (a simulator).
+    pub async fn with_atlassian(db: TestDb, api_base: &str) -> Self {
         db.store.import_directory(&directory::demo::organization(60, now(), 3), &|_| {}).await.unwrap();
         let clock = ManualClock::new(now());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let organization = ::atlassian::Organization::new(
+            db.store.clone(),
+            ::webhooks::GuardedClient::new(
+                ::webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+                ::webhooks::Timeouts::default(),
+            )
+            .unwrap(),
+            ::webhooks::SealingKey::from_base64(&::webhooks::SealingKey::generate()).unwrap(),
+            Arc::new(clock.clone()),
+            ::atlassian::OrgSettings { api_base: api_base.to_owned(), min_interval: std::time::Duration::ZERO },
+        );
+        let local = directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone()));
         let directory: Arc<dyn directory::Directory> =
-            Arc::new(directory::LocalDirectory::new(db.store.clone(), Arc::new(clock.clone())));
+            Arc::new(::atlassian::OrgDirectory::new(local, organization.clone()).await.unwrap());
         let settings = ::tasks::TaskSettings { public_url: PUBLIC_URL.to_owned(), ..::tasks::TaskSettings::default() };
         let connections = ::connectors::Connections::new(
             db.store.clone(),
@@ -78,6 +97,7 @@ impl App {
         let state = AppState {
             store: db.store.clone(),
             directory: directory.clone(),
+            organization,
             clock: Arc::new(clock.clone()),
             public_url: PUBLIC_URL.to_owned(),
             tasks: tasks.clone(),

@@ -12,6 +12,7 @@ mod connections;
 mod filters;
 mod flows;
 mod import;
+mod organization;
 mod render;
 mod serve;
 mod settings;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(WebhooksCommand::Listen { bind, status, fail_first, secret_stdin }) => {
             return webhooks::listen(bind, status, fail_first, secret_stdin).await;
         }
+        Command::Simulate(command) => return organization::simulate(command).await,
         _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
@@ -68,11 +70,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bulk(command) => tasks::bulk(&context, command).await,
         Command::Webhooks(command) => webhooks::run(&context, command).await,
         Command::Connections(command) => connections::run(&context, command).await,
+        Command::Directory(command) => organization::run(&context, command).await,
         Command::Flows(command) => flows::run(&context, command).await,
         Command::Agent(command) => agent::run(&context, command).await,
         Command::Mcp => server::mcp::serve_stdio(context.tools(&context.public_url())).await.map_err(Into::into),
         Command::Outputs(command) => connections::outputs(&context, command).await,
-        Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) => Ok(()),
+        Command::Bench(_) | Command::Config(_) | Command::Template(_) | Command::Render(_) | Command::Simulate(_) => {
+            Ok(())
+        }
     };
     context.store.close().await;
     result

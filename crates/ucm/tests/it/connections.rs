@@ -9,7 +9,7 @@ use crate::{run, ucm};
 backend_tests!(connections_from_the_cli_are_sealed_and_tested);
 
 /// `ucm` with the secret on standard input.
-fn with_secret(command: &mut std::process::Command, secret: &str) -> (bool, String, String) {
+pub fn with_secret(command: &mut std::process::Command, secret: &str) -> (bool, String, String) {
     let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(secret.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod atlassian;
 mod browser;
 mod cli;
 mod connections;

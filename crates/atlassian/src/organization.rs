@@ -1,0 +1,487 @@
+//! The connected organization: connecting with a key (checked against Atlassian first),
+//! its status, disconnecting, and the directory of an installation, which is the local mirror
+//! kept from the organization and acting on it when one is connected ([`OrgDirectory`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use directory::{Directory, DirectoryError, LocalDirectory, SyncReport, UserSearch};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use model::clock::Clock;
+use model::directory::{Catalog, User};
+use model::filter::{PageRequest, UserFilter};
+use model::ids::AccountId;
+use model::run::{Applied, Change};
+use serde::{Deserialize, Serialize};
+use store::{Store, StoreError, StoredOrgConnection};
+use webhooks::{GuardedClient, SealingKey};
+
+use crate::api;
+use crate::client::{AdminClient, AdminError, CallStats};
+use crate::sync::{self, SyncProgress};
+
+/// The name a connection's key has unless the admin gives one (`orgKeyExpiry` names it).
+pub const DEFAULT_KEY_NAME: &str = "Atlassian organization API key";
+
+/// Where the Admin API is and how fast to call it.
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    /// `https://api.atlassian.com` (paths go under `/admin/...`).
+    pub api_base: String,
+    /// The least time between two calls (the headers may ask for more).
+    pub min_interval: Duration,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self { api_base: "https://api.atlassian.com".to_owned(), min_interval: Duration::from_millis(100) }
+    }
+}
+
+/// What connecting takes.
+#[derive(Debug, Clone)]
+pub struct ConnectInput {
+    /// The organization API key (created without scopes, or with an org id given).
+    pub api_key: String,
+    /// The day the key expires, as shown when it was created (at most a year ahead).
+    pub key_expires: Date,
+    pub key_name: Option<String>,
+    /// Needed for a key created with scopes, which lists no organization; or to choose one.
+    pub org_id: Option<String>,
+    /// Needed only when the organization has several directories.
+    pub directory_id: Option<String>,
+}
+
+/// Why the organization could not be connected, read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgError {
+    /// The input cannot be used (an expiry in the past, an empty key).
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// No organization is connected.
+    #[error("no Atlassian organization is connected (`ucm directory connect atlassian`)")]
+    NotConnected,
+    /// The key is past the expiry date it was connected with.
+    #[error(
+        "the organization API key expired on {0}; create a new one at admin.atlassian.com → Settings → API keys \
+         and connect it again (Settings → Atlassian organization)"
+    )]
+    KeyExpired(Date),
+    /// Atlassian refused or failed.
+    #[error(transparent)]
+    Atlassian(#[from] AdminError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<OrgError> for DirectoryError {
+    fn from(error: OrgError) -> Self {
+        match error {
+            OrgError::Store(e) => DirectoryError::Store(e),
+            other => DirectoryError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// How the last sync went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSyncReport {
+    pub sites: u64,
+    pub groups: u64,
+    pub users: u64,
+    /// Calls made to Atlassian, how many were answered 429, and how many were made again.
+    pub calls: u64,
+    pub rate_limited: u64,
+    pub retried: u64,
+    pub duration_ms: u64,
+}
+
+/// The connection as the API, the CLI and Settings show it (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgConnectionView {
+    /// Its id: the `apiKeyId` of the key's `orgKeyExpiry` events.
+    pub connection_id: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub directory_id: String,
+    pub directory_name: String,
+    pub key_name: String,
+    /// The last day the key works (UTC).
+    #[schema(value_type = String, format = Date)]
+    pub key_expires_on: Date,
+    pub key_expired: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub connected_at: Timestamp,
+    pub connected_by: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_sync_started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_sync_finished_at: Option<Timestamp>,
+    /// Why the last sync failed (none: it succeeded, or none ran).
+    pub last_sync_error: Option<String>,
+    pub last_sync: Option<OrgSyncReport>,
+}
+
+/// The installation's connection to an Atlassian organization. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    store: Store,
+    http: GuardedClient,
+    key: SealingKey,
+    clock: Arc<dyn Clock>,
+    settings: OrgSettings,
+    /// Whether an organization was connected when this process last looked.
+    connected: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What a sealed key belongs to.
+fn seal_context(connection_id: &str) -> String {
+    format!("atlassian-key:{connection_id}")
+}
+
+impl Organization {
+    pub fn new(
+        store: Store,
+        http: GuardedClient,
+        key: SealingKey,
+        clock: Arc<dyn Clock>,
+        settings: OrgSettings,
+    ) -> Self {
+        Self { store, http, key, clock, settings, connected: Arc::default() }
+    }
+
+    /// Whether an organization is connected, as the database says now.
+    pub async fn is_connected(&self) -> Result<bool, OrgError> {
+        let connected = self.store.org_connection().await?.is_some();
+        self.note_connected(connected);
+        Ok(connected)
+    }
+
+    /// Whether an organization was connected when this process last looked (no IO).
+    pub fn was_connected(&self) -> bool {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn note_connected(&self, connected: bool) {
+        self.connected.store(connected, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn client(&self, api_key: &str) -> AdminClient {
+        AdminClient::new(self.http.clone(), &self.settings.api_base, api_key, self.settings.min_interval)
+    }
+
+    /// Checks the key with Atlassian (`GET /v1/orgs`, or `/v1/orgs/{orgId}` for a key that
+    /// lists none), finds the directory, and stores the connection with the key sealed. The
+    /// mirror is not touched until the first sync.
+    pub async fn connect(&self, input: &ConnectInput, by: &str) -> Result<OrgConnectionView, OrgError> {
+        let api_key = input.api_key.trim();
+        if api_key.is_empty() || api_key.chars().any(char::is_whitespace) {
+            return Err(OrgError::Invalid {
+                field: "apiKey",
+                message: "the API key is empty or has spaces in it".into(),
+            });
+        }
+        let today = self.clock.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        if input.key_expires < today {
+            return Err(OrgError::Invalid {
+                field: "keyExpires",
+                message: format!("{} has passed: the key has expired", input.key_expires),
+            });
+        }
+        if input.key_expires > today.checked_add(jiff::Span::new().days(366)).unwrap_or(Date::MAX) {
+            return Err(OrgError::Invalid {
+                field: "keyExpires",
+                message: format!("{}: Atlassian's keys last at most a year", input.key_expires),
+            });
+        }
+        // A person waits: one more try at most, then the failure.
+        let client = self.client(api_key).with_attempts(2);
+        let org = self.find_org(&client, input.org_id.as_deref()).await.map_err(|e| match e {
+            OrgError::Atlassian(AdminError::Unauthorized) => OrgError::Invalid {
+                field: "apiKey",
+                message: "Atlassian refused this key (401): give an organization API key from admin.atlassian.com → \
+                          Settings → API keys (not a personal API token), one that has not expired or been revoked"
+                    .into(),
+            },
+            other => other,
+        })?;
+        let directories: api::Page<api::UserDirectory> =
+            client.get(&format!("/v2/orgs/{}/directories?limit=100", org.id)).await?;
+        let directory = match &input.directory_id {
+            Some(wanted) => directories.data.iter().find(|d| &d.directory_id == wanted).cloned().ok_or_else(|| {
+                OrgError::Invalid {
+                    field: "directoryId",
+                    message: format!("the organization has no directory `{wanted}` ({})", list(&directories.data)),
+                }
+            })?,
+            None => match directories.data.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(OrgError::Invalid {
+                        field: "directoryId",
+                        message: "the organization has no directory this key may manage".into(),
+                    });
+                }
+                several => {
+                    return Err(OrgError::Invalid {
+                        field: "directoryId",
+                        message: format!("the organization has several directories; choose one: {}", list(several)),
+                    });
+                }
+            },
+        };
+        let connection_id = model::ids::new_uuid();
+        let stored = StoredOrgConnection {
+            key_sealed: self.key.seal(api_key, &seal_context(&connection_id)),
+            connection_id,
+            org_id: org.id,
+            org_name: org.attributes.name,
+            directory_id: directory.directory_id,
+            directory_name: directory.name,
+            key_name: input
+                .key_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_KEY_NAME.into()),
+            key_expires_at: end_of(input.key_expires),
+            connected_at: self.clock.now(),
+            connected_by: by.to_owned(),
+            last_sync_started_at: None,
+            last_sync_finished_at: None,
+            last_sync_error: None,
+            last_sync_report: None,
+        };
+        self.store.set_org_connection(&stored).await?;
+        self.note_connected(true);
+        tracing::info!(org = %stored.org_id, directory = %stored.directory_id, by, "Atlassian organization connected");
+        Ok(self.view(stored))
+    }
+
+    async fn find_org(&self, client: &AdminClient, org_id: Option<&str>) -> Result<api::Org, OrgError> {
+        if let Some(org_id) = org_id {
+            let one: api::One<api::Org> = client.get(&format!("/v1/orgs/{org_id}")).await.map_err(|e| match e {
+                AdminError::NotFound(_) => OrgError::Invalid {
+                    field: "orgId",
+                    message: format!("no organization `{org_id}` is reachable with this key"),
+                },
+                other => other.into(),
+            })?;
+            return Ok(one.data);
+        }
+        let orgs: api::Page<api::Org> = client.get("/v1/orgs").await?;
+        match orgs.data.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(OrgError::Invalid {
+                field: "orgId",
+                message:
+                    "the key lists no organization (a key created with scopes does not): give the organization id, \
+                          the part after /o/ in admin.atlassian.com's address"
+                        .into(),
+            }),
+            several => Err(OrgError::Invalid {
+                field: "orgId",
+                message: format!(
+                    "the key reaches several organizations; choose one: {}",
+                    several.iter().map(|o| format!("{} ({})", o.id, o.attributes.name)).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
+    }
+
+    /// The connection, if any.
+    pub async fn status(&self) -> Result<Option<OrgConnectionView>, OrgError> {
+        let stored = self.store.org_connection().await?;
+        self.note_connected(stored.is_some());
+        Ok(stored.map(|c| self.view(c)))
+    }
+
+    /// Checks the stored key with Atlassian now.
+    pub async fn check_key(&self) -> Result<OrgConnectionView, OrgError> {
+        let (stored, client) = self.open().await?;
+        let client = client.with_attempts(2);
+        let _: api::One<api::Org> = client.get(&format!("/v1/orgs/{}", stored.org_id)).await?;
+        Ok(self.view(stored))
+    }
+
+    /// Forgets the connection (the mirror stays as it is); whether there was one.
+    pub async fn disconnect(&self) -> Result<bool, OrgError> {
+        let removed = self.store.delete_org_connection().await?;
+        self.note_connected(false);
+        Ok(removed)
+    }
+
+    /// The connection and a client with its key; refused once the key has expired.
+    async fn open(&self) -> Result<(StoredOrgConnection, AdminClient), OrgError> {
+        let stored = self.store.org_connection().await?.ok_or(OrgError::NotConnected)?;
+        if self.clock.now() > stored.key_expires_at {
+            return Err(OrgError::KeyExpired(date_of(stored.key_expires_at)));
+        }
+        let api_key = self.key.open(&stored.key_sealed, &seal_context(&stored.connection_id)).map_err(|e| {
+            OrgError::Invalid { field: "apiKey", message: format!("the stored key cannot be opened: {e}") }
+        })?;
+        let client = self.client(&api_key);
+        Ok((stored, client))
+    }
+
+    /// Reads the whole organization and makes the mirror exactly that, in one transaction: a
+    /// sync that fails leaves the mirror as it was. The outcome is recorded on the connection.
+    pub async fn sync(&self, progress: &(dyn Fn(SyncProgress) + Sync)) -> Result<OrgSyncReport, OrgError> {
+        let (stored, client) = self.open().await?;
+        let started = Instant::now();
+        self.store.org_sync_started(&stored.connection_id, self.clock.now()).await?;
+        let fetched = sync::fetch(&client, &stored.org_id, &stored.directory_id, progress).await;
+        let report = |stats: CallStats, counts: SyncProgress| OrgSyncReport {
+            sites: counts.sites,
+            groups: counts.groups,
+            users: counts.users,
+            calls: stats.calls,
+            rate_limited: stats.rate_limited,
+            retried: stats.retried,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        let outcome = match fetched {
+            Ok(fetched) => {
+                let counts = SyncProgress {
+                    sites: fetched.import.sites.len() as u64,
+                    groups: fetched.import.groups.len() as u64,
+                    users: fetched.import.users.len() as u64,
+                };
+                self.store
+                    .replace_directory(&fetched.import, &fetched.app_types, &|_| {})
+                    .await
+                    .map_err(OrgError::from)
+                    .map(|_| counts)
+            }
+            Err(e) => Err(e.into()),
+        };
+        let (report, error) = match &outcome {
+            Ok(counts) => (report(client.stats(), *counts), None),
+            Err(e) => (report(client.stats(), SyncProgress::default()), Some(e.to_string())),
+        };
+        let text = serde_json::to_string(&report).unwrap_or_default();
+        self.store.org_sync_finished(&stored.connection_id, self.clock.now(), &text, error.as_deref()).await?;
+        match outcome {
+            Ok(_) => {
+                tracing::info!(
+                    users = report.users,
+                    calls = report.calls,
+                    rate_limited = report.rate_limited,
+                    duration_ms = report.duration_ms,
+                    "Atlassian organization synced"
+                );
+                Ok(report)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Atlassian organization sync failed; the mirror is unchanged");
+                Err(e)
+            }
+        }
+    }
+
+    fn view(&self, c: StoredOrgConnection) -> OrgConnectionView {
+        OrgConnectionView {
+            key_expired: self.clock.now() > c.key_expires_at,
+            key_expires_on: date_of(c.key_expires_at),
+            last_sync: c.last_sync_report.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+            connection_id: c.connection_id,
+            org_id: c.org_id,
+            org_name: c.org_name,
+            directory_id: c.directory_id,
+            directory_name: c.directory_name,
+            key_name: c.key_name,
+            connected_at: c.connected_at,
+            connected_by: c.connected_by,
+            last_sync_started_at: c.last_sync_started_at,
+            last_sync_finished_at: c.last_sync_finished_at,
+            last_sync_error: c.last_sync_error,
+        }
+    }
+}
+
+fn list(directories: &[api::UserDirectory]) -> String {
+    directories.iter().map(|d| format!("{} ({})", d.directory_id, d.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// The last instant of `day` in UTC: a key "expiring on" a day works through it.
+fn end_of(day: Date) -> Timestamp {
+    day.checked_add(jiff::Span::new().days(1))
+        .ok()
+        .and_then(|next| next.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map_or(Timestamp::MAX, |z| z.timestamp() - jiff::SignedDuration::from_millis(1))
+}
+
+fn date_of(at: Timestamp) -> Date {
+    at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
+/// The installation's directory: the local mirror, which every read uses; when an Atlassian
+/// organization is connected, syncs read it into the mirror.
+#[derive(Debug, Clone)]
+pub struct OrgDirectory {
+    local: LocalDirectory,
+    organization: Organization,
+}
+
+impl OrgDirectory {
+    /// The directory over `local`'s tables; asks the database whether an organization is
+    /// connected, so that `backend` is right from the start.
+    pub async fn new(local: LocalDirectory, organization: Organization) -> Result<Self, OrgError> {
+        organization.is_connected().await?;
+        Ok(Self { local, organization })
+    }
+
+    async fn connected(&self) -> Result<bool, DirectoryError> {
+        Ok(self.organization.is_connected().await?)
+    }
+}
+
+#[async_trait]
+impl Directory for OrgDirectory {
+    /// `atlassian` while an organization is connected (as this process last saw), else `local`.
+    fn backend(&self) -> &'static str {
+        if self.organization.was_connected() { "atlassian" } else { "local" }
+    }
+
+    async fn catalog(&self) -> Result<Catalog, DirectoryError> {
+        self.local.catalog().await
+    }
+
+    async fn search_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<UserSearch, DirectoryError> {
+        self.local.search_users(filter, page).await
+    }
+
+    async fn matching_account_ids(&self, filter: &UserFilter) -> Result<Vec<AccountId>, DirectoryError> {
+        self.local.matching_account_ids(filter).await
+    }
+
+    async fn user(&self, account_id: &AccountId) -> Result<User, DirectoryError> {
+        self.local.user(account_id).await
+    }
+
+    async fn users(&self, account_ids: &[AccountId]) -> Result<Vec<User>, DirectoryError> {
+        self.local.users(account_ids).await
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, DirectoryError> {
+        if self.connected().await? {
+            return Err(DirectoryError::Backend(
+                "changing users of a connected Atlassian organization is not built yet: connected organizations are \
+                 read-only in this version"
+                    .to_owned(),
+            ));
+        }
+        self.local.apply(changes).await
+    }
+
+    async fn sync(&self) -> Result<SyncReport, DirectoryError> {
+        if !self.connected().await? {
+            return self.local.sync().await;
+        }
+        let report = self.organization.sync(&|_| {}).await?;
+        Ok(SyncReport { users: report.users })
+    }
+}
