@@ -10,10 +10,10 @@ use directory::{Directory, DirectoryError, LocalDirectory, SyncReport, UserSearc
 use jiff::Timestamp;
 use jiff::civil::Date;
 use model::clock::Clock;
-use model::directory::{Catalog, User};
+use model::directory::{Catalog, User, UserStatus};
 use model::filter::{PageRequest, UserFilter};
 use model::ids::AccountId;
-use model::run::{Applied, Change};
+use model::run::{Applied, Change, Op};
 use serde::{Deserialize, Serialize};
 use store::{Store, StoreError, StoredOrgConnection};
 use webhooks::{GuardedClient, SealingKey};
@@ -136,7 +136,13 @@ pub struct Organization {
     settings: OrgSettings,
     /// Whether an organization was connected when this process last looked.
     connected: Arc<std::sync::atomic::AtomicBool>,
+    /// Changes this process made lately: Atlassian's reads lag its writes (up to 30 s), so a
+    /// sync lays these over what it read rather than undo them in the mirror.
+    recent: Arc<std::sync::Mutex<Vec<(Instant, Change)>>>,
 }
+
+/// How long a change is laid over what a sync reads.
+const READS_LAG: Duration = Duration::from_secs(90);
 
 /// What a sealed key belongs to.
 fn seal_context(connection_id: &str) -> String {
@@ -151,7 +157,7 @@ impl Organization {
         clock: Arc<dyn Clock>,
         settings: OrgSettings,
     ) -> Self {
-        Self { store, http, key, clock, settings, connected: Arc::default() }
+        Self { store, http, key, clock, settings, connected: Arc::default(), recent: Arc::default() }
     }
 
     /// Whether an organization is connected, as the database says now.
@@ -333,7 +339,10 @@ impl Organization {
         let (stored, client) = self.open().await?;
         let started = Instant::now();
         self.store.org_sync_started(&stored.connection_id, self.clock.now()).await?;
-        let fetched = sync::fetch(&client, &stored.org_id, &stored.directory_id, progress).await;
+        let mut fetched = sync::fetch(&client, &stored.org_id, &stored.directory_id, progress).await;
+        if let Ok(fetched) = &mut fetched {
+            self.overlay_recent(&mut fetched.import);
+        }
         let report = |stats: CallStats, counts: SyncProgress| OrgSyncReport {
             sites: counts.sites,
             groups: counts.groups,
@@ -378,6 +387,108 @@ impl Organization {
             Err(e) => {
                 tracing::warn!(error = %e, "Atlassian organization sync failed; the mirror is unchanged");
                 Err(e)
+            }
+        }
+    }
+
+    /// Makes each change through Atlassian's v2 calls (NOTES §0.4), after checking it against
+    /// the mirror by the same rules as the local directory (organization admins are never
+    /// changed, a deactivated user joins no group, …). What Atlassian did is written to the
+    /// mirror at once. Per change: 204 is changed; 409 "already" on adding, or 404 on removing,
+    /// is unchanged; 409 otherwise (an app's user limit), 403 (a group synced from an identity
+    /// provider) and any final failure are failed, with Atlassian's reason. A key Atlassian
+    /// refuses stops the whole batch.
+    pub async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, OrgError> {
+        let (stored, client) = self.open().await?;
+        let planned = self.store.check_changes(changes).await?;
+        let dir = format!("/v2/orgs/{}/directories/{}", stored.org_id, stored.directory_id);
+        let mut answers = Vec::with_capacity(changes.len());
+        let mut done = Vec::new();
+        for (change, planned) in changes.iter().zip(planned) {
+            if planned != Applied::Changed {
+                answers.push(planned);
+                continue;
+            }
+            let account = &change.account_id.0;
+            let called = match &change.op {
+                Op::AddToGroup(group) => {
+                    let body = serde_json::json!({ "accountId": account });
+                    client.send("POST", &format!("{dir}/groups/{}/memberships", group.0), Some(&body)).await
+                }
+                Op::RemoveFromGroup(group) => {
+                    client.send("DELETE", &format!("{dir}/groups/{}/memberships/{account}", group.0), None).await
+                }
+                Op::Suspend => client.send("POST", &format!("{dir}/users/{account}/suspend"), None).await,
+                Op::Restore => client.send("POST", &format!("{dir}/users/{account}/restore"), None).await,
+            };
+            let answer = match (&change.op, called) {
+                (_, Ok(())) => Applied::Changed,
+                (_, Err(AdminError::Unauthorized)) => {
+                    // What was done stays done, in the mirror too.
+                    self.record(&done).await?;
+                    return Err(AdminError::Unauthorized.into());
+                }
+                (Op::AddToGroup(_), Err(AdminError::Conflict(why))) if why.to_lowercase().contains("already") => {
+                    Applied::Unchanged
+                }
+                (Op::AddToGroup(_), Err(AdminError::Conflict(why))) => Applied::Failed(format!(
+                    "Atlassian refused (409): {why}; an app this group grants may have reached its user limit"
+                )),
+                (Op::RemoveFromGroup(_), Err(AdminError::NotFound(_))) => Applied::Unchanged,
+                (_, Err(AdminError::Forbidden(why))) => Applied::Failed(format!(
+                    "Atlassian refused (403): {why}; a group synced from an identity provider is changed there"
+                )),
+                (_, Err(AdminError::NotFound(why))) => {
+                    Applied::Failed(format!("Atlassian does not know this user or group (404): {why}"))
+                }
+                (_, Err(other)) => Applied::Failed(other.to_string()),
+            };
+            // Already so in Atlassian: the mirror catches up as well.
+            if matches!(answer, Applied::Changed | Applied::Unchanged) {
+                done.push(change.clone());
+            }
+            answers.push(answer);
+        }
+        self.record(&done).await?;
+        Ok(answers)
+    }
+
+    /// Writes changes Atlassian made to the mirror, and remembers them for the next syncs.
+    async fn record(&self, done: &[Change]) -> Result<(), OrgError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        self.store.apply_changes(done).await?;
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.retain(|(at, _)| now.duration_since(*at) < READS_LAG);
+        recent.extend(done.iter().map(|change| (now, change.clone())));
+        Ok(())
+    }
+
+    /// Lays the changes of the last [`READS_LAG`] over what a sync read.
+    fn overlay_recent(&self, import: &mut store::DirectoryImport) {
+        let recent: Vec<Change> = {
+            let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            recent.retain(|(at, _)| at.elapsed() < READS_LAG);
+            recent.iter().map(|(_, change)| change.clone()).collect()
+        };
+        if recent.is_empty() {
+            return;
+        }
+        let groups: std::collections::HashSet<&str> = import.groups.iter().map(|g| g.group_id.as_str()).collect();
+        let index: std::collections::HashMap<String, usize> =
+            import.users.iter().enumerate().map(|(i, u)| (u.account_id.0.clone(), i)).collect();
+        for change in &recent {
+            let Some(user) = index.get(change.account_id.as_str()).map(|i| &mut import.users[*i]) else { continue };
+            match &change.op {
+                Op::AddToGroup(g) if groups.contains(g.as_str()) && !user.groups.contains(g) => {
+                    user.groups.push(g.clone());
+                }
+                Op::RemoveFromGroup(g) => user.groups.retain(|x| x != g),
+                Op::Suspend if user.status == UserStatus::Active => user.status = UserStatus::Suspended,
+                Op::Restore if user.status == UserStatus::Suspended => user.status = UserStatus::Active,
+                _ => {}
             }
         }
     }
@@ -468,11 +579,7 @@ impl Directory for OrgDirectory {
 
     async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, DirectoryError> {
         if self.connected().await? {
-            return Err(DirectoryError::Backend(
-                "changing users of a connected Atlassian organization is not built yet: connected organizations are \
-                 read-only in this version"
-                    .to_owned(),
-            ));
+            return Ok(self.organization.apply(changes).await?);
         }
         self.local.apply(changes).await
     }

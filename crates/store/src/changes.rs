@@ -27,6 +27,16 @@ impl Store {
     /// changed: on an error nothing was applied. The users' rows are locked while they are
     /// checked, so concurrent runs cannot both change the same thing.
     pub async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<Applied>> {
+        self.changes(changes, true).await
+    }
+
+    /// What [`Store::apply_changes`] would answer, with nothing written: how a backend that
+    /// changes another system (an Atlassian organization) decides which calls to make.
+    pub async fn check_changes(&self, changes: &[Change]) -> Result<Vec<Applied>> {
+        self.changes(changes, false).await
+    }
+
+    async fn changes(&self, changes: &[Change], write: bool) -> Result<Vec<Applied>> {
         let ids: Vec<String> =
             changes.iter().map(|c| c.account_id.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let group_ids: Vec<String> = changes
@@ -121,6 +131,9 @@ impl Store {
                 }
             }
             answers.push(answer);
+        }
+        if !write {
+            return Ok(answers);
         }
 
         insert_rows(

@@ -41,12 +41,21 @@ pub struct SimSettings {
     pub rate_limit_every: Option<u64>,
     /// Every k-th call answers 500.
     pub fail_every: Option<u64>,
+    /// Reads show a write only this long after it (Atlassian's eventual consistency).
+    pub lag: std::time::Duration,
 }
 
 impl SimSettings {
     /// Accepts `key`, with no limits or faults.
     pub fn new(key: &str) -> Self {
-        Self { key: key.to_owned(), scoped: false, requests_per_second: None, rate_limit_every: None, fail_every: None }
+        Self {
+            key: key.to_owned(),
+            scoped: false,
+            requests_per_second: None,
+            rate_limit_every: None,
+            fail_every: None,
+            lag: std::time::Duration::ZERO,
+        }
     }
 }
 
@@ -54,6 +63,8 @@ impl SimSettings {
 #[derive(Debug)]
 pub struct Simulator {
     org: Mutex<SimOrg>,
+    /// While writes are not yet visible: the organization as reads still show it, and until when.
+    stale: Mutex<Option<(SimOrg, std::time::Instant)>>,
     settings: Mutex<SimSettings>,
     calls: AtomicU64,
     refused: AtomicU64,
@@ -65,6 +76,7 @@ impl Simulator {
     pub fn new(org: SimOrg, settings: SimSettings) -> Arc<Self> {
         Arc::new(Self {
             org: Mutex::new(org),
+            stale: Mutex::new(None),
             settings: Mutex::new(settings),
             calls: AtomicU64::new(0),
             refused: AtomicU64::new(0),
@@ -75,6 +87,32 @@ impl Simulator {
     /// The organization as it is now (tests compare it with what ucm synced).
     pub fn org(&self) -> MutexGuard<'_, SimOrg> {
         self.org.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The organization as reads show it: before recent writes while they lag.
+    fn read(&self) -> Reading<'_> {
+        let mut stale = self.stale.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((org, until)) = stale.as_ref() {
+            if std::time::Instant::now() < *until {
+                return Reading::Stale(Box::new(org.clone()));
+            }
+            *stale = None;
+        }
+        drop(stale);
+        Reading::Live(self.org())
+    }
+
+    /// The organization to change: reads keep showing it as it was for `lag`.
+    fn write(&self) -> MutexGuard<'_, SimOrg> {
+        let lag = self.settings().lag;
+        let org = self.org();
+        if !lag.is_zero() {
+            let mut stale = self.stale.lock().unwrap_or_else(PoisonError::into_inner);
+            if stale.as_ref().is_none_or(|(_, until)| std::time::Instant::now() >= *until) {
+                *stale = Some((org.clone(), std::time::Instant::now() + lag));
+            }
+        }
+        org
     }
 
     /// Changes how it behaves from the next call on.
@@ -120,6 +158,23 @@ impl Simulator {
         let simulator = self.clone();
         tokio::spawn(async move { simulator.serve(listener).await });
         Ok(address)
+    }
+}
+
+/// The organization a read sees.
+enum Reading<'a> {
+    Live(MutexGuard<'a, SimOrg>),
+    Stale(Box<SimOrg>),
+}
+
+impl std::ops::Deref for Reading<'_> {
+    type Target = SimOrg;
+
+    fn deref(&self) -> &SimOrg {
+        match self {
+            Self::Live(org) => org,
+            Self::Stale(org) => org,
+        }
     }
 }
 
@@ -303,7 +358,7 @@ async fn workspaces(State(sim): Sim, Path(org_id): Path<String>, bytes: Bytes) -
         Ok(search) => search,
         Err(why) => return bad_request(&why),
     };
-    let org = sim.org();
+    let org = sim.read();
     let data: Vec<api::Workspace> = org
         .sites
         .iter()
@@ -341,7 +396,7 @@ async fn search_users(State(sim): Sim, Path((org_id, directory_id)): Path<(Strin
     {
         return bad_request("accountIds and groupIds take 1 to 10 items");
     }
-    let org = sim.org();
+    let org = sim.read();
     let term = search.search_term.as_deref().map(str::to_lowercase);
     let data: Vec<api::DirectoryUser> = org
         .users
@@ -369,7 +424,7 @@ async fn search_groups(
         Ok(search) => search,
         Err(why) => return bad_request(&why),
     };
-    let org = sim.org();
+    let org = sim.read();
     let mut groups: Vec<&SimGroup> = org.groups.iter().collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
     let data: Vec<api::DirectoryGroup> = groups.into_iter().map(|g| org.directory_group(g)).collect();
@@ -384,7 +439,7 @@ async fn group_roles(
     if let Some(refused) = wrong_directory(&sim, &org_id, &directory_id) {
         return refused;
     }
-    let org = sim.org();
+    let org = sim.read();
     let Some(group) = org.group(&group_id) else {
         return errors(StatusCode::NOT_FOUND, "ADMIN-404-10", "We couldn't find the group.");
     };
@@ -417,7 +472,7 @@ async fn add_member(
         Ok(input) => input,
         Err(e) => return bad_request(&format!("Invalid request body: {e}")),
     };
-    let mut org = sim.org();
+    let mut org = sim.write();
     let Some(group) = org.group(&group_id).cloned() else { return not_found_member() };
     let Some(user) = org.users.get_mut(&input.account_id) else { return not_found_member() };
     if !group.modifiable {
@@ -440,7 +495,7 @@ async fn remove_member(
     if let Some(refused) = wrong_directory(&sim, &org_id, &directory_id) {
         return refused;
     }
-    let mut org = sim.org();
+    let mut org = sim.write();
     let Some(group) = org.group(&group_id).cloned() else { return not_found_member() };
     let Some(user) = org.users.get_mut(&account_id) else { return not_found_member() };
     if !group.modifiable {
@@ -466,7 +521,7 @@ async fn set_membership(
     if let Some(refused) = wrong_directory(sim, org_id, directory_id) {
         return refused;
     }
-    let mut org = sim.org();
+    let mut org = sim.write();
     let Some(user) = org.users.get_mut(account_id) else { return not_found_member() };
     if user.membership_status != "no_membership" {
         user.membership_status = to;

@@ -147,7 +147,8 @@ pub async fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
         fail_every,
     } = command;
     let org = SimOrg::generate(users, jiff::Timestamp::now(), seed);
-    let settings = SimSettings { key, scoped, requests_per_second, rate_limit_every, fail_every };
+    let settings =
+        SimSettings { key, scoped, requests_per_second, rate_limit_every, fail_every, ..SimSettings::new("") };
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     eprintln!(
