@@ -17,7 +17,7 @@ use crate::{KEY, now};
 backend_tests!(each_answer_maps_to_an_outcome_and_the_mirror_follows, a_sync_right_after_a_change_keeps_it);
 
 /// An organization connected and synced into `db`.
-async fn connected(db: &TestDb, users: usize) -> (Arc<Simulator>, Organization) {
+pub async fn connected(db: &TestDb, users: usize) -> (Arc<Simulator>, Organization) {
     let sim = Simulator::new(SimOrg::generate(users, now(), 21), SimSettings::new(KEY));
     let address = sim.start().await.unwrap();
     let http = webhooks::GuardedClient::new(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod actions;
+mod faults;
 mod sync;
 
 use std::sync::Arc;
