@@ -184,6 +184,15 @@ impl KeyExpiryEvent {
         }
     }
 
+    /// The event of the connected Atlassian organization's API key (`api_key_id` is the
+    /// connection's id), whose settings are the "Atlassian organization" section.
+    pub fn for_org_key(connection_id: ApiKeyId, name: String, expires_at: Timestamp, public_url: &str) -> Self {
+        Self {
+            settings_url: format!("{}/settings#atlassian-organization", public_url.trim_end_matches('/')),
+            ..Self::new(connection_id, name, expires_at, public_url)
+        }
+    }
+
     /// The body as sent (compact JSON).
     pub fn body(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -476,7 +476,8 @@ impl Store {
     /// The daily API key expiry check (PRODUCT §7): every key that is not revoked and expires
     /// after `now` but by `horizon` fires one `orgKeyExpiry` per expiry date. The notice and its
     /// deliveries are written in one transaction, so two processes checking at once notice a
-    /// key once. A key whose expiry moves (renewed) is noticed again. Returns the keys noticed.
+    /// key once. A key whose expiry moves (renewed) is noticed again. The connected Atlassian
+    /// organization's key counts too, under its connection's id. Returns the keys noticed.
     pub async fn notice_key_expiries(
         &self,
         now: Timestamp,
@@ -492,8 +493,17 @@ impl Store {
         .bind(horizon.as_millisecond())
         .fetch_all(&mut **tx)
         .await?;
+        // The connected Atlassian organization's key too, under the connection's id.
+        let org_key = sqlx::query(
+            "SELECT connection_id, key_name, key_expires_at FROM atlassian_connection \
+             WHERE key_expires_at > $1 AND key_expires_at <= $2",
+        )
+        .bind(now.as_millisecond())
+        .bind(horizon.as_millisecond())
+        .fetch_all(&mut **tx)
+        .await?;
         let mut noticed = Vec::new();
-        for row in &due {
+        for (row, org) in due.iter().map(|r| (r, false)).chain(org_key.iter().map(|r| (r, true))) {
             let id = ApiKeyId(row.try_get(0)?);
             let expires_at = ts(row.try_get(2)?);
             let first = sqlx::query(
@@ -508,7 +518,11 @@ impl Store {
             .rows_affected()
                 == 1;
             if first {
-                let event = model::webhook::KeyExpiryEvent::new(id.clone(), row.try_get(1)?, expires_at, public_url);
+                let event = if org {
+                    model::webhook::KeyExpiryEvent::for_org_key(id.clone(), row.try_get(1)?, expires_at, public_url)
+                } else {
+                    model::webhook::KeyExpiryEvent::new(id.clone(), row.try_get(1)?, expires_at, public_url)
+                };
                 let out = OutboundEvent {
                     trigger: Trigger::OrgKeyExpiry,
                     body: event.body(),

@@ -436,6 +436,18 @@ impl TaskService {
         format!("{what} (the details are in the server log)")
     }
 
+    /// A directory failure: the backend's own reason when it gave one an admin can act on (a
+    /// refused or expired organization key), else [`Self::internal`].
+    fn directory_failure(run: &StartedRun, what: &str, error: &DirectoryError) -> String {
+        match error {
+            DirectoryError::Backend(why) => {
+                tracing::warn!(process_id = %run.process_id, error = %why, "{what}");
+                format!("{what}: {why}")
+            }
+            other => Self::internal(run, what, other),
+        }
+    }
+
     async fn execute_steps(
         &self,
         run: &StartedRun,
@@ -449,7 +461,10 @@ impl TaskService {
         let stop = |error: String| Stopped { error, summary: Summary::default(), progress: Progress::default() };
         let internal = |what: &str, e: &dyn std::fmt::Display| stop(Self::internal(run, what, e));
 
-        directory.sync().await.map_err(|e| internal("the directory could not be synced before the run", &e))?;
+        directory
+            .sync()
+            .await
+            .map_err(|e| stop(Self::directory_failure(run, "the directory could not be synced before the run", &e)))?;
         let (ids, selection) = match self.resolve_selection(&run.selection).await {
             Ok(found) => found,
             Err(SelectionError::Gone(reason)) => return Err(stop(reason)),
@@ -542,10 +557,10 @@ impl TaskService {
             let answers = if changes.is_empty() {
                 Vec::new()
             } else {
-                directory
-                    .apply(&changes)
-                    .await
-                    .map_err(|e| failed("the directory could not be reached during the run", &e, summary, progress))?
+                directory.apply(&changes).await.map_err(|e| {
+                    let why = Self::directory_failure(run, "the directory could not be reached during the run", &e);
+                    stopped(why, summary, progress)
+                })?
             };
             let mut offset = 0;
             let results: Vec<UserResult> = plans

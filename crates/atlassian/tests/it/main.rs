@@ -5,6 +5,7 @@
 mod actions;
 mod faults;
 mod sync;
+mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
