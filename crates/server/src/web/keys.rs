@@ -55,7 +55,8 @@ pub(crate) async fn create(State(state): State<AppState>, signed_in: SignedIn, b
             expires_in: form.expires_in.clone(),
             problem: Some(problem),
         };
-        super::settings::settings_page(&state, &signed_in, None, typed)
+        let extras = super::settings::SettingsExtras { new_key: typed, ..super::settings::SettingsExtras::default() };
+        super::settings::settings_page(&state, &signed_in, extras)
     };
     let role = match form.role.as_str() {
         "admin" | "" => ApiKeyRole::Admin,

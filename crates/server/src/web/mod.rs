@@ -15,6 +15,7 @@ mod automation;
 mod dashboard;
 mod flow_steps;
 mod keys;
+mod organization;
 mod outputs;
 mod session;
 mod settings;
@@ -67,6 +68,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/settings", get(settings::show))
         .route("/settings/access", post(settings::set_access))
         .route("/settings/sync", post(settings::sync_now))
+        .route("/settings/atlassian", post(organization::connect))
+        .route("/settings/atlassian/check", post(organization::check))
+        .route("/settings/atlassian/disconnect", post(organization::disconnect))
         .route("/settings/keys", post(keys::create))
         .route("/settings/keys/{id}/revoke", post(keys::revoke))
         .route("/settings/webhooks/new", get(webhook_editor::new).post(webhook_editor::create))

@@ -71,6 +71,10 @@ struct SettingsPage {
     sync: SyncView,
     webhooks: Vec<WebhookRow>,
     new_key: NewKeyView,
+    /// The connected Atlassian organization.
+    org: Option<super::organization::OrgRow>,
+    connect: super::organization::ConnectFormView,
+    org_notice: Option<String>,
 }
 
 fn sync_view(state: &AppState, now: jiff::Timestamp, synced: Option<u64>) -> SyncView {
@@ -100,6 +104,9 @@ fn sync_view(state: &AppState, now: jiff::Timestamp, synced: Option<u64>) -> Syn
 pub(crate) struct SettingsQuery {
     /// Set after "sync now" (its value is not read: the count shown is the directory's own).
     synced: Option<String>,
+    /// Set after connecting or disconnecting the Atlassian organization.
+    connected: Option<String>,
+    disconnected: Option<String>,
 }
 
 fn webhook_state(enabled: bool, reason: Option<&str>) -> String {
@@ -127,7 +134,25 @@ pub(crate) async fn show(
         },
         None => None,
     };
-    settings_page(&state, &signed_in, synced, NewKeyView::default()).await
+    let org_notice = if query.connected.is_some() {
+        Some("Connected. Sync now to read the organization into the directory.".to_owned())
+    } else if query.disconnected.is_some() {
+        Some("Disconnected: the key is deleted; the directory keeps what it last read.".to_owned())
+    } else {
+        None
+    };
+    settings_page(&state, &signed_in, SettingsExtras { synced, org_notice, ..SettingsExtras::default() }).await
+}
+
+/// What a Settings page shows besides the stored settings: a form as typed with its problem,
+/// or what an action just did.
+#[derive(Debug, Default)]
+pub(crate) struct SettingsExtras {
+    /// After "sync now": the users the directory holds.
+    pub(crate) synced: Option<u64>,
+    pub(crate) new_key: NewKeyView,
+    pub(crate) connect: super::organization::ConnectFormView,
+    pub(crate) org_notice: Option<String>,
 }
 
 /// The new-key form as typed, and what was wrong with it.
@@ -146,13 +171,9 @@ impl Default for NewKeyView {
     }
 }
 
-/// The Settings page; `new_key` fills the new-key form (400 when it holds a problem).
-pub(crate) async fn settings_page(
-    state: &AppState,
-    signed_in: &SignedIn,
-    synced: Option<u64>,
-    new_key: NewKeyView,
-) -> Response {
+/// The Settings page; a form in `extras` with a problem makes it a 400.
+pub(crate) async fn settings_page(state: &AppState, signed_in: &SignedIn, extras: SettingsExtras) -> Response {
+    let SettingsExtras { synced, new_key, connect, org_notice } = extras;
     let viewer = Viewer::from(signed_in);
     let admin = signed_in.key.role == ApiKeyRole::Admin;
     let now = state.clock.now();
@@ -206,8 +227,24 @@ pub(crate) async fn settings_page(
         })
         .collect();
     let sync = sync_view(state, now, synced);
-    let status = if new_key.problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut response = page(&SettingsPage { viewer: Some(viewer), admin, keys, access, sync, webhooks, new_key });
+    let org = match state.organization.status().await {
+        Ok(org) => org.map(super::organization::OrgRow::from),
+        Err(e) => return unavailable(&e),
+    };
+    let status =
+        if new_key.problem.is_some() || connect.problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut response = page(&SettingsPage {
+        viewer: Some(viewer),
+        admin,
+        keys,
+        access,
+        sync,
+        webhooks,
+        new_key,
+        org,
+        connect,
+        org_notice,
+    });
     *response.status_mut() = status;
     response
 }

@@ -28,6 +28,7 @@ backend_tests!(
     keys_and_webhooks_are_made_and_removed_in_settings,
     quarantined_runs_are_approved_or_rejected_from_their_dialog,
     running_runs_are_stopped_from_their_dialog,
+    the_atlassian_organization_is_connected_checked_synced_and_disconnected_in_settings,
 );
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
@@ -1341,4 +1342,88 @@ async fn running_runs_are_stopped_from_their_dialog(db: TestDb) {
     let users = crate::json_ok(app.get("/api/v1/users?groups=contractors&pageSize=200").send().await.unwrap()).await;
     let before = crate::json_ok(app.get("/api/v1/users?pageSize=10").send().await.unwrap()).await;
     assert!(users["total"].as_u64() < before["total"].as_u64(), "not everyone was added");
+}
+
+async fn the_atlassian_organization_is_connected_checked_synced_and_disconnected_in_settings(db: TestDb) {
+    use atlassian::simulator::{SimOrg, SimSettings, Simulator};
+    const KEY: &str = "ATCTT3xFfGN0-web-test-key";
+    let sim = Simulator::new(SimOrg::generate(50, crate::now(), 9), SimSettings::new(KEY));
+    let address = sim.start().await.unwrap();
+    let app = App::with_atlassian(db, &format!("http://{address}")).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.admin_key, "/settings").await;
+    let html = admin.get("/settings").await.text().await.unwrap();
+    assert!(html.contains("Connect an organization") && html.contains("id=\"atlassian-organization\""), "{html}");
+    let csrf = hidden(&html, "csrf");
+
+    // A wrong key: the form comes back with the reason and what was typed, never the key.
+    let form = |key: &str, expires: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("api_key", key.to_owned()),
+            ("key_expires", expires.to_owned()),
+            ("key_name", "Sync key".to_owned()),
+            ("org_id", String::new()),
+            ("directory_id", String::new()),
+        ]
+    };
+    let refused = admin.post("/settings/atlassian", &as_refs(&form("not-the-key-at-all", "2027-03-01"))).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Not connected:") && page.contains("refused this key"), "{page}");
+    assert!(page.contains("value=\"2027-03-01\"") && page.contains("value=\"Sync key\""), "typed values kept");
+    assert!(!page.contains("not-the-key-at-all"), "the key is never written back");
+    let refused = admin.post("/settings/atlassian", &as_refs(&form(KEY, "next spring"))).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("the day the key expires"));
+
+    // Read-only keys may look, not connect.
+    let reader_key = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
+    let mut reader = Browser::new(&app);
+    reader.sign_in(&reader_key, "/settings").await;
+    let reader_html = reader.get("/settings").await.text().await.unwrap();
+    assert!(!reader_html.contains("Connect an organization"), "no form for read-only keys");
+    let right = form(KEY, "2027-03-01");
+    let mut theirs: Vec<(&str, String)> = right.clone();
+    theirs[0].1 = hidden(&reader_html, "csrf");
+    let refused = reader.post("/settings/atlassian", &as_refs(&theirs)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let connected = admin.post("/settings/atlassian", &as_refs(&right)).await;
+    assert_eq!(
+        (connected.status(), location(&connected)),
+        (StatusCode::SEE_OTHER, "/settings?connected=yes#atlassian-organization")
+    );
+    let page = admin.get("/settings?connected=yes").await.text().await.unwrap();
+    assert!(page.contains("Connected. Sync now") && page.contains("Acme (simulated)"), "{page}");
+    assert!(page.contains("Sync key, expires on 2027-03-01") && page.contains("none yet"), "{page}");
+    assert!(!page.contains(KEY));
+
+    let synced = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
+    assert_eq!(synced.status(), StatusCode::SEE_OTHER);
+    let page = admin.get("/settings").await.text().await.unwrap();
+    assert!(page.contains("3 sites, 29 groups, 50 users"), "{page}");
+    let checked = admin.post("/settings/atlassian/check", &[("csrf", &csrf)]).await;
+    assert_eq!(checked.status(), StatusCode::OK);
+    assert!(checked.text().await.unwrap().contains("Atlassian accepts the key"));
+
+    // A key Atlassian no longer takes: the sync says why; Settings shows the failure.
+    sim.settings().key = "rotated".to_owned();
+    let failed = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(failed.text().await.unwrap().contains("(401)"));
+    let page = admin.get("/settings").await.text().await.unwrap();
+    assert!(page.contains("failed: Atlassian refused the organization API key (401)"), "{page}");
+    let checked = admin.post("/settings/atlassian/check", &[("csrf", &csrf)]).await;
+    assert!(checked.text().await.unwrap().contains("The key does not work"));
+
+    let gone = admin.post("/settings/atlassian/disconnect", &[("csrf", &csrf)]).await;
+    assert_eq!(location(&gone), "/settings?disconnected=yes#atlassian-organization");
+    let page = admin.get("/settings?disconnected=yes").await.text().await.unwrap();
+    assert!(page.contains("Disconnected: the key is deleted") && page.contains("Connect an organization"), "{page}");
+}
+
+/// A form of owned values as `Browser::post` takes it.
+fn as_refs<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    form.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
