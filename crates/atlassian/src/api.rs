@@ -78,6 +78,11 @@ pub struct Org {
     #[serde(rename = "type", default)]
     pub kind: String,
     pub attributes: OrgAttributes,
+    /// Links to the organization's domains and users (not read; some copies leave out `links`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationships: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

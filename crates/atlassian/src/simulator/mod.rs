@@ -312,10 +312,16 @@ fn wrong_directory(sim: &Simulator, org_id: &str, directory_id: &str) -> Option<
 }
 
 fn org_model(org: &SimOrg) -> api::Org {
+    let base = format!("https://api.atlassian.com/admin/v1/orgs/{}", org.org_id);
     api::Org {
         id: org.org_id.clone(),
         kind: "orgs".to_owned(),
         attributes: api::OrgAttributes { name: org.org_name.clone() },
+        relationships: Some(serde_json::json!({
+            "domains": {"links": {"related": format!("{base}/domains")}},
+            "users": {"links": {"related": format!("{base}/users")}},
+        })),
+        links: Some(api::Links { this: Some(base), prev: None, next: None }),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod actions;
 mod faults;
+mod spec;
 mod sync;
 mod tasks;
 
