@@ -360,7 +360,7 @@ impl Organization {
                     users: fetched.import.users.len() as u64,
                 };
                 self.store
-                    .replace_directory(&fetched.import, &fetched.app_types, &|_| {})
+                    .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
                     .await
                     .map_err(OrgError::from)
                     .map(|_| counts)

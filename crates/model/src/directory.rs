@@ -263,6 +263,8 @@ pub struct Catalog {
     site_index: HashMap<String, usize>,
     app_index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+    /// Groups whose members an identity provider manages (changed there, not by ucm).
+    managed_externally: std::collections::HashSet<GroupId>,
 }
 
 impl Catalog {
@@ -293,7 +295,18 @@ impl Catalog {
         for (i, group) in groups.iter().enumerate() {
             group_index.insert(group.group_id.0.to_lowercase(), i);
         }
-        Self { sites, apps, groups, site_index, app_index, group_index }
+        Self { sites, apps, groups, site_index, app_index, group_index, managed_externally: Default::default() }
+    }
+
+    /// The same catalog, knowing which groups an identity provider manages.
+    pub fn with_managed_externally(mut self, groups: impl IntoIterator<Item = GroupId>) -> Self {
+        self.managed_externally = groups.into_iter().collect();
+        self
+    }
+
+    /// Whether an identity provider manages the group's members (ucm may not change them).
+    pub fn is_managed_externally(&self, id: &GroupId) -> bool {
+        self.managed_externally.contains(id)
     }
 
     /// A site by id, name or URL host, ignoring case.

@@ -494,12 +494,22 @@ pub struct Subject {
     pub member: bool,
     /// Whether the operation's group exists (group operations only).
     pub group_exists: bool,
+    /// Whether an identity provider manages the group's members (group operations only).
+    pub group_managed_externally: bool,
+}
+
+impl Subject {
+    /// A user in `status`, not an admin; for group operations, `member` of a group that
+    /// exists and ucm may change.
+    pub fn new(status: UserStatus, member: bool) -> Self {
+        Self { status, org_admin: false, member, group_exists: true, group_managed_externally: false }
+    }
 }
 
 /// Whether an operation can apply to a user in a given state: the one rule set both the plan
 /// and the local directory follow.
 pub fn check_op(op: &Op, subject: Subject) -> Applied {
-    let Subject { status, org_admin, member, group_exists } = subject;
+    let Subject { status, org_admin, member, group_exists, group_managed_externally } = subject;
     if org_admin {
         return Applied::Skipped(ORG_ADMIN_SKIP_REASON.to_owned());
     }
@@ -513,7 +523,14 @@ pub fn check_op(op: &Op, subject: Subject) -> Applied {
             group_id.map_or("", |g| g.as_str())
         ))
     };
+    let external = || {
+        Applied::Failed(format!(
+            "the group `{}` is synced from an identity provider: change its members there",
+            group_id.map_or("", |g| g.as_str())
+        ))
+    };
     match op {
+        Op::AddToGroup(_) | Op::RemoveFromGroup(_) if group_exists && group_managed_externally => external(),
         Op::AddToGroup(_) if !group_exists => gone(),
         Op::AddToGroup(_) if matches!(status, UserStatus::Deactivated | UserStatus::Closed) => Applied::Failed(
             format!("a {status} user cannot be added to a group; restore or reactivate the account first"),
@@ -646,9 +663,14 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
         return plan;
     }
     let mut status = user.status;
-    let subject = |status, member, group_exists| Subject { status, org_admin: false, member, group_exists };
+    let subject = |status, member, group: Option<&GroupId>| Subject {
+        status,
+        org_admin: false,
+        member,
+        group_exists: group.is_none_or(|id| catalog.group_by_id(id).is_some()),
+        group_managed_externally: group.is_some_and(|id| catalog.is_managed_externally(id)),
+    };
     let mut groups: BTreeSet<GroupId> = user.groups.iter().cloned().collect();
-    let group_exists = |id: &GroupId| catalog.group_by_id(id).is_some();
     let group_target = |id: &GroupId| {
         Some(Target::Group {
             group_id: id.clone(),
@@ -673,7 +695,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
             Action::AddToGroups { group_ids } => {
                 for id in group_ids {
                     let op = Op::AddToGroup(id.clone());
-                    let check = check_op(&op, subject(status, groups.contains(id), group_exists(id)));
+                    let check = check_op(&op, subject(status, groups.contains(id), Some(id)));
                     if check == Applied::Changed {
                         groups.insert(id.clone());
                     }
@@ -683,7 +705,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
             Action::RemoveFromGroups { group_ids } => {
                 for id in group_ids {
                     let op = Op::RemoveFromGroup(id.clone());
-                    let check = check_op(&op, subject(status, groups.contains(id), group_exists(id)));
+                    let check = check_op(&op, subject(status, groups.contains(id), Some(id)));
                     if check == Applied::Changed {
                         groups.remove(id);
                     }
@@ -696,7 +718,8 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                     before.iter().filter(|(app, site)| action.removes_app(app, site)).collect();
                 // Every group granting a targeted access goes; the access that no remaining
                 // group grants is what the user loses (possibly more than was asked for).
-                let leave: Vec<GroupId> = groups
+                // Groups an identity provider manages cannot be left here: what they grant stays.
+                let (external, leave): (Vec<GroupId>, Vec<GroupId>) = groups
                     .iter()
                     .filter(|g| {
                         catalog.group_by_id(g).is_some_and(|group| {
@@ -707,7 +730,7 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                         })
                     })
                     .cloned()
-                    .collect();
+                    .partition(|g| catalog.is_managed_externally(g));
                 let mut op_indexes = Vec::new();
                 for id in &leave {
                     groups.remove(id);
@@ -730,6 +753,24 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                         action_type,
                         target: Some(app_target(app, site, catalog)),
                         plan: Planned::Apply(granting),
+                    });
+                }
+                for (app, site) in targeted.iter().filter(|a| after.contains(a)) {
+                    let by: Vec<String> = external
+                        .iter()
+                        .filter_map(|g| catalog.group_by_id(g))
+                        .filter(|group| {
+                            group.grants.iter().any(|grant| &grant.app_type == app && &grant.site_id == site)
+                        })
+                        .map(|group| format!("`{}`", group.name))
+                        .collect();
+                    plan.items.push(PlannedItem {
+                        action_type,
+                        target: Some(app_target(app, site, catalog)),
+                        plan: Planned::Failed(format!(
+                            "still granted by {}, synced from an identity provider: change its members there",
+                            by.join(", ")
+                        )),
                     });
                 }
                 // Asked for, but the user never had it: unchanged.
@@ -766,14 +807,14 @@ pub fn plan_user(user: &User, actions: &[Action], catalog: &Catalog) -> UserPlan
                 }
             }
             Action::SuspendUsers => {
-                let check = check_op(&Op::Suspend, subject(status, false, true));
+                let check = check_op(&Op::Suspend, subject(status, false, None));
                 if check == Applied::Changed {
                     status = UserStatus::Suspended;
                 }
                 push(&mut plan, None, Op::Suspend, check);
             }
             Action::RestoreUsers => {
-                let check = check_op(&Op::Restore, subject(status, false, true));
+                let check = check_op(&Op::Restore, subject(status, false, None));
                 if check == Applied::Changed {
                     status = UserStatus::Active;
                 }
@@ -920,6 +961,30 @@ mod tests {
     }
 
     #[test]
+    fn groups_an_identity_provider_manages_are_not_changed() {
+        let catalog = catalog().with_managed_externally([GroupId::from("g-conf")]);
+        let joining = vec![Action::AddToGroups { group_ids: vec!["g-conf".into()] }];
+        let plan = plan_user(&user(UserStatus::Active, &[]), &joining, &catalog);
+        assert!(plan.ops.is_empty());
+        let result = plan.predicted();
+        assert!(result.items[0].reason.as_deref().unwrap().contains("synced from an identity provider"));
+        // Removing Confluence: the other granting group is left; the access stays through the
+        // managed one, and the item says which.
+        let actions = vec![Action::RemoveAppAccess {
+            apps: vec![AppTarget { app_type: "confluence".into(), site_id: None }],
+            all: false,
+        }];
+        let plan = plan_user(&user(UserStatus::Active, &["g-conf", "g-both"]), &actions, &catalog);
+        assert_eq!(plan.ops, vec![Op::RemoveFromGroup("g-both".into())]);
+        let result = plan.predicted();
+        let failed: Vec<&str> = result.items.iter().filter_map(|i| i.reason.as_deref()).collect();
+        assert_eq!(failed.len(), 1, "{:?}", result.items);
+        assert!(failed[0].contains("still granted by `confluence-users`"), "{}", failed[0]);
+        let external = Subject { group_managed_externally: true, ..Subject::new(UserStatus::Active, true) };
+        assert!(matches!(check_op(&Op::RemoveFromGroup("g-conf".into()), external), Applied::Failed(_)));
+    }
+
+    #[test]
     fn remove_all_app_access_without_any_is_unchanged() {
         let actions = vec![Action::RemoveAppAccess { apps: vec![], all: true }];
         let result = plan_user(&user(UserStatus::Active, &["g-plain"]), &actions, &catalog()).predicted();
@@ -942,7 +1007,7 @@ mod tests {
 
     #[test]
     fn suspend_and_restore_rules() {
-        let user = |status| Subject { status, org_admin: false, member: false, group_exists: true };
+        let user = |status| Subject::new(status, false);
         assert_eq!(check_op(&Op::Suspend, user(UserStatus::Suspended)), Applied::Unchanged);
         assert!(matches!(check_op(&Op::Suspend, user(UserStatus::Closed)), Applied::Failed(_)));
         assert_eq!(check_op(&Op::Restore, user(UserStatus::Suspended)), Applied::Changed);

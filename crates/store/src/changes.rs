@@ -86,11 +86,17 @@ impl Store {
             }
         }
         let mut existing_groups: HashSet<String> = HashSet::new();
+        let mut external_groups: HashSet<String> = HashSet::new();
         for chunk in group_ids.chunks(500) {
-            let mut q = SqlBuilder::new(self.engine, "SELECT group_id FROM groups WHERE group_id IN ");
+            let mut q =
+                SqlBuilder::new(self.engine, "SELECT group_id, managed_externally FROM groups WHERE group_id IN ");
             q.bind_list(chunk);
             for row in q.query().fetch_all(&mut **tx).await? {
-                existing_groups.insert(row.try_get(0)?);
+                let id: String = row.try_get(0)?;
+                if row.try_get::<i64, _>(1)? != 0 {
+                    external_groups.insert(id.clone());
+                }
+                existing_groups.insert(id);
             }
         }
 
@@ -102,14 +108,21 @@ impl Store {
                 answers.push(Applied::Failed("the user no longer exists in the directory".to_owned()));
                 continue;
             };
-            let (member_of, group_exists) = match &change.op {
-                Op::AddToGroup(g) | Op::RemoveFromGroup(g) => {
-                    (member.groups.contains(g), existing_groups.contains(g.as_str()))
-                }
-                Op::Suspend | Op::Restore => (false, true),
+            let (member_of, group_exists, group_managed_externally) = match &change.op {
+                Op::AddToGroup(g) | Op::RemoveFromGroup(g) => (
+                    member.groups.contains(g),
+                    existing_groups.contains(g.as_str()),
+                    external_groups.contains(g.as_str()),
+                ),
+                Op::Suspend | Op::Restore => (false, true, false),
             };
-            let subject =
-                Subject { status: member.status, org_admin: member.org_admin, member: member_of, group_exists };
+            let subject = Subject {
+                status: member.status,
+                org_admin: member.org_admin,
+                member: member_of,
+                group_exists,
+                group_managed_externally,
+            };
             let answer = check_op(&change.op, subject);
             if answer == Applied::Changed {
                 let key = |g: &GroupId| (change.account_id.0.clone(), g.0.clone());

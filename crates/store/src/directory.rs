@@ -64,12 +64,16 @@ impl Store {
                 .or_default()
                 .push(AppGrant { app_type: AppKey(row.try_get(1)?), site_id: SiteId(row.try_get(2)?) });
         }
-        let groups = sqlx::query("SELECT group_id, name, site_id FROM groups ORDER BY name_key")
+        let mut external = Vec::new();
+        let groups = sqlx::query("SELECT group_id, name, site_id, managed_externally FROM groups ORDER BY name_key")
             .fetch_all(&self.pool)
             .await?
             .iter()
             .map(|r| -> Result<Group> {
                 let id: String = r.try_get(0)?;
+                if r.try_get::<i64, _>(3)? != 0 {
+                    external.push(GroupId(id.clone()));
+                }
                 Ok(Group {
                     grants: grants.remove(&id).unwrap_or_default(),
                     group_id: GroupId(id),
@@ -78,7 +82,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Catalog::new(sites, apps, groups))
+        Ok(Catalog::new(sites, apps, groups).with_managed_externally(external))
     }
 
     /// The account whose email is `email` (any case), if there is one.

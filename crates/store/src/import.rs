@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use model::directory::{Group, Site, User};
+use model::ids::GroupId;
 use sqlx::Row as _;
 
 use crate::sql::{Param, SqlBuilder};
@@ -44,28 +45,31 @@ impl Store {
         batch: &DirectoryImport,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
-        self.write_directory(batch, &[], false, progress).await
+        self.write_directory(batch, &[], None, progress).await
     }
 
     /// Makes the directory exactly `batch`, in one transaction: what `batch` has is written as
     /// by [`Store::import_directory`], and users, groups and sites it does not have are deleted
     /// (a sync from another backend, which reads the whole directory before it writes any of
     /// it). App types `batch` uses that are not known yet are added from `app_types` (key,
-    /// display name).
+    /// display name); the groups in `managed_externally` are marked as managed by an identity
+    /// provider (ucm plans no change to their members), the others as not.
     pub async fn replace_directory(
         &self,
         batch: &DirectoryImport,
         app_types: &[(String, String)],
+        managed_externally: &[GroupId],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
-        self.write_directory(batch, app_types, true, progress).await
+        self.write_directory(batch, app_types, Some(managed_externally), progress).await
     }
 
+    /// `replace`: the groups an identity provider manages, and delete what `batch` lacks.
     async fn write_directory(
         &self,
         batch: &DirectoryImport,
         app_types: &[(String, String)],
-        replace: bool,
+        replace: Option<&[GroupId]>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportReport> {
         duplicates(batch.sites.iter().map(|s| s.site_id.as_str()), "site")?;
@@ -91,7 +95,7 @@ impl Store {
             )
             .await?;
         }
-        if replace {
+        if replace.is_some() {
             delete_absent(self.engine, &mut tx, batch).await?;
         }
         let mut report = ImportReport {
@@ -127,6 +131,17 @@ impl Store {
         )
         .await?;
         let group_ids: Vec<String> = batch.groups.iter().map(|g| g.group_id.0.clone()).collect();
+        if let Some(external) = replace {
+            sqlx::query("UPDATE groups SET managed_externally = 0").execute(&mut *tx).await?;
+            let external: Vec<String> = external.iter().map(|g| g.0.clone()).collect();
+            delete_where_in(
+                self.engine,
+                &mut tx,
+                "UPDATE groups SET managed_externally = 1 WHERE group_id IN ",
+                &external,
+            )
+            .await?;
+        }
         delete_where_in(self.engine, &mut tx, "DELETE FROM group_grants WHERE group_id IN ", &group_ids).await?;
         insert_rows(
             self.engine,

@@ -113,11 +113,24 @@ async fn each_answer_maps_to_an_outcome_and_the_mirror_follows(db: TestDb) {
     let answers = organization.apply(&[change(&user, Op::AddToGroup(GroupId(member_of.clone())))]).await.unwrap();
     assert_eq!((answers, sim.calls().0 - calls_before), (vec![Applied::Unchanged], 0));
 
-    // A group synced from an identity provider: 403, failed with the reason.
+    // A group synced from an identity provider: known from the sync, failed without a call.
+    let (calls_before, _) = sim.calls();
     let answers = organization.apply(&[change(&user, Op::AddToGroup(GroupId(synced.clone())))]).await.unwrap();
     let [Applied::Failed(why)] = answers.as_slice() else { panic!("{answers:?}") };
-    assert!(why.contains("403") && why.contains("identity provider"), "{why}");
+    assert!(why.contains("identity provider"), "{why}");
+    assert_eq!(sim.calls().0 - calls_before, 0);
     assert!(!db.store.user(&AccountId(user.clone())).await.unwrap().groups.contains(&GroupId(synced)));
+    // One that became so since the last sync: Atlassian's 403, failed with its reason.
+    let turned = {
+        let mut org = sim.org();
+        let group = org.groups.iter_mut().find(|g| g.modifiable && g.id != member_of).unwrap();
+        group.modifiable = false;
+        group.id.clone()
+    };
+    let answers = organization.apply(&[change(&admin_free(&sim, &turned), Op::AddToGroup(GroupId(turned)))]).await;
+    let answers = answers.unwrap();
+    let [Applied::Failed(why)] = answers.as_slice() else { panic!("{answers:?}") };
+    assert!(why.contains("403") && why.contains("identity provider"), "{why}");
 
     // An organization admin: skipped, and Atlassian never asked.
     let (calls_before, _) = sim.calls();
@@ -151,4 +164,11 @@ async fn a_sync_right_after_a_change_keeps_it(db: TestDb) {
     let mirrored = db.store.user(&AccountId(user)).await.unwrap();
     assert!(!mirrored.groups.contains(&GroupId(group)), "the removal stays");
     assert_eq!(mirrored.status, UserStatus::Suspended, "the suspension stays");
+}
+
+/// An active user who is neither an organization admin nor in `group`.
+fn admin_free(sim: &Simulator, group: &str) -> String {
+    let org = sim.org();
+    let user = org.users.values().find(|u| u.status() == "active" && !u.org_admin && !u.groups.contains(group));
+    user.unwrap().account_id.clone()
 }

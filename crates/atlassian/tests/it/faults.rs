@@ -26,7 +26,10 @@ async fn a_sync_through_429s_and_500s_reads_everything(db: TestDb) {
     let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &|_| {}).await.unwrap();
     let stats = client.stats();
     assert!(stats.rate_limited > 0 && stats.retried > stats.rate_limited, "{stats:?}");
-    db.store.replace_directory(&fetched.import, &fetched.app_types, &|_| {}).await.unwrap();
+    db.store
+        .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
+        .await
+        .unwrap();
     assert_eq!(db.store.count_users().await.unwrap(), 250, "no page lost");
     let synced: BTreeSet<String> = fetched.import.users.iter().map(|u| u.account_id.0.clone()).collect();
     let expected: BTreeSet<String> = sim.org().users.keys().cloned().collect();

@@ -234,6 +234,23 @@ async fn every_exchange_fits_the_published_document(db: TestDb) {
         ])
         .await
         .unwrap();
+    // A group that became synced from an identity provider since the last sync: 403.
+    let turned = {
+        let mut org = sim.org();
+        let group = org.groups.iter_mut().find(|g| g.modifiable && !g.name.starts_with(SYNCED_PREFIX)).unwrap();
+        group.modifiable = false;
+        group.id.clone()
+    };
+    let outsider = {
+        let org = sim.org();
+        let u = org.users.values().find(|u| u.status() == "active" && !u.org_admin && !u.groups.contains(&turned));
+        u.unwrap().account_id.clone()
+    };
+    let answers = organization
+        .apply(&[Change { account_id: AccountId(outsider), op: Op::AddToGroup(GroupId(turned)) }])
+        .await
+        .unwrap();
+    assert!(matches!(answers.as_slice(), [model::run::Applied::Failed(_)]), "{answers:?}");
     // Bodies and limits the client never sends, sent by hand: the simulator's 400s fit too.
     let raw = client(&base, KEY);
     let dir = {

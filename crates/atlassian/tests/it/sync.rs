@@ -45,7 +45,10 @@ async fn a_full_sync_mirrors_the_organization(db: TestDb) {
     let client = client(&base, KEY);
     let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &|_| {}).await.unwrap();
     assert_eq!(fetched.unmodifiable_groups.len(), 2, "the two groups synced from an identity provider");
-    db.store.replace_directory(&fetched.import, &fetched.app_types, &|_| {}).await.unwrap();
+    db.store
+        .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
+        .await
+        .unwrap();
 
     let org = sim.org().clone();
     let (statuses, activity) = expected(&org);
@@ -78,6 +81,9 @@ async fn a_full_sync_mirrors_the_organization(db: TestDb) {
     assert_eq!(catalog.sites.len(), org.sites.len());
     assert_eq!(catalog.groups.len(), org.groups.len());
     assert!(catalog.sites.iter().any(|s| s.name == "acme" && s.url == "https://acme.atlassian.net"));
+    for group in &org.groups {
+        assert_eq!(catalog.is_managed_externally(&group.id.as_str().into()), !group.modifiable, "{}", group.name);
+    }
 }
 
 async fn a_second_sync_removes_what_the_organization_no_longer_has(db: TestDb) {
@@ -88,7 +94,10 @@ async fn a_second_sync_removes_what_the_organization_no_longer_has(db: TestDb) {
     };
     let client = client(&base, KEY);
     let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &|_| {}).await.unwrap();
-    db.store.replace_directory(&fetched.import, &fetched.app_types, &|_| {}).await.unwrap();
+    db.store
+        .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
+        .await
+        .unwrap();
     let gone: Vec<String> = {
         let mut org = sim.org();
         let gone: Vec<String> = org.users.keys().take(5).cloned().collect();
@@ -103,7 +112,10 @@ async fn a_second_sync_removes_what_the_organization_no_longer_has(db: TestDb) {
         gone
     };
     let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &|_| {}).await.unwrap();
-    db.store.replace_directory(&fetched.import, &fetched.app_types, &|_| {}).await.unwrap();
+    db.store
+        .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
+        .await
+        .unwrap();
     assert_eq!(db.store.count_users().await.unwrap(), 55);
     for id in gone {
         assert!(db.store.user(&id.as_str().into()).await.is_err(), "{id} was removed");

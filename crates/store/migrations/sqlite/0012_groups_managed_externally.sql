@@ -1,0 +1,3 @@
+-- 1 for a group synced from an identity provider (an Atlassian organization's IdP sync): its
+-- members are changed there, so tasks plan no change to them.
+ALTER TABLE groups ADD COLUMN managed_externally INTEGER NOT NULL DEFAULT 0;
