@@ -1319,6 +1319,24 @@ pub enum TemplateCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The Atlassian backend against the simulator on 127.0.0.1: a full sync (users per
+    /// second, calls, peak memory, against reading alone), a Bulk Operation of two actions
+    /// (item outcomes per second), and the share of a per-second limit used with 429s past it.
+    /// Scratch databases only.
+    #[command(after_help = "Example:
+  ucm bench atlassian --users 100000 --task-users 10000")]
+    Atlassian {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Users the Bulk Operation changes.
+        #[arg(long, default_value_t = 10_000)]
+        task_users: usize,
+        /// Calls per second the simulator allows in the limited part.
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Import rate and User Browser query latency, on SQLite and (with UCM_DATABASE_URL)
     /// PostgreSQL. Uses a scratch database; your data is not touched.
     #[command(after_help = "Example:

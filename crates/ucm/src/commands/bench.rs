@@ -43,6 +43,9 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
             return super::bench_render::run(size_mb, iterations, json);
         }
         BenchCommand::Tasks { users, reads, json } => return super::bench_tasks::run(config, users, reads, json).await,
+        BenchCommand::Atlassian { users, task_users, limit, json } => {
+            return super::bench_atlassian::run(config, users, task_users, limit, json).await;
+        }
         BenchCommand::Delivery { events, json } => return super::bench_delivery::run(config, events, json).await,
         BenchCommand::Automation { requests, json } => {
             return super::bench_automation::run(config, requests, json).await;

@@ -170,7 +170,7 @@ async fn bench(store: &store::Store, users: usize, reads: usize) -> anyhow::Resu
 }
 
 /// Resident memory from `/proc/self` (Linux); 0 where it cannot be read.
-mod memory {
+pub(crate) mod memory {
     /// Resets the peak to the current size (Linux `clear_refs` 5) and returns that size in MiB.
     pub fn reset_peak() -> f64 {
         let _ = std::fs::write("/proc/self/clear_refs", "5");

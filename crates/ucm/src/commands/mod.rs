@@ -4,6 +4,7 @@ mod agent;
 mod apikey;
 mod bench;
 mod bench_agent;
+mod bench_atlassian;
 mod bench_automation;
 mod bench_delivery;
 mod bench_render;

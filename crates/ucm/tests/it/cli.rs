@@ -429,6 +429,31 @@ fn the_agent_benchmark_prints_figures() {
     assert_eq!(formats, ["confluence-audit", "slack-summary", "jira-incident"]);
 }
 
+/// `ucm bench atlassian` on a small simulated organization: it syncs, runs the Bulk Operation
+/// and the limited part, and prints its figures as JSON.
+#[test]
+fn the_atlassian_benchmark_prints_figures() {
+    let dir = testkit::temp_dir();
+    let (ok, out, err) = run(ucm(&dir, None).args([
+        "bench",
+        "atlassian",
+        "--users",
+        "60",
+        "--task-users",
+        "12",
+        "--limit",
+        "40",
+        "--json",
+    ]));
+    assert!(ok, "{err}");
+    let figures: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sqlite = &figures[0];
+    assert_eq!((sqlite["engine"].as_str(), sqlite["users"].as_u64()), (Some("sqlite"), Some(60)));
+    assert_eq!(sqlite["taskItemOutcomes"], 24);
+    assert_eq!(sqlite["limitedCalls"].as_u64().unwrap() - sqlite["limitedRefused"].as_u64().unwrap(), 12);
+    assert!(sqlite["syncUsersPerSecond"].as_f64().unwrap() > 0.0, "{sqlite:#}");
+}
+
 /// `ucm bench automation` with a few requests: it runs the Slack recipe end to end and prints
 /// its figures as JSON.
 #[test]
