@@ -314,8 +314,13 @@ impl Organization {
     }
 
     /// Forgets the connection (the mirror stays as it is); whether there was one.
+    /// The directory keeps what it last read, read-only until an import or a new connection's
+    /// sync replaces it: changes made to it would no longer reach anyone.
     pub async fn disconnect(&self) -> Result<bool, OrgError> {
         let removed = self.store.delete_org_connection().await?;
+        if removed {
+            self.store.set_mirror_read_only(true).await?;
+        }
         self.note_connected(false);
         Ok(removed)
     }
@@ -580,6 +585,13 @@ impl Directory for OrgDirectory {
     async fn apply(&self, changes: &[Change]) -> Result<Vec<Applied>, DirectoryError> {
         if self.connected().await? {
             return Ok(self.organization.apply(changes).await?);
+        }
+        if self.organization.store.mirror_read_only().await? {
+            return Err(DirectoryError::Backend(
+                "the directory is a copy of the Atlassian organization that was disconnected, kept read-only: \
+                 connect an organization again, or import a directory, before changing users"
+                    .to_owned(),
+            ));
         }
         self.local.apply(changes).await
     }

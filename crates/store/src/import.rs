@@ -280,6 +280,11 @@ impl Store {
         }
 
         refresh_app_access(&mut tx).await?;
+        // Whatever was there, an import or a sync makes the directory current again.
+        sqlx::query("DELETE FROM settings WHERE name = $1")
+            .bind(crate::settings::MIRROR_READ_ONLY)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         if batch.users.len() >= ANALYZE_AFTER_USERS
             && let Err(e) = self.refresh_statistics().await

@@ -9,6 +9,9 @@ use crate::{Result, Store};
 
 const ACCESS: &str = "access";
 const EXECUTION_LIMIT: &str = "execution_limit";
+/// Set when an Atlassian organization is disconnected: the directory is a copy of it, not to
+/// be changed until something replaces it (an import, a new connection).
+pub(crate) const MIRROR_READ_ONLY: &str = "mirror_read_only";
 
 impl Store {
     /// The access-control settings (defaults when never set).
@@ -29,6 +32,16 @@ impl Store {
     /// Replaces the installation-wide execution limit.
     pub async fn set_execution_limit(&self, limit: &ExecutionLimit) -> Result<()> {
         self.set_setting(EXECUTION_LIMIT, limit).await
+    }
+
+    /// Whether the directory is the read-only copy of an organization that was disconnected.
+    pub async fn mirror_read_only(&self) -> Result<bool> {
+        self.setting(MIRROR_READ_ONLY).await
+    }
+
+    /// Marks the directory as the read-only copy of a disconnected organization, or not.
+    pub async fn set_mirror_read_only(&self, read_only: bool) -> Result<()> {
+        self.set_setting(MIRROR_READ_ONLY, &read_only).await
     }
 
     async fn setting<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {

@@ -90,4 +90,29 @@ async fn an_organization_is_connected_synced_and_disconnected_from_the_cli(db: T
     assert!(ok && out.contains("Disconnected"), "{out}");
     let (_, out, _) = run(cli(&base).args(["directory", "status"]));
     assert!(out.contains("Backend: local (120 users"), "the mirror stays: {out}");
+
+    // The copy left behind is read-only: changing it would reach no one.
+    let someone = sim.org().users.values().find(|u| !u.org_admin && u.status() == "active").unwrap().account_id.clone();
+    let (ok, out, err) =
+        run(cli(&base).args(["bulk", "run", "--action", "suspend", "--account-id", &someone, "--yes"]));
+    assert!(!ok || out.contains("failure"), "{out}{err}");
+    assert!(format!("{out}{err}").contains("read-only"), "{out}{err}");
+    assert_eq!(
+        db.store.user(&someone.as_str().into()).await.unwrap().status,
+        model::directory::UserStatus::Active,
+        "nothing changed"
+    );
+    // An import makes it the directory again, to change as any.
+    let joiner = crate::file(
+        &dir,
+        "joiner.json",
+        r#"[{"accountId": "u-joiner", "displayName": "Jo Iner", "email": "jo@example.com", "status": "active",
+            "createdAt": "2025-01-01"}]"#,
+    );
+    let (ok, _, err) = run(cli(&base).args(["import", joiner.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    let (ok, out, err) =
+        run(cli(&base).args(["bulk", "run", "--action", "suspend", "--account-id", &someone, "--yes"]));
+    assert!(ok && !format!("{out}{err}").contains("read-only"), "{out}{err}");
+    assert_eq!(db.store.user(&someone.as_str().into()).await.unwrap().status, model::directory::UserStatus::Suspended);
 }
