@@ -286,6 +286,19 @@ fn page<T: serde::Serialize>(
     default: u32,
     max: u32,
 ) -> Response {
+    page_of(items, cursor_text, limit, default, max, |item| item)
+}
+
+/// One page of `items`, each shown by `show` (only the page's items are shown: a page of a
+/// large organization costs the page, not the organization).
+fn page_of<I, T: serde::Serialize>(
+    items: Vec<I>,
+    cursor_text: Option<&str>,
+    limit: Option<u32>,
+    default: u32,
+    max: u32,
+    show: impl Fn(I) -> T,
+) -> Response {
     let limit = limit.unwrap_or(default);
     if limit == 0 || limit > max {
         return bad_request(&format!("limit must be between 1 and {max}"));
@@ -294,7 +307,7 @@ fn page<T: serde::Serialize>(
     let start = start.min(items.len());
     let end = (start + limit as usize).min(items.len());
     let next = (end < items.len()).then(|| cursor(end));
-    let data: Vec<T> = items.into_iter().skip(start).take(end - start).collect();
+    let data: Vec<T> = items.into_iter().skip(start).take(end - start).map(show).collect();
     let links = api::Links { this: Some(cursor(start)), prev: None, next };
     axum::Json(api::Page { data, links }).into_response()
 }
@@ -404,7 +417,7 @@ async fn search_users(State(sim): Sim, Path((org_id, directory_id)): Path<(Strin
     }
     let org = sim.read();
     let term = search.search_term.as_deref().map(str::to_lowercase);
-    let data: Vec<api::DirectoryUser> = org
+    let matching: Vec<&SimUser> = org
         .users
         .values()
         .filter(|u| search.account_ids.as_ref().is_none_or(|ids| ids.contains(&u.account_id)))
@@ -413,9 +426,8 @@ async fn search_users(State(sim): Sim, Path((org_id, directory_id)): Path<(Strin
         .filter(|u| {
             term.as_ref().is_none_or(|t| u.name.to_lowercase().contains(t) || u.email.to_lowercase().contains(t))
         })
-        .map(|u| org.directory_user(u, &search.expand))
         .collect();
-    page(data, search.cursor.as_deref(), search.limit, 50, 100)
+    page_of(matching, search.cursor.as_deref(), search.limit, 50, 100, |u| org.directory_user(u, &search.expand))
 }
 
 async fn search_groups(
