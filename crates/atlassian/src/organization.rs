@@ -99,6 +99,22 @@ pub struct OrgSyncReport {
     pub duration_ms: u64,
 }
 
+impl std::fmt::Display for OrgSyncReport {
+    /// The report in words, as the CLI and Settings show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sites, {} groups, {} users in {:.1} s ({} calls to Atlassian, {} answered 429)",
+            self.sites,
+            self.groups,
+            self.users,
+            self.duration_ms as f64 / 1000.0,
+            self.calls,
+            self.rate_limited
+        )
+    }
+}
+
 /// The connection as the API, the CLI and Settings show it (never the key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -28,16 +28,7 @@ impl From<OrgConnectionView> for OrgRow {
         let last_sync = match (&c.last_sync_finished_at, &c.last_sync_error, &c.last_sync) {
             (None, ..) => "none yet: sync now to read the organization".to_owned(),
             (Some(at), Some(error), _) => format!("{} failed: {error}", super::minute(*at)),
-            (Some(at), None, Some(r)) => format!(
-                "{}: {} sites, {} groups, {} users in {:.1} s ({} calls to Atlassian, {} answered 429)",
-                super::minute(*at),
-                r.sites,
-                r.groups,
-                r.users,
-                r.duration_ms as f64 / 1000.0,
-                r.calls,
-                r.rate_limited
-            ),
+            (Some(at), None, Some(report)) => format!("{}: {report}", super::minute(*at)),
             (Some(at), None, None) => super::minute(*at),
         };
         Self {

@@ -86,15 +86,7 @@ pub async fn run(context: &Context, command: DirectoryCommand) -> anyhow::Result
             if json {
                 return output::json(&report);
             }
-            outln!(
-                "Synced {} sites, {} groups and {} users in {:.1} s ({} calls, {} answered 429).",
-                report.sites,
-                report.groups,
-                report.users,
-                report.duration_ms as f64 / 1000.0,
-                report.calls,
-                report.rate_limited
-            );
+            outln!("Synced {report}.");
             Ok(())
         }
         DirectoryCommand::Disconnect => {
@@ -118,15 +110,7 @@ fn print_status(c: &OrgConnectionView, users: u64) {
     match (&c.last_sync_finished_at, &c.last_sync_error, &c.last_sync) {
         (None, ..) => outln!("Last sync:    none yet (`ucm directory sync`)"),
         (Some(at), Some(error), _) => outln!("Last sync:    {at} FAILED: {error}"),
-        (Some(at), None, Some(r)) => outln!(
-            "Last sync:    {at}: {} sites, {} groups, {} users in {:.1} s ({} calls, {} answered 429)",
-            r.sites,
-            r.groups,
-            r.users,
-            r.duration_ms as f64 / 1000.0,
-            r.calls,
-            r.rate_limited
-        ),
+        (Some(at), None, Some(report)) => outln!("Last sync:    {at}: {report}"),
         (Some(at), None, None) => outln!("Last sync:    {at}"),
     }
 }
