@@ -225,7 +225,12 @@ impl AdminClient {
                             self.pacer.pause_until(Instant::now() + wait);
                             wait
                         }
-                        500..=599 if attempt < self.attempts => backoff(attempt),
+                        // An outage may say when to come back (503 with Retry-After).
+                        500..=599 if attempt < self.attempts => answer
+                            .header("retry-after")
+                            .and_then(|v| webhooks::dispatcher::parse_retry_after(v, now))
+                            .unwrap_or_else(|| backoff(attempt))
+                            .min(MAX_WAIT),
                         status => return Err(refusal(status, &answer.body)),
                     }
                 }

@@ -19,7 +19,7 @@ use store::{Store, StoreError, StoredOrgConnection};
 use webhooks::{GuardedClient, SealingKey};
 
 use crate::api;
-use crate::client::{AdminClient, AdminError, CallStats};
+use crate::client::{AdminClient, AdminError};
 use crate::sync::{self, SyncProgress};
 
 /// The name a connection's key has unless the admin gives one (`orgKeyExpiry` names it).
@@ -72,6 +72,9 @@ pub enum OrgError {
     /// Atlassian refused or failed.
     #[error(transparent)]
     Atlassian(#[from] AdminError),
+    /// This process stopped holding the sync (its claim lapsed and another process took it).
+    #[error("another process took this sync over")]
+    SyncTakenOver,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -155,10 +158,24 @@ pub struct Organization {
     /// Changes this process made lately: Atlassian's reads lag its writes (up to 30 s), so a
     /// sync lays these over what it read rather than undo them in the mirror.
     recent: Arc<std::sync::Mutex<Vec<(Instant, Change)>>>,
+    /// Who this process is when it claims a sync.
+    owner: String,
+    /// One sync at a time in this process (the claim in the database does it across processes).
+    one_sync: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How long a change is laid over what a sync reads.
 const READS_LAG: Duration = Duration::from_secs(90);
+
+/// How long a sync's claim lasts unless its holder renews it (every third of it).
+const SYNC_LEASE: Duration = Duration::from_secs(60);
+
+/// How often a sync waiting for another process's sync looks again.
+const SYNC_WAIT: Duration = Duration::from_millis(500);
+
+/// How old the pages of a failed sync may be for the next sync to resume from them rather than
+/// read the organization again from the start.
+const RESUME_WITHIN: Duration = Duration::from_secs(3600);
 
 /// What a sealed key belongs to.
 fn seal_context(connection_id: &str) -> String {
@@ -173,7 +190,17 @@ impl Organization {
         clock: Arc<dyn Clock>,
         settings: OrgSettings,
     ) -> Self {
-        Self { store, http, key, clock, settings, connected: Arc::default(), recent: Arc::default() }
+        Self {
+            store,
+            http,
+            key,
+            clock,
+            settings,
+            connected: Arc::default(),
+            recent: Arc::default(),
+            owner: format!("ucm-{}", model::ids::new_uuid()),
+            one_sync: Arc::default(),
+        }
     }
 
     /// Whether an organization is connected, as the database says now.
@@ -276,6 +303,8 @@ impl Organization {
             last_sync_finished_at: None,
             last_sync_error: None,
             last_sync_report: None,
+            sync_claimed_until: None,
+            sync_progress: None,
         };
         self.store.set_org_connection(&stored).await?;
         self.note_connected(true);
@@ -355,16 +384,33 @@ impl Organization {
     }
 
     /// Reads the whole organization and makes the mirror exactly that, in one transaction: a
-    /// sync that fails leaves the mirror as it was. The outcome is recorded on the connection.
+    /// sync that fails leaves the mirror as it was. One sync runs at a time (across processes
+    /// too); a sync asked for while another runs waits for it, and is that one when it started
+    /// after it was asked for. Each page read is kept, so a sync that failed midway (Atlassian
+    /// unreachable, a crash) resumes after its last page; the outcome is recorded on the
+    /// connection.
     pub async fn sync(&self, progress: &(dyn Fn(SyncProgress) + Sync)) -> Result<OrgSyncReport, OrgError> {
-        let (stored, client) = self.open().await?;
+        let asked = self.clock.now();
+        let _one_here = self.one_sync.lock().await;
+        let (mut stored, client) = self.open().await?;
+        loop {
+            if let Some(report) = synced_since(&stored, asked) {
+                return Ok(report);
+            }
+            let now = self.clock.now();
+            if self.store.claim_org_sync(&stored.connection_id, &self.owner, now + SYNC_LEASE, now).await? {
+                break;
+            }
+            tokio::time::sleep(SYNC_WAIT).await;
+            stored = self.store.org_connection().await?.ok_or(OrgError::NotConnected)?;
+        }
+        let claim = self.keep_sync_claim(&stored.connection_id);
         let started = Instant::now();
         self.store.org_sync_started(&stored.connection_id, self.clock.now()).await?;
-        let mut fetched = sync::fetch(&client, &stored.org_id, &stored.directory_id, progress).await;
-        if let Ok(fetched) = &mut fetched {
-            self.overlay_recent(&mut fetched.import);
-        }
-        let report = |stats: CallStats, counts: SyncProgress| OrgSyncReport {
+        let outcome = self.read_and_replace(&stored, &client, &claim, progress).await;
+        let counts = outcome.as_ref().map(|counts| *counts).unwrap_or_default();
+        let stats = client.stats();
+        let report = OrgSyncReport {
             sites: counts.sites,
             groups: counts.groups,
             users: counts.users,
@@ -373,27 +419,11 @@ impl Organization {
             retried: stats.retried,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
-        let outcome = match fetched {
-            Ok(fetched) => {
-                let counts = SyncProgress {
-                    sites: fetched.import.sites.len() as u64,
-                    groups: fetched.import.groups.len() as u64,
-                    users: fetched.import.users.len() as u64,
-                };
-                self.store
-                    .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
-                    .await
-                    .map_err(OrgError::from)
-                    .map(|_| counts)
-            }
-            Err(e) => Err(e.into()),
-        };
-        let (report, error) = match &outcome {
-            Ok(counts) => (report(client.stats(), *counts), None),
-            Err(e) => (report(client.stats(), SyncProgress::default()), Some(e.to_string())),
-        };
+        let error = outcome.as_ref().err().map(ToString::to_string);
         let text = serde_json::to_string(&report).unwrap_or_default();
-        self.store.org_sync_finished(&stored.connection_id, self.clock.now(), &text, error.as_deref()).await?;
+        self.store
+            .org_sync_finished(&stored.connection_id, &self.owner, self.clock.now(), &text, error.as_deref())
+            .await?;
         match outcome {
             Ok(_) => {
                 tracing::info!(
@@ -408,6 +438,87 @@ impl Organization {
             Err(e) => {
                 tracing::warn!(error = %e, "Atlassian organization sync failed; the mirror is unchanged");
                 Err(e)
+            }
+        }
+    }
+
+    /// The claim on the sync of `connection_id`, renewed while it is kept.
+    fn keep_sync_claim(&self, connection_id: &str) -> worker::Claim {
+        let (store, clock, owner, id) =
+            (self.store.clone(), self.clock.clone(), self.owner.clone(), connection_id.to_owned());
+        worker::Claim::renewed("Atlassian organization sync", SYNC_LEASE, move || {
+            let (store, clock, owner, id) = (store.clone(), clock.clone(), owner.clone(), id.clone());
+            async move {
+                let now = clock.now();
+                store.claim_org_sync(&id, &owner, now + SYNC_LEASE, now).await
+            }
+        })
+    }
+
+    /// Reads the organization (resuming from the kept pages of a sync that failed, unless they
+    /// are too old or their cursor no longer works) and makes the mirror what was read.
+    async fn read_and_replace(
+        &self,
+        stored: &StoredOrgConnection,
+        client: &AdminClient,
+        claim: &worker::Claim,
+        progress: &(dyn Fn(SyncProgress) + Sync),
+    ) -> Result<SyncProgress, OrgError> {
+        let mut kept = self.kept_pages(stored).await?;
+        let mut fetched = loop {
+            let resumed_after = i64::try_from(kept.len()).unwrap_or(i64::MAX);
+            let mut journal = StoredJournal {
+                store: &self.store,
+                clock: self.clock.as_ref(),
+                connection_id: &stored.connection_id,
+                owner: &self.owner,
+                seq: resumed_after,
+            };
+            let pages = std::mem::take(&mut kept);
+            let read =
+                sync::fetch_resuming(client, &stored.org_id, &stored.directory_id, pages, &mut journal, progress).await;
+            match read {
+                // Atlassian no longer takes the cursor an earlier attempt kept: read from the start.
+                Err(OrgError::Atlassian(AdminError::Status { status: 400, .. }))
+                    if resumed_after > 0 && journal.seq == resumed_after =>
+                {
+                    tracing::info!("the last sync's cursor has expired; reading the organization from the start");
+                    self.store.clear_org_sync_pages().await?;
+                }
+                other => break other?,
+            }
+        };
+        self.overlay_recent(&mut fetched.import);
+        if !claim.held() {
+            return Err(OrgError::SyncTakenOver);
+        }
+        let counts = SyncProgress {
+            sites: fetched.import.sites.len() as u64,
+            groups: fetched.import.groups.len() as u64,
+            users: fetched.import.users.len() as u64,
+        };
+        self.store
+            .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
+            .await?;
+        Ok(counts)
+    }
+
+    /// The pages an earlier sync of this connection read and kept, if recent enough to go on
+    /// from; older ones are forgotten.
+    async fn kept_pages(&self, stored: &StoredOrgConnection) -> Result<Vec<sync::ReadPage>, OrgError> {
+        let saved = self.store.org_sync_pages(&stored.connection_id).await?;
+        let Some(first) = saved.first() else { return Ok(Vec::new()) };
+        let recent = self.clock.now().duration_since(first.saved_at).unsigned_abs() < RESUME_WITHIN;
+        let pages: Option<Vec<sync::ReadPage>> =
+            saved.iter().map(|saved| serde_json::from_str(&saved.page).ok()).collect();
+        match pages {
+            Some(pages) if recent && saved.iter().zip(1..).all(|(page, seq)| page.seq == seq) => {
+                tracing::info!(pages = pages.len(), "resuming the organization sync that stopped midway");
+                Ok(pages)
+            }
+            _ => {
+                self.store.clear_org_sync_pages().await?;
+                Ok(Vec::new())
             }
         }
     }
@@ -480,6 +591,8 @@ impl Organization {
             return Ok(());
         }
         self.store.apply_changes(done).await?;
+        // Pages a failed sync kept predate these changes: a resumed sync would undo them.
+        self.store.clear_org_sync_pages().await?;
         let now = Instant::now();
         let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.retain(|(at, _)| now.duration_since(*at) < READS_LAG);
@@ -531,6 +644,45 @@ impl Organization {
             last_sync_finished_at: c.last_sync_finished_at,
             last_sync_error: c.last_sync_error,
         }
+    }
+}
+
+/// The report of a sync that started after `asked` and succeeded: a sync asked for while
+/// another waited can be that one.
+fn synced_since(stored: &StoredOrgConnection, asked: Timestamp) -> Option<OrgSyncReport> {
+    let (Some(started), Some(finished)) = (stored.last_sync_started_at, stored.last_sync_finished_at) else {
+        return None;
+    };
+    if started <= asked || finished < started || stored.last_sync_error.is_some() {
+        return None;
+    }
+    stored.last_sync_report.as_deref().and_then(|report| serde_json::from_str(report).ok())
+}
+
+/// Keeps a sync's pages in the database, as long as this process holds the sync.
+struct StoredJournal<'a> {
+    store: &'a Store,
+    clock: &'a dyn Clock,
+    connection_id: &'a str,
+    owner: &'a str,
+    /// The last page's number.
+    seq: i64,
+}
+
+#[async_trait]
+impl sync::Journal for StoredJournal<'_> {
+    async fn keep(&mut self, page: &sync::ReadPage, counts: SyncProgress) -> Result<(), OrgError> {
+        let saved = store::SavedSyncPage {
+            seq: self.seq + 1,
+            saved_at: self.clock.now(),
+            page: serde_json::to_string(page).map_err(|e| OrgError::Store(StoreError::Other(e.to_string())))?,
+        };
+        let counts = serde_json::to_string(&counts).unwrap_or_default();
+        if !self.store.save_org_sync_page(self.connection_id, self.owner, &saved, &counts).await? {
+            return Err(OrgError::SyncTakenOver);
+        }
+        self.seq = saved.seq;
+        Ok(())
     }
 }
 

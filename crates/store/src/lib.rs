@@ -27,7 +27,7 @@ mod webhooks;
 pub use web_sessions::WebSession;
 pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
 
-pub use atlassian::StoredOrgConnection;
+pub use atlassian::{SavedSyncPage, StoredOrgConnection};
 pub use connect::{Engine, StoreOptions};
 pub use connections::{StoredConnection, StoredOutput};
 pub use directory::UserPage;

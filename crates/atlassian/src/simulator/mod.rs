@@ -41,6 +41,8 @@ pub struct SimSettings {
     pub rate_limit_every: Option<u64>,
     /// Every k-th call answers 500.
     pub fail_every: Option<u64>,
+    /// An outage: every call answers 503 (with `Retry-After: 0`) until it is over.
+    pub down: bool,
     /// Reads show a write only this long after it (Atlassian's eventual consistency).
     pub lag: std::time::Duration,
 }
@@ -54,6 +56,7 @@ impl SimSettings {
             requests_per_second: None,
             rate_limit_every: None,
             fail_every: None,
+            down: false,
             lag: std::time::Duration::ZERO,
         }
     }
@@ -212,6 +215,10 @@ async fn gate(State(sim): Sim, request: Request, next: Next) -> Response {
             set(&mut refused, "x-ratelimit-reset", &at.to_string());
         }
         refused
+    } else if settings.down {
+        let mut down = errors(StatusCode::SERVICE_UNAVAILABLE, "ADMIN-503", "Service unavailable (simulated outage)");
+        set(&mut down, "retry-after", "0");
+        down
     } else if settings.fail_every.is_some_and(|k| k > 0 && n % k == 0) {
         errors(StatusCode::INTERNAL_SERVER_ERROR, "ADMIN-500-1", "Internal error (simulated)")
     } else {

@@ -20,15 +20,7 @@ backend_tests!(each_answer_maps_to_an_outcome_and_the_mirror_follows, a_sync_rig
 pub async fn connected(db: &TestDb, users: usize) -> (Arc<Simulator>, Organization) {
     let sim = Simulator::new(SimOrg::generate(users, now(), 21), SimSettings::new(KEY));
     let address = sim.start().await.unwrap();
-    let http = webhooks::GuardedClient::new(
-        webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
-        webhooks::Timeouts::default(),
-    )
-    .unwrap();
-    let key = webhooks::SealingKey::from_base64(&webhooks::SealingKey::generate()).unwrap();
-    let settings = OrgSettings { api_base: format!("http://{address}"), min_interval: Duration::ZERO };
-    let organization =
-        Organization::new(db.store.clone(), http, key, Arc::new(model::clock::ManualClock::new(now())), settings);
+    let organization = process(db, &format!("http://{address}"));
     let input = ConnectInput {
         api_key: KEY.to_owned(),
         key_expires: "2027-06-30".parse().unwrap(),
@@ -39,6 +31,20 @@ pub async fn connected(db: &TestDb, users: usize) -> (Arc<Simulator>, Organizati
     organization.connect(&input, "test").await.unwrap();
     organization.sync(&|_| {}).await.unwrap();
     (sim, organization)
+}
+
+/// The installation as one process sees it, with Atlassian at `base`: each call is another
+/// process (its own client, clock and identity) sharing the database and sealing key.
+pub fn process(db: &TestDb, base: &str) -> Organization {
+    let http = webhooks::GuardedClient::new(
+        webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
+        webhooks::Timeouts::default(),
+    )
+    .unwrap();
+    // "0123456789abcdef0123456789abcdef"
+    let key = webhooks::SealingKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+    let settings = OrgSettings { api_base: base.to_owned(), min_interval: Duration::ZERO };
+    Organization::new(db.store.clone(), http, key, Arc::new(model::clock::ManualClock::new(now())), settings)
 }
 
 fn change(account: &str, op: Op) -> Change {
