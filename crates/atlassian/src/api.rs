@@ -23,6 +23,12 @@ pub struct Page<T> {
     pub links: Links,
 }
 
+/// A count (`GET …/users/count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub count: u64,
+}
+
 /// One object under `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct One<T> {

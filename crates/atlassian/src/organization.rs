@@ -143,6 +143,8 @@ pub struct OrgConnectionView {
     /// Why the last sync failed (none: it succeeded, or none ran).
     pub last_sync_error: Option<String>,
     pub last_sync: Option<OrgSyncReport>,
+    /// While a sync runs (in any process): how far it got.
+    pub sync_in_progress: Option<SyncProgress>,
 }
 
 /// The installation's connection to an Atlassian organization. Cheap to clone.
@@ -496,6 +498,7 @@ impl Organization {
             sites: fetched.import.sites.len() as u64,
             groups: fetched.import.groups.len() as u64,
             users: fetched.import.users.len() as u64,
+            users_total: None,
         };
         self.store
             .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
@@ -632,6 +635,10 @@ impl Organization {
             key_expired: self.clock.now() > c.key_expires_at,
             key_expires_on: date_of(c.key_expires_at),
             last_sync: c.last_sync_report.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+            sync_in_progress: c
+                .sync_claimed_until
+                .filter(|until| *until > self.clock.now())
+                .map(|_| c.sync_progress.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default()),
             connection_id: c.connection_id,
             org_id: c.org_id,
             org_name: c.org_name,

@@ -44,12 +44,25 @@ const PRODUCT_NAMES: [(&str, &str); 8] = [
 ];
 
 /// Where a sync stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncProgress {
     pub sites: u64,
     pub groups: u64,
     pub users: u64,
+    /// How many users the directory has, as Atlassian counted them when reading users began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_total: Option<u64>,
+}
+
+impl std::fmt::Display for SyncProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} sites, {} groups, {} ", self.sites, self.groups, self.users)?;
+        match self.users_total {
+            Some(total) => write!(f, "of {total} users read"),
+            None => write!(f, "users read"),
+        }
+    }
 }
 
 /// An organization as read, ready to become the mirror.
@@ -104,6 +117,9 @@ pub struct ReadPage {
     pub unmodifiable_groups: Vec<GroupId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
+    /// On the first page of users: how many Atlassian counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_total: Option<u64>,
 }
 
 /// Where the pages of a sync are kept while it reads.
@@ -178,6 +194,7 @@ struct Reading {
     groups: Vec<Group>,
     unmodifiable_groups: Vec<GroupId>,
     users: Vec<User>,
+    users_total: Option<u64>,
     /// The ids of `groups`, once they are all read.
     known_groups: Option<BTreeSet<String>>,
     /// What the page being read adds.
@@ -190,6 +207,7 @@ impl Reading {
             sites: self.sites.len() as u64,
             groups: self.groups.len() as u64,
             users: self.users.len() as u64,
+            users_total: self.users_total,
         }
     }
 
@@ -201,6 +219,7 @@ impl Reading {
         self.groups.extend(page.groups);
         self.unmodifiable_groups.extend(page.unmodifiable_groups);
         self.users.extend(page.users);
+        self.users_total = page.users_total.or(self.users_total);
     }
 
     /// Notes the site `cloud_id`, named from `attributes` if it is new.
@@ -270,6 +289,18 @@ impl Reading {
         dir: &str,
         cursor: Option<String>,
     ) -> Result<Option<String>, AdminError> {
+        if cursor.is_none() {
+            // Only for progress: a count that fails does not stop the sync.
+            let counted: Result<api::Count, _> = client.get(&format!("{dir}/users/count")).await;
+            match counted {
+                Ok(counted) => {
+                    self.users_total = Some(counted.count);
+                    self.page.users_total = Some(counted.count);
+                }
+                Err(AdminError::Unauthorized) => return Err(AdminError::Unauthorized),
+                Err(e) => tracing::debug!(error = %e, "the directory's users could not be counted"),
+            }
+        }
         let search = api::UserSearch {
             cursor,
             limit: Some(PAGE),

@@ -138,6 +138,7 @@ impl Simulator {
             .route(&format!("{org}/directories"), get(directories))
             .route(&format!("{org}/workspaces"), post(workspaces))
             .route(&format!("{dir}/users/search"), post(search_users))
+            .route(&format!("{dir}/users/count"), get(count_users))
             .route(&format!("{dir}/users/{{account_id}}/suspend"), post(suspend))
             .route(&format!("{dir}/users/{{account_id}}/restore"), post(restore))
             .route(&format!("{dir}/groups/search"), post(search_groups))
@@ -404,6 +405,15 @@ async fn workspaces(State(sim): Sim, Path(org_id): Path<String>, bytes: Bytes) -
         })
         .collect();
     page(data, search.cursor.as_deref(), search.limit, 20, 1000)
+}
+
+/// `GET …/users/count`: the directory's users (the filters are not simulated).
+async fn count_users(State(sim): Sim, Path((org_id, directory_id)): Path<(String, String)>) -> Response {
+    if let Some(refused) = wrong_directory(&sim, &org_id, &directory_id) {
+        return refused;
+    }
+    let count = sim.read().users.len();
+    axum::Json(api::Count { count: count as u64 }).into_response()
 }
 
 async fn search_users(State(sim): Sim, Path((org_id, directory_id)): Path<(String, String)>, bytes: Bytes) -> Response {

@@ -43,8 +43,19 @@ async fn a_full_sync_mirrors_the_organization(db: TestDb) {
         (org.org_id.clone(), org.directory_id.clone())
     };
     let client = client(&base, KEY);
-    let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &|_| {}).await.unwrap();
+    let seen_progress = std::sync::Mutex::new(Vec::new());
+    let progress = |p: atlassian::SyncProgress| seen_progress.lock().unwrap().push(p);
+    let fetched = atlassian::sync::fetch(&client, &org_id, &directory_id, &progress).await.unwrap();
     assert_eq!(fetched.unmodifiable_groups.len(), 2, "the two groups synced from an identity provider");
+    // Progress after every page; once users are read, of how many Atlassian counted.
+    let seen_progress = seen_progress.into_inner().unwrap();
+    let users_read: Vec<u64> = seen_progress.iter().filter(|p| p.users_total.is_some()).map(|p| p.users).collect();
+    assert_eq!(users_read, [100, 200, 300]);
+    assert_eq!(seen_progress.last().unwrap().users_total, Some(300));
+    assert_eq!(
+        seen_progress.last().unwrap().to_string(),
+        format!("{} sites, {} groups, 300 of 300 users read", fetched.import.sites.len(), fetched.import.groups.len())
+    );
     db.store
         .replace_directory(&fetched.import, &fetched.app_types, &fetched.unmodifiable_groups, &|_| {})
         .await

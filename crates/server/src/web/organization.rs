@@ -1,6 +1,7 @@
 //! Settings → Atlassian organization: connect one with its API key and expiry date (the key is
 //! checked with Atlassian, then sealed and never shown), check the key, disconnect. "Sync now"
-//! is the directory sync's own form; the last sync's report is shown here.
+//! is the directory sync's own form (for an organization it runs in the background); the sync
+//! in progress and the last sync's report are shown here, the page following them.
 
 use atlassian::{ConnectInput, OrgConnectionView, OrgError};
 use axum::body::Bytes;
@@ -21,10 +22,16 @@ pub(crate) struct OrgRow {
     pub(crate) connected: String,
     pub(crate) last_sync: String,
     pub(crate) last_sync_failed: bool,
+    /// How far the sync in progress got: in words, and users read of how many when counted.
+    pub(crate) syncing: Option<String>,
+    pub(crate) sync_bar: Option<(u64, u64)>,
+    /// Whether the page follows a sync (one runs, or was just started).
+    pub(crate) follow_sync: bool,
 }
 
-impl From<OrgConnectionView> for OrgRow {
-    fn from(c: OrgConnectionView) -> Self {
+impl OrgRow {
+    /// The connection `c`; `sync_started`: "Sync now" was just pressed.
+    pub(crate) fn new(c: OrgConnectionView, sync_started: bool) -> Self {
         let last_sync = match (&c.last_sync_finished_at, &c.last_sync_error, &c.last_sync) {
             (None, ..) => "none yet: sync now to read the organization".to_owned(),
             (Some(at), Some(error), _) => format!("{} failed: {error}", super::minute(*at)),
@@ -39,6 +46,9 @@ impl From<OrgConnectionView> for OrgRow {
             connected: format!("{} by {}", super::minute(c.connected_at), c.connected_by),
             last_sync_failed: c.last_sync_error.is_some(),
             last_sync,
+            follow_sync: sync_started || c.sync_in_progress.is_some(),
+            syncing: c.sync_in_progress.map(|p| p.to_string()),
+            sync_bar: c.sync_in_progress.and_then(|p| p.users_total.map(|total| (p.users.min(total), total))),
         }
     }
 }

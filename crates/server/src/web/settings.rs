@@ -107,6 +107,8 @@ pub(crate) struct SettingsQuery {
     /// Set after connecting or disconnecting the Atlassian organization.
     connected: Option<String>,
     disconnected: Option<String>,
+    /// Set after "sync now" started an organization sync in the background.
+    syncing: Option<String>,
 }
 
 fn webhook_state(enabled: bool, reason: Option<&str>) -> String {
@@ -141,7 +143,9 @@ pub(crate) async fn show(
     } else {
         None
     };
-    settings_page(&state, &signed_in, SettingsExtras { synced, org_notice, ..SettingsExtras::default() }).await
+    let sync_started = query.syncing.is_some();
+    let extras = SettingsExtras { synced, org_notice, sync_started, ..SettingsExtras::default() };
+    settings_page(&state, &signed_in, extras).await
 }
 
 /// What a Settings page shows besides the stored settings: a form as typed with its problem,
@@ -153,6 +157,8 @@ pub(crate) struct SettingsExtras {
     pub(crate) new_key: NewKeyView,
     pub(crate) connect: super::organization::ConnectFormView,
     pub(crate) org_notice: Option<String>,
+    /// "Sync now" just started an organization sync (it may not have claimed the sync yet).
+    pub(crate) sync_started: bool,
 }
 
 /// The new-key form as typed, and what was wrong with it.
@@ -173,7 +179,7 @@ impl Default for NewKeyView {
 
 /// The Settings page; a form in `extras` with a problem makes it a 400.
 pub(crate) async fn settings_page(state: &AppState, signed_in: &SignedIn, extras: SettingsExtras) -> Response {
-    let SettingsExtras { synced, new_key, connect, org_notice } = extras;
+    let SettingsExtras { synced, new_key, connect, org_notice, sync_started } = extras;
     let viewer = Viewer::from(signed_in);
     let admin = signed_in.key.role == ApiKeyRole::Admin;
     let now = state.clock.now();
@@ -228,7 +234,7 @@ pub(crate) async fn settings_page(state: &AppState, signed_in: &SignedIn, extras
         .collect();
     let sync = sync_view(state, now, synced);
     let org = match state.organization.status().await {
-        Ok(org) => org.map(super::organization::OrgRow::from),
+        Ok(org) => org.map(|c| super::organization::OrgRow::new(c, sync_started)),
         Err(e) => return unavailable(&e),
     };
     let status =
@@ -376,10 +382,22 @@ pub(crate) async fn set_access(State(state): State<AppState>, signed_in: SignedI
     Redirect::to("/settings").into_response()
 }
 
-/// Syncs the directory now (as the daily sync and every run do).
+/// Syncs the directory now (as the daily sync and every run do). An organization's sync can
+/// take minutes: it runs in the background and the page follows its progress.
 pub(crate) async fn sync_now(State(state): State<AppState>, signed_in: SignedIn, body: Bytes) -> Response {
     if let Err(refused) = admin_form(&signed_in, &body) {
         return *refused;
+    }
+    if state.directory.backend() == "atlassian" {
+        let organization = state.organization.clone();
+        tracing::info!(by = %signed_in.key.api_key_id, "organization sync started from the web UI");
+        tokio::spawn(async move {
+            // How it went is logged and recorded on the connection by the sync itself.
+            if let Err(panicked) = worker::isolate("organization sync", organization.sync(&|_| {})).await {
+                tracing::error!(error = %panicked, "the organization sync stopped");
+            }
+        });
+        return Redirect::to("/settings?syncing=yes#atlassian-organization").into_response();
     }
     match state.directory.sync().await {
         Ok(report) => {

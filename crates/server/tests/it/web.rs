@@ -1399,10 +1399,15 @@ async fn the_atlassian_organization_is_connected_checked_synced_and_disconnected
     assert!(page.contains("Sync key, expires on 2027-03-01") && page.contains("none yet"), "{page}");
     assert!(!page.contains(KEY));
 
+    // An organization's sync runs in the background; the page follows it until it is done.
+    sim.settings().requests_per_second = Some(20);
     let synced = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
-    assert_eq!(synced.status(), StatusCode::SEE_OTHER);
-    let page = admin.get("/settings").await.text().await.unwrap();
-    assert!(page.contains("3 sites, 29 groups, 50 users"), "{page}");
+    assert_eq!(location(&synced), "/settings?syncing=yes#atlassian-organization");
+    let page = admin.get("/settings?syncing=yes").await.text().await.unwrap();
+    assert!(page.contains("id=\"org-sync-progress\"") && page.contains("hx-trigger=\"every 1s\""), "{page}");
+    let page = sync_settled(&mut admin, "3 sites, 29 groups, 50 users").await;
+    assert!(!page.contains("hx-trigger=\"every 1s\""), "no more following once done: {page}");
+    sim.settings().requests_per_second = None;
     let checked = admin.post("/settings/atlassian/check", &[("csrf", &csrf)]).await;
     assert_eq!(checked.status(), StatusCode::OK);
     assert!(checked.text().await.unwrap().contains("Atlassian accepts the key"));
@@ -1410,10 +1415,8 @@ async fn the_atlassian_organization_is_connected_checked_synced_and_disconnected
     // A key Atlassian no longer takes: the sync says why; Settings shows the failure.
     sim.settings().key = "rotated".to_owned();
     let failed = admin.post("/settings/sync", &[("csrf", &csrf)]).await;
-    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(failed.text().await.unwrap().contains("(401)"));
-    let page = admin.get("/settings").await.text().await.unwrap();
-    assert!(page.contains("failed: Atlassian refused the organization API key (401)"), "{page}");
+    assert_eq!(failed.status(), StatusCode::SEE_OTHER);
+    sync_settled(&mut admin, "failed: Atlassian refused the organization API key (401)").await;
     let checked = admin.post("/settings/atlassian/check", &[("csrf", &csrf)]).await;
     assert!(checked.text().await.unwrap().contains("The key does not work"));
 
@@ -1421,6 +1424,18 @@ async fn the_atlassian_organization_is_connected_checked_synced_and_disconnected
     assert_eq!(location(&gone), "/settings?disconnected=yes#atlassian-organization");
     let page = admin.get("/settings?disconnected=yes").await.text().await.unwrap();
     assert!(page.contains("Disconnected: the key is deleted") && page.contains("Connect an organization"), "{page}");
+}
+
+/// Settings once it says `what` and no organization sync is in progress (at most 20 s).
+async fn sync_settled(admin: &mut Browser, what: &str) -> String {
+    for _ in 0..200 {
+        let page = admin.get("/settings").await.text().await.unwrap();
+        if page.contains(what) && !page.contains("id=\"org-sync-progress\"") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the organization sync did not end");
 }
 
 /// A form of owned values as `Browser::post` takes it.

@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use anyhow::Context as _;
 use atlassian::simulator::{SimOrg, SimSettings, Simulator};
 use atlassian::{ConnectInput, OrgConnectionView, OrgError, SyncProgress};
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{DirectoryCommand, SimulateCommand};
 use crate::context::Context;
@@ -67,6 +67,7 @@ pub async fn run(context: &Context, command: DirectoryCommand) -> anyhow::Result
                 outln!("The local directory needs no sync ({} users).", report.users);
                 return Ok(());
             }
+            // A spinner while sites and groups are read, a bar once Atlassian has counted the users.
             let bar = std::io::stderr().is_terminal().then(|| {
                 let spinner = ProgressBar::new_spinner();
                 spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -74,8 +75,24 @@ pub async fn run(context: &Context, command: DirectoryCommand) -> anyhow::Result
             });
             let shown = bar.clone();
             let progress = move |p: SyncProgress| {
-                if let Some(bar) = &shown {
-                    bar.set_message(format!("{} sites, {} groups, {} users read", p.sites, p.groups, p.users));
+                let Some(bar) = &shown else { return };
+                match p.users_total {
+                    Some(total) if p.users > 0 || total == 0 => {
+                        if bar.length() != Some(total) {
+                            bar.set_style(
+                                ProgressStyle::with_template(
+                                    "{spinner} {msg} [{bar:40}] {pos}/{len} users ({per_sec}, {eta} left)",
+                                )
+                                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                                .progress_chars("=> "),
+                            );
+                            bar.set_length(total);
+                        }
+                        bar.set_message(format!("{} sites, {} groups;", p.sites, p.groups));
+                        // Users who joined while the sync ran can take it past the count.
+                        bar.set_position(p.users.min(total));
+                    }
+                    _ => bar.set_message(p.to_string()),
                 }
             };
             let outcome = organization.sync(&progress).await;
@@ -113,7 +130,11 @@ fn print_status(c: &OrgConnectionView, users: u64) {
         (Some(at), None, Some(report)) => outln!("Last sync:    {at}: {report}"),
         (Some(at), None, None) => outln!("Last sync:    {at}"),
     }
+    if let Some(p) = &c.sync_in_progress {
+        outln!("Syncing now:  {p}");
+    }
 }
+
 
 fn explain(error: OrgError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
