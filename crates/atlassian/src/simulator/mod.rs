@@ -3,9 +3,10 @@
 //!
 //! It checks the bearer key, pages with bare cursors on v2 and URLs on v1, enforces the
 //! documented limits (`limit` ≤ 100 on users and groups), answers membership changes as the
-//! real API does (204; 409 "already"; 404 for a missing membership; 403 for a group synced from
-//! an identity provider), sends `X-RateLimit-*` headers on every answer, and can refuse calls
-//! with 429 (a per-second limit, or every k-th call) or fail every k-th call with a 500.
+//! real API does (204; 409 "already"; 409 past a product's capacity on a site; 404 for a
+//! missing membership; 403 for a group synced from an identity provider), sends
+//! `X-RateLimit-*` headers on every answer, and can refuse calls with 429 (a per-second limit,
+//! or every k-th call), fail every k-th call with a 500, or be down (503).
 
 mod org;
 
@@ -509,6 +510,7 @@ async fn add_member(
     };
     let mut org = sim.write();
     let Some(group) = org.group(&group_id).cloned() else { return not_found_member() };
+    let over = org.over_capacity(&input.account_id, &group).is_some();
     let Some(user) = org.users.get_mut(&input.account_id) else { return not_found_member() };
     if !group.modifiable {
         return errors(
@@ -517,9 +519,13 @@ async fn add_member(
             "You can't add a user to a group synced from an identity provider.",
         );
     }
-    if !user.groups.insert(group_id) {
+    if user.groups.contains(&group_id) {
         return errors(StatusCode::CONFLICT, "ADMIN-409-28", "The user is already in the group.");
     }
+    if over {
+        return errors(StatusCode::CONFLICT, "ADMIN-409-3", "Product License Limit Exceeded");
+    }
+    user.groups.insert(group_id);
     StatusCode::NO_CONTENT.into_response()
 }
 

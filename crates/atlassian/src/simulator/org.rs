@@ -70,6 +70,9 @@ pub struct SimOrg {
     pub sites: Vec<SimSite>,
     pub groups: Vec<SimGroup>,
     pub users: BTreeMap<String, SimUser>,
+    /// How many users a product on a site (product key, cloud id) may have: adding a user to a
+    /// group past it answers 409. None set: no limit.
+    pub capacity: BTreeMap<(String, String), usize>,
 }
 
 /// Groups whose names start with this are synced from an identity provider.
@@ -160,7 +163,31 @@ impl SimOrg {
             sites,
             groups,
             users,
+            capacity: BTreeMap::new(),
         }
+    }
+
+    /// Whether `account_id` has `grant` (product key, cloud id) through any of their groups.
+    pub fn has_access(&self, account_id: &str, grant: &(String, String)) -> bool {
+        self.users
+            .get(account_id)
+            .is_some_and(|user| self.groups.iter().any(|g| g.grants.contains(grant) && user.groups.contains(&g.id)))
+    }
+
+    /// The users `grant` (product key, cloud id) counts against its capacity.
+    pub fn users_of(&self, grant: &(String, String)) -> usize {
+        let granting: BTreeSet<&str> =
+            self.groups.iter().filter(|g| g.grants.contains(grant)).map(|g| g.id.as_str()).collect();
+        self.users.values().filter(|u| u.groups.iter().any(|g| granting.contains(g.as_str()))).count()
+    }
+
+    /// A product on a site that adding `account_id` to `group` would take past its capacity.
+    pub fn over_capacity<'g>(&self, account_id: &str, group: &'g SimGroup) -> Option<&'g (String, String)> {
+        group.grants.iter().find(|grant| {
+            self.capacity
+                .get(*grant)
+                .is_some_and(|capacity| !self.has_access(account_id, grant) && self.users_of(grant) >= *capacity)
+        })
     }
 
     pub fn group(&self, id: &str) -> Option<&SimGroup> {

@@ -138,6 +138,29 @@ async fn each_answer_maps_to_an_outcome_and_the_mirror_follows(db: TestDb) {
     let [Applied::Failed(why)] = answers.as_slice() else { panic!("{answers:?}") };
     assert!(why.contains("403") && why.contains("identity provider"), "{why}");
 
+    // A product at its capacity on a site: 409 without "already", failed with the reason; the
+    // user stays out of the group in Atlassian and in the mirror.
+    let (full_group, newcomer) = {
+        let mut org = sim.org();
+        let group = org.groups.iter().find(|g| g.modifiable && !g.grants.is_empty()).unwrap().clone();
+        let grant = group.grants[0].clone();
+        let seats = org.users_of(&grant);
+        org.capacity.insert(grant.clone(), seats);
+        let newcomer = org
+            .users
+            .values()
+            .find(|u| u.status() == "active" && !u.org_admin && !org.has_access(&u.account_id, &grant))
+            .unwrap()
+            .account_id
+            .clone();
+        (group.id, newcomer)
+    };
+    let answers = organization.apply(&[change(&newcomer, Op::AddToGroup(GroupId(full_group.clone())))]).await.unwrap();
+    let [Applied::Failed(why)] = answers.as_slice() else { panic!("{answers:?}") };
+    assert!(why.contains("409") && why.contains("License Limit") && why.contains("user limit"), "{why}");
+    assert!(!sim.org().users[&newcomer].groups.contains(&full_group));
+    assert!(!db.store.user(&AccountId(newcomer)).await.unwrap().groups.contains(&GroupId(full_group)));
+
     // An organization admin: skipped, and Atlassian never asked.
     let (calls_before, _) = sim.calls();
     let answers = organization.apply(&[change(&admin, Op::Suspend)]).await.unwrap();
