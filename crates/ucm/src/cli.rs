@@ -323,6 +323,9 @@ pub enum SimulateCommand {
         /// Answer every k-th call with 500.
         #[arg(long, value_name = "K")]
         fail_every: Option<u64>,
+        /// Reads show a change only this many seconds after it (Atlassian's lag is up to 30).
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        lag_seconds: u64,
     },
 }
 

@@ -135,7 +135,6 @@ fn print_status(c: &OrgConnectionView, users: u64) {
     }
 }
 
-
 fn explain(error: OrgError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
@@ -150,10 +149,18 @@ pub async fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
         requests_per_second,
         rate_limit_every,
         fail_every,
+        lag_seconds,
     } = command;
     let org = SimOrg::generate(users, jiff::Timestamp::now(), seed);
-    let settings =
-        SimSettings { key, scoped, requests_per_second, rate_limit_every, fail_every, ..SimSettings::new("") };
+    let settings = SimSettings {
+        key,
+        scoped,
+        requests_per_second,
+        rate_limit_every,
+        fail_every,
+        lag: std::time::Duration::from_secs(lag_seconds),
+        ..SimSettings::new("")
+    };
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     eprintln!(
