@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use model::apikey::ApiKeyRole;
 use model::webhook::{Attempt, Delivery, Subscription};
 use webhooks::SubscriptionInput;
 
@@ -14,14 +15,25 @@ fn subscription_id(id: String) -> Result<String, ApiError> {
     crate::path_id(id, "webhook")
 }
 
-/// Every webhook subscription, by name (secrets are never shown).
+/// A subscription as `caller` may see it: a URL can hold a credential (a flow's path secret,
+/// a token in the query), so read-only keys see its origin only, as in the web UI.
+fn shown_to(caller: &Caller, mut subscription: Subscription) -> Subscription {
+    if caller.key.role != ApiKeyRole::Admin {
+        subscription.url = agent::tools::origin(&subscription.url);
+    }
+    subscription
+}
+
+/// Every webhook subscription, by name (secrets are never shown; read-only keys see each URL's
+/// origin only).
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
     responses((status = 200, body = Vec<Subscription>), (status = 401, body = Problem)))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Result<Json<Vec<Subscription>>, ApiError> {
-    Ok(Json(state.webhooks.list().await?))
+    let subscriptions = state.webhooks.list().await?;
+    Ok(Json(subscriptions.into_iter().map(|s| shown_to(&caller, s)).collect()))
 }
 
 /// Subscribe a URL to events. The URL must start with an allowed prefix (Atlassian
@@ -40,15 +52,15 @@ pub async fn create_webhook(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// One subscription.
+/// One subscription (read-only keys see its URL's origin only).
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Subscription), (status = 404, body = Problem)))]
 pub async fn get_webhook(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Subscription>, ApiError> {
-    Ok(Json(state.webhooks.get(&subscription_id(id)?).await?))
+    Ok(Json(shown_to(&caller, state.webhooks.get(&subscription_id(id)?).await?)))
 }
 
 /// Replace a subscription. Without `secret`, the one set before is kept.

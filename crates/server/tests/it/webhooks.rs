@@ -92,6 +92,25 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     assert!(text.contains("ucm_webhook_first_attempt_latency_seconds_count 0"), "{text}");
     problem(app.request(Method::GET, "/metrics", None).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
 
+    // A URL may carry a credential (a path secret, a token): read-only keys see its origin only.
+    let secret_url = "http://127.0.0.1:9000/hook/path-secret-0123456789?token=query-secret";
+    let updated = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(json!({"name": "Local receiver", "url": secret_url, "triggers": ["orgKeyExpiry"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(json_ok(updated).await["url"], secret_url, "admins see the whole URL");
+    for path in [format!("/api/v1/webhooks/{id}"), "/api/v1/webhooks".to_owned()] {
+        let seen = app.request(Method::GET, &path, Some(&reader)).send().await.unwrap().text().await.unwrap();
+        assert!(seen.contains("\"http://127.0.0.1:9000\""), "{seen}");
+        assert!(!seen.contains("path-secret") && !seen.contains("query-secret"), "{seen}");
+    }
+    let admin_view = json_ok(app.get(&format!("/api/v1/webhooks/{id}")).send().await.unwrap()).await;
+    assert_eq!(admin_view["url"], secret_url);
+
     let forbidden = app.request(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Some(&reader)).send().await.unwrap();
     problem(forbidden, StatusCode::FORBIDDEN).await;
     let deleted = app.send(Method::DELETE, &format!("/api/v1/webhooks/{id}"), None).await.unwrap();
