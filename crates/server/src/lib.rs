@@ -77,9 +77,10 @@ pub(crate) fn path_id(id: String, what: &str) -> Result<String, ApiError> {
 
 /// The whole HTTP application. Open MCP event streams end when `stop` is cancelled.
 pub fn router(state: AppState, stop: tokio_util::sync::CancellationToken) -> Router {
+    let sessions = mcp::Sessions::default();
     let mcp = Router::new()
-        .nest_service("/mcp", mcp::http_service(&state, stop))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), mcp::require_key));
+        .nest_service("/mcp", mcp::http_service(&state, &sessions, stop))
+        .layer(axum::middleware::from_fn_with_state((state.clone(), sessions), mcp::admit));
     routes::router().with_state(state).merge(mcp).layer(axum::middleware::from_fn(request::track))
 }
 

@@ -3,6 +3,7 @@
 //! (`ucm mcp`, for a client that starts ucm itself). Every tool is annotated read-only; its
 //! answer comes as structured content that matches the tool's output schema.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use agent::{ToolError, ToolName, Tools};
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::ApiError;
 
 /// The MCP side of the agent's tools.
 #[derive(Debug, Clone)]
@@ -117,10 +119,35 @@ pub async fn serve_stdio(tools: Tools) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Live sessions hold memory (tens of KB each): at most this many in all…
+const MAX_SESSIONS: usize = 256;
+/// …and this many per API key.
+const MAX_SESSIONS_PER_KEY: usize = 16;
+/// A session nobody used for this long is closed.
+const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The live MCP sessions, and which key opened each.
+#[derive(Debug, Clone)]
+pub(crate) struct Sessions {
+    manager: Arc<LocalSessionManager>,
+    /// Session id → the id of the key that opened it. Held while a session opens, so that
+    /// concurrent openings cannot pass the bounds together.
+    opened_by: Arc<tokio::sync::Mutex<HashMap<String, String>>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        let mut manager = LocalSessionManager::default();
+        manager.session_config.keep_alive = Some(SESSION_IDLE);
+        Self { manager: Arc::new(manager), opened_by: Arc::default() }
+    }
+}
+
 /// The streamable HTTP endpoint, for `/mcp`. Answers stop when `stop` is cancelled (open
 /// event streams would otherwise hold a graceful shutdown forever).
 pub(crate) fn http_service(
     state: &AppState,
+    sessions: &Sessions,
     stop: CancellationToken,
 ) -> StreamableHttpService<McpServer, LocalSessionManager> {
     let server = McpServer::new(state.tools.clone());
@@ -130,7 +157,7 @@ pub(crate) fn http_service(
         hosts.push(host);
     }
     let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts).with_cancellation_token(stop);
-    StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), config)
+    StreamableHttpService::new(move || Ok(server.clone()), sessions.manager.clone(), config)
 }
 
 fn public_host(public_url: &str) -> Option<String> {
@@ -145,16 +172,52 @@ fn public_host(public_url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_owned())
 }
 
-/// `/mcp` needs a valid API key, as every API route does (any role: the tools only read).
-pub(crate) async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// `/mcp` needs a valid API key, as every API route does (any role: the tools only read). A
+/// request that opens a session is refused with 429 while [`MAX_SESSIONS`] are live, or
+/// [`MAX_SESSIONS_PER_KEY`] opened by the same key.
+pub(crate) async fn admit(
+    State((state, sessions)): State<(AppState, Sessions)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
-    if let Err(rejection) =
-        <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await
-    {
-        return rejection.into_response();
+    let caller =
+        match <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await {
+            Ok(caller) => caller,
+            Err(rejection) => return rejection.into_response(),
+        };
+    let request = Request::from_parts(parts, body);
+    let opens_session = request.method() == axum::http::Method::POST && !request.headers().contains_key(SESSION_HEADER);
+    if !opens_session {
+        return next.run(request).await;
     }
-    next.run(Request::from_parts(parts, body)).await
+    let key = caller.key.api_key_id.to_string();
+    let mut opened_by = sessions.opened_by.lock().await;
+    {
+        let live = sessions.manager.sessions.read().await;
+        opened_by.retain(|id, _| live.contains_key(id.as_str()));
+        let of_key = opened_by.values().filter(|k| **k == key).count();
+        if live.len() >= MAX_SESSIONS || of_key >= MAX_SESSIONS_PER_KEY {
+            tracing::warn!(live = live.len(), of_key, key = %key, "an MCP session was refused: too many are open");
+            return ApiError::TooManyRequests {
+                detail: format!(
+                    "too many MCP sessions are open (at most {MAX_SESSIONS_PER_KEY} per API key, {MAX_SESSIONS} in \
+                     all): close the ones you no longer use (DELETE /mcp with their Mcp-Session-Id), or wait a \
+                     minute for idle ones to close"
+                ),
+                retry_after_seconds: SESSION_IDLE.as_secs(),
+            }
+            .into_response();
+        }
+    }
+    let response = next.run(request).await;
+    if let Some(id) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        opened_by.insert(id.to_owned(), key);
+    }
+    response
 }
+
+const SESSION_HEADER: &str = "mcp-session-id";
 
 #[cfg(test)]
 mod tests {

@@ -28,10 +28,7 @@ fn shown_to(caller: &Caller, mut subscription: Subscription) -> Subscription {
 /// origin only).
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
     responses((status = 200, body = Vec<Subscription>), (status = 401, body = Problem)))]
-pub async fn list_webhooks(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Subscription>>, ApiError> {
+pub async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Subscription>>, ApiError> {
     let subscriptions = state.webhooks.list().await?;
     Ok(Json(subscriptions.into_iter().map(|s| shown_to(&caller, s)).collect()))
 }

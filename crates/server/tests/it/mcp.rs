@@ -13,7 +13,7 @@ use testkit::{TestDb, backend_tests};
 
 use crate::{App, json_ok};
 
-backend_tests!(an_mcp_client_lists_and_calls_the_tools);
+backend_tests!(an_mcp_client_lists_and_calls_the_tools, mcp_sessions_are_bounded_per_key);
 
 async fn an_mcp_client_lists_and_calls_the_tools(db: TestDb) {
     let app = App::start(db).await;
@@ -92,4 +92,37 @@ async fn wait_until_finished(app: &App, process_id: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("run {process_id} did not finish");
+}
+
+/// Each session holds memory until it closes: a key that opens sessions without end is refused
+/// with 429 past its share, and other keys are not affected.
+async fn mcp_sessions_are_bounded_per_key(db: TestDb) {
+    let app = App::start(db).await;
+    let url = format!("{}/mcp", app.base);
+    let greedy = app.key("greedy", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(1)).await;
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header(greedy.clone());
+        open.push(().serve(StreamableHttpClientTransport::with_client(testkit::http_client(), config)).await.unwrap());
+    }
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+    let refused = testkit::http_client()
+        .post(&url)
+        .bearer_auth(&greedy)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "60");
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("at most 16 per API key"), "{problem}");
+    // The open sessions still work; another key still gets one.
+    assert_eq!(open[15].list_all_tools().await.unwrap().len(), 4);
+    let other = app.key("other", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(1)).await;
+    let config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).auth_header(other);
+    let client = ().serve(StreamableHttpClientTransport::with_client(testkit::http_client(), config)).await.unwrap();
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
 }
