@@ -139,7 +139,9 @@ impl AddressPolicy {
     }
 }
 
-/// IPv4-mapped and IPv4-compatible IPv6 addresses as the IPv4 address they stand for.
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) as the IPv4 address they stand for. Other
+/// forms that embed an IPv4 address (IPv4-compatible `::a.b.c.d`, 6to4, Teredo, NAT64) are never
+/// global (see [`is_global_v6`]).
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -173,8 +175,12 @@ fn is_global_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_global_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
     !(ip.is_unspecified()
+        || segments[..4] == [0; 4] // ::/64 (reserved): IPv4-compatible and IPv4-translated
+        || first == 0x2001 && segments[1] == 0 // Teredo, embeds IPv4
+        || first == 0x0100 && segments[1..4] == [0; 3] // discard-only
         || ip.is_loopback()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
@@ -214,10 +220,19 @@ mod tests {
             "::ffff:10.0.0.1",
             "2002:7f00:1::",
             "64:ff9b::7f00:1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:8.8.8.8",
+            "::8.8.8.8",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001::1",
+            "100::1",
         ] {
             assert!(!policy.permits(ip(local)), "{local} must be refused");
         }
-        for global in ["1.1.1.1", "104.192.136.1", "2606:4700:4700::1111"] {
+        for global in ["1.1.1.1", "104.192.136.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
             assert!(policy.permits(ip(global)), "{global} is global");
         }
     }
