@@ -126,6 +126,13 @@ pub(crate) fn is_safe_url(url: &str) -> bool {
     }
 }
 
+/// An http, https or mailto address (not relative: Slack has no base to resolve it against,
+/// and `//host` would be another site).
+pub(crate) fn is_absolute_safe_url(url: &str) -> bool {
+    let url = url.trim();
+    is_safe_url(url) && url.split_once(':').is_some_and(|(scheme, _)| !scheme.contains(['/', '?', '#']))
+}
+
 /// The first word of a code block's info string, if it looks like a language name.
 pub(crate) fn code_language(info: &str) -> Option<&str> {
     let word = info.split_whitespace().next()?;

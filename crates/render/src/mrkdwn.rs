@@ -5,13 +5,7 @@
 
 use comrak::nodes::{AstNode, ListType, NodeValue};
 
-use crate::{MAX_DEPTH, code_text, is_safe_url, plain_text, with_document};
-
-/// An http, https or mailto address (not relative: Slack has no base to resolve it against).
-fn is_absolute_safe_url(url: &str) -> bool {
-    let url = url.trim();
-    is_safe_url(url) && url.split_once(':').is_some_and(|(scheme, _)| !scheme.contains(['/', '?', '#']))
-}
+use crate::{MAX_DEPTH, code_text, is_absolute_safe_url, plain_text, with_document};
 
 /// Converts Markdown to Slack mrkdwn.
 pub fn to_mrkdwn(markdown: &str) -> String {

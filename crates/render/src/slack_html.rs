@@ -3,7 +3,7 @@
 //! `<url|label>` and `<url>`, mentions `<@U…>`, `<#C…|name>`, `<!here>`; `&amp;`, `&lt;`,
 //! `&gt;` read as the characters they stand for. Everything else is text, escaped for HTML.
 
-use crate::is_safe_url;
+use crate::is_absolute_safe_url;
 
 /// Emphasis nested deeper than this is shown as text.
 const MAX_EMPHASIS_DEPTH: usize = 8;
@@ -173,7 +173,7 @@ fn angle(inside: &str, out: &mut String) {
     } else {
         let url = decode_entities(target);
         let shown = decode_entities(label.unwrap_or(target));
-        if is_safe_url(&url) && !url.trim().is_empty() {
+        if is_absolute_safe_url(&url) {
             out.push_str("<a href=\"");
             escape_html(url.trim(), out);
             out.push_str("\" rel=\"noopener noreferrer\">");
@@ -244,6 +244,18 @@ mod tests {
     fn markers_inside_words_are_text() {
         assert_eq!(mrkdwn_to_html("snake_case_name and 2*3*4"), "snake_case_name and 2*3*4");
         assert_eq!(mrkdwn_to_html("*bold* _it_ ~gone~"), "<strong>bold</strong> <em>it</em> <del>gone</del>");
+    }
+
+    #[test]
+    fn only_absolute_web_and_mail_links_are_live() {
+        assert_eq!(
+            mrkdwn_to_html("<https://ok.example/a|ok>"),
+            "<a href=\"https://ok.example/a\" rel=\"noopener noreferrer\">ok</a>"
+        );
+        // Slack itself would not make these links: the preview shows their text.
+        for target in ["//evil.example", "/local", "javascript:alert(1)", "ms-msdt:x", " "] {
+            assert_eq!(mrkdwn_to_html(&format!("<{target}|label>")), "label", "{target}");
+        }
     }
 
     #[test]
