@@ -710,6 +710,9 @@ impl Executor {
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case("x-automation-depth"));
             headers.push(("x-automation-depth".to_owned(), (pass.depth + 1).to_string()));
             record.inputs.insert("method".to_owned(), Value::from(method.as_str()));
+            // Nor do credentials in the address or the body.
+            record.inputs.insert("url".to_owned(), Value::from(crate::transfer::hidden_url(&url)));
+            record.inputs.insert("body".to_owned(), Value::from(crate::transfer::hidden_body(&body)));
             let request = webhooks::Request {
                 method: method.clone(),
                 url,
@@ -980,7 +983,8 @@ const CREDENTIALS: [&str; 10] = [
     "credential",
 ];
 
-fn is_credential(key: &str) -> bool {
+/// Whether a field named `key` holds a credential (`apiToken`, `password`; not `tokenId`).
+pub(crate) fn is_credential(key: &str) -> bool {
     let key = key.to_lowercase();
     CREDENTIALS.iter().any(|c| key.contains(c)) && !key.ends_with("id")
 }

@@ -143,8 +143,9 @@ fn component(step: &Step) -> Component {
         Step::WebRequest { headers, .. } => {
             let pairs: Vec<(String, String)> = headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
             let mut value = fields_of(step);
-            if let Step::WebRequest { url, .. } = step {
+            if let Step::WebRequest { url, body, .. } = step {
                 value.insert("url".to_owned(), json!(hidden_url(url)));
+                value.insert("body".to_owned(), json!(hidden_body(body)));
             }
             value.insert(
                 "headers".to_owned(),
@@ -207,6 +208,55 @@ pub fn hidden_url(url: &str) -> String {
         hidden.push_str(&pairs.join("&"));
     }
     hidden
+}
+
+/// `body` (a web request's, a template or as rendered) with the values of fields named like
+/// credentials as `***`: `"password": "…"` in JSON and `password=…` in a form.
+pub fn hidden_body(body: &str) -> String {
+    static JSON_FIELD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#""((?:[^"\\]|\\.)*)"(\s*:\s*)"(?:[^"\\]|\\.)*""#).unwrap_or_else(|_| unreachable!())
+    });
+    static FORM_FIELD: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(^|&)([^=&\s]+)=([^&]*)").unwrap_or_else(|_| unreachable!()));
+    let hidden = JSON_FIELD.replace_all(body, |c: &regex::Captures<'_>| {
+        if crate::execute::is_credential(&c[1]) {
+            format!("\"{}\"{}\"{HIDDEN}\"", &c[1], &c[2])
+        } else {
+            c[0].to_owned()
+        }
+    });
+    if body.trim_start().starts_with(['{', '[']) {
+        return hidden.into_owned();
+    }
+    FORM_FIELD
+        .replace_all(&hidden, |c: &regex::Captures<'_>| {
+            if crate::execute::is_credential(&c[2]) { format!("{}{}={HIDDEN}", &c[1], &c[2]) } else { c[0].to_owned() }
+        })
+        .into_owned()
+}
+
+/// `definition` with what its web requests may carry as credentials hidden: headers named like
+/// credentials, credential query parameters and a URL's password, and credential fields of
+/// bodies. What read-only keys see of a flow.
+pub fn hide_credentials(definition: &mut FlowDefinition) {
+    fn hide(steps: &mut [Step]) {
+        for step in steps {
+            match step {
+                Step::WebRequest { url, headers, body, .. } => {
+                    *url = hidden_url(url);
+                    *body = hidden_body(body);
+                    let pairs: Vec<(String, String)> =
+                        headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
+                    for (header, (_, value)) in headers.iter_mut().zip(connectors::web::redacted_headers(&pairs)) {
+                        header.value = value;
+                    }
+                }
+                Step::IfElse { branches } => branches.iter_mut().for_each(|b| hide(&mut b.steps)),
+                _ => {}
+            }
+        }
+    }
+    hide(&mut definition.steps);
 }
 
 /// A step's fields as written in ucm's own shape, without its `type`.
@@ -542,6 +592,17 @@ mod tests {
             "https://bot:***@example.com/x?api_key=***&page=2&sig=***"
         );
         assert_eq!(hidden_url("https://example.com/{{webhookData.path}}"), "https://example.com/{{webhookData.path}}");
+        assert_eq!(
+            hidden_body(
+                r#"{"user": "{{webhookData.user}}", "password": "p\"w", "tokenId": "t1", "apiToken": "{{x}}"}"#
+            ),
+            r#"{"user": "{{webhookData.user}}", "password": "***", "tokenId": "t1", "apiToken": "***"}"#
+        );
+        assert_eq!(
+            hidden_body("grant_type=password&password=hunter2&client_secret=s&scope=a"),
+            "grant_type=password&password=***&client_secret=***&scope=a"
+        );
+        assert_eq!(hidden_body("plain text with password in it"), "plain text with password in it");
         assert_eq!(file["rules"][0]["trigger"]["value"]["automationToken"], HIDDEN);
         let (candidates, _) = read(&file);
         let Step::WebRequest { headers, .. } = &candidates[0].definition.steps[0] else { panic!() };

@@ -22,8 +22,18 @@ fn flow_id(id: String) -> Result<String, ApiError> {
 /// Every flow, by name (webhook secrets not shown).
 #[utoipa::path(get, path = "/api/v1/flows", tag = "automation", security(("bearer" = [])),
     responses((status = 200, body = Vec<Flow>), (status = 401, body = Problem)))]
-pub async fn list_flows(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<Flow>>, ApiError> {
-    Ok(Json(state.flows.list().await?))
+pub async fn list_flows(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Flow>>, ApiError> {
+    let flows = state.flows.list().await?;
+    Ok(Json(flows.into_iter().map(|flow| shown_to(&caller, flow)).collect()))
+}
+
+/// A flow as `caller` may see it: read-only keys see its web requests' credentials (headers,
+/// query parameters, body fields named like credentials) as `***`.
+fn shown_to(caller: &Caller, mut flow: Flow) -> Flow {
+    if caller.key.role != ApiKeyRole::Admin {
+        automation::transfer::hide_credentials(&mut flow.definition);
+    }
+    flow
 }
 
 /// Save a flow: a trigger and steps, checked first (every problem listed: smart-value syntax
@@ -52,7 +62,7 @@ pub async fn get_flow(
     Path(id): Path<String>,
 ) -> Result<Json<Flow>, ApiError> {
     let reveal = caller.key.role == ApiKeyRole::Admin;
-    Ok(Json(state.flows.get(&flow_id(id)?, reveal).await?))
+    Ok(Json(shown_to(&caller, state.flows.get(&flow_id(id)?, reveal).await?)))
 }
 
 /// Replace a flow's definition, checked as on creation. Its id, URL and secret stay.

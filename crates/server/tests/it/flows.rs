@@ -9,7 +9,11 @@ use testkit::{TestDb, backend_tests};
 
 use crate::{App, json_ok, problem};
 
-backend_tests!(flows_are_saved_checked_and_their_secret_kept_for_admins, a_test_run_with_numbers_that_overflow_answers);
+backend_tests!(
+    flows_are_saved_checked_and_their_secret_kept_for_admins,
+    a_test_run_with_numbers_that_overflow_answers,
+    web_request_credentials_are_hidden_from_readers_and_the_audit_log
+);
 
 fn flow() -> Value {
     json!({
@@ -142,4 +146,39 @@ async fn a_test_run_with_numbers_that_overflow_answers(db: TestDb) {
     let message = tested["steps"][0]["messages"][0].as_str().unwrap();
     assert!(message.contains("`plus`: the result is too large"), "{message}");
     json_ok(app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap()).await;
+}
+
+/// A web request step's credentials (a header, a query parameter, a body field) are shown to
+/// admin keys only, and never written to the audit log.
+async fn web_request_credentials_are_hidden_from_readers_and_the_audit_log(db: TestDb) {
+    let app = App::start(db).await;
+    let call = json!({"name": "Call out", "trigger": {"type": "incomingWebhook"}, "steps": [{
+        "type": "web.request", "method": "POST",
+        "url": "http://127.0.0.1:9/hook?token=query-credential&page=2",
+        "headers": [{"name": "Authorization", "value": "Bearer header-credential"},
+                    {"name": "X-Api-Key", "value": "key-credential"}, {"name": "Accept", "value": "text/plain"}],
+        "body": "{\"user\": \"{{webhookData.user}}\", \"password\": \"body-credential\"}"}]});
+    let created = app.send(Method::POST, "/api/v1/flows", Some(call)).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let id = created["flowId"].as_str().unwrap();
+    let credentials = ["query-credential", "header-credential", "key-credential", "body-credential"];
+
+    let admin = app.get(&format!("/api/v1/flows/{id}")).send().await.unwrap().text().await.unwrap();
+    assert!(credentials.iter().all(|c| admin.contains(c)), "admins see the flow as written: {admin}");
+    let reader = app.key("reader", ApiKeyRole::ReadOnly, None, jiff::SignedDuration::from_hours(1)).await;
+    for path in [format!("/api/v1/flows/{id}"), "/api/v1/flows".to_owned()] {
+        let seen = app.request(Method::GET, &path, Some(&reader)).send().await.unwrap().text().await.unwrap();
+        for credential in credentials {
+            assert!(!seen.contains(credential), "{path} shows {credential}: {seen}");
+        }
+        assert!(seen.contains("page=2") && seen.contains("text/plain") && seen.contains("webhookData.user"), "{seen}");
+    }
+
+    let tested = app.send(Method::POST, &format!("/api/v1/flows/{id}/test"), Some(json!({"user": "ada"}))).await;
+    let audit = tested.unwrap().text().await.unwrap();
+    for credential in credentials {
+        assert!(!audit.contains(credential), "the audit log shows {credential}: {audit}");
+    }
+    assert!(audit.contains("\\\"user\\\": \\\"ada\\\"") && audit.contains("page=2"), "{audit}");
 }
