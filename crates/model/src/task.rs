@@ -423,6 +423,15 @@ impl Schedule {
         };
         let rule = match &self.kind {
             ScheduleKind::Once { at } => match at.parse::<DateTime>() {
+                // Times end in 9999: a later one can never come.
+                Ok(local) if tz.as_ref().is_some_and(|tz| tz.to_ambiguous_timestamp(local).compatible().is_err()) => {
+                    problems.push(FieldProblem::new(
+                        "schedule.at",
+                        at,
+                        "too far ahead: the latest time a task can be scheduled for is 9999-12-30 22:00 UTC",
+                    ));
+                    None
+                }
                 Ok(at) => Some(Rule::Once(at)),
                 Err(_) => {
                     problems.push(FieldProblem::new(
@@ -799,6 +808,18 @@ mod tests {
             compiled(ScheduleKind::Manual, "UTC").next_after(ts("2026-11-28T00:00:00Z"), Timestamp::UNIX_EPOCH),
             None
         );
+    }
+
+    #[test]
+    fn a_one_off_past_the_end_of_time_says_so() {
+        let schedule =
+            |at: &str, zone: &str| Schedule { kind: ScheduleKind::Once { at: at.into() }, time_zone: zone.into() };
+        let problems = schedule("9999-12-31T09:00", "UTC").compile().unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("too far ahead"), "{problems:?}");
+        // The same local time where it is still an instant ucm can hold: a time to come.
+        let far = schedule("9999-12-31T09:00", "Pacific/Kiritimati").compile().unwrap();
+        assert_eq!(far.next_after(ts("2026-12-05T00:00:00Z"), Timestamp::UNIX_EPOCH), Some(ts("9999-12-30T19:00:00Z")));
     }
 
     #[test]

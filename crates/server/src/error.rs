@@ -195,9 +195,13 @@ where
         if !is_json {
             return Err(ApiError::field("Content-Type", "", "send the body as application/json"));
         }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::field("body", "", format!("the body could not be read: {e}")))?;
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!("the body is larger than the API takes: {e}"))
+            } else {
+                ApiError::field("body", "", format!("the body could not be read: {e}"))
+            }
+        })?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(JsonBody).map_err(|e| {
             let path = e.path().to_string();

@@ -16,7 +16,8 @@ pub(crate) fn current_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
-/// Gives the request an id (or keeps a sane one the client sent), logs the outcome.
+/// Gives the request an id (or keeps a sane one the client sent), logs the outcome, and marks
+/// every answer `nosniff` and, unless it says otherwise, `no-store`.
 pub(crate) async fn track(request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -37,8 +38,15 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
             }
         })
         .await;
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
+        headers.insert("x-request-id", value);
+    }
+    // No answer is to be read as another type than it says, nor kept by a cache unless it says
+    // so (the API's answers carry personal data, and some carry a secret shown once).
+    headers.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(axum::http::header::CACHE_CONTROL) {
+        headers.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     tracing::info!(
         request_id = %id,

@@ -2,7 +2,7 @@
 //! chart), the inactive share over all of them, and the latest runs.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -61,7 +61,7 @@ fn local(state: &AppState, url: &str) -> String {
 pub(crate) async fn show(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<DashboardQuery>,
+    super::PageQuery(query): super::PageQuery<DashboardQuery>,
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
     let days = query.inactive_days.unwrap_or(THRESHOLDS[0]);

@@ -121,6 +121,26 @@ pub(crate) fn error_page(status: StatusCode, viewer: Option<Viewer>, title: &str
     (status, page(&ErrorPage { viewer, title, message })).into_response()
 }
 
+/// A page's query string. One that cannot be read (`?inactiveDays=x`) answers the HTML error
+/// page, as every other page problem does, not axum's plain text.
+pub(crate) struct PageQuery<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(query)) => Ok(Self(query)),
+            Err(rejection) => Err(error_page(
+                StatusCode::BAD_REQUEST,
+                None,
+                "This address cannot be read",
+                &format!("{}. Go back and follow a link or use the page's form instead.", rejection.body_text()),
+            )),
+        }
+    }
+}
+
 /// An instant as pages show it, to the minute.
 pub(crate) fn minute(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()

@@ -2,7 +2,7 @@
 //! Slack-style message, a Jira-style work item, an email.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use connectors::local::{KINDS, Output};
@@ -61,7 +61,7 @@ pub(crate) struct ListQuery {
 pub(crate) async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<ListQuery>,
+    super::PageQuery(query): super::PageQuery<ListQuery>,
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -148,7 +148,10 @@ pub(crate) struct SignInQuery {
 }
 
 /// The sign-in form, paired with this browser by a cookie.
-pub(crate) async fn sign_in_page(State(state): State<AppState>, Query(query): Query<SignInQuery>) -> Response {
+pub(crate) async fn sign_in_page(
+    State(state): State<AppState>,
+    super::PageQuery(query): super::PageQuery<SignInQuery>,
+) -> Response {
     sign_in_form(&state, &local_path(query.next.as_deref()), None, StatusCode::OK)
 }
 

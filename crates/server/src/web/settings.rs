@@ -126,7 +126,7 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
 pub(crate) async fn show(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    axum::extract::Query(query): axum::extract::Query<SettingsQuery>,
+    super::PageQuery(query): super::PageQuery<SettingsQuery>,
 ) -> Response {
     // After "sync now", the count is read again rather than taken from the address.
     let synced = match query.synced {
@@ -296,7 +296,7 @@ pub(crate) async fn webhook(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<NoticeQuery>,
+    super::PageQuery(query): super::PageQuery<NoticeQuery>,
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
     let admin = signed_in.key.role == ApiKeyRole::Admin;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use model::directory::Catalog;
@@ -387,7 +387,11 @@ pub(crate) struct NewQuery {
 }
 
 /// A new task's editor.
-pub(crate) async fn new(State(state): State<AppState>, signed_in: SignedIn, Query(query): Query<NewQuery>) -> Response {
+pub(crate) async fn new(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    super::PageQuery(query): super::PageQuery<NewQuery>,
+) -> Response {
     if let Some(refused) = super::refuse_reader(&signed_in, "tasks and runs") {
         return refused;
     }

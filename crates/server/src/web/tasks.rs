@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use model::apikey::ApiKeyRole;
@@ -110,7 +110,7 @@ pub(crate) fn task_problem(viewer: Viewer, error: TaskError) -> Response {
 pub(crate) async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<TasksQuery>,
+    super::PageQuery(query): super::PageQuery<TasksQuery>,
 ) -> Response {
     let viewer = Viewer::from(&signed_in);
     let tasks = match state.tasks.tasks().await {

@@ -11,7 +11,34 @@ backend_tests!(
     read_only_keys_read_but_change_nothing,
     principals_are_admitted_by_role_and_settings,
     keys_acting_for_a_user_cannot_mint_or_revoke_wider_keys,
+    answers_are_not_sniffed_nor_cached_and_oversized_bodies_are_413,
 );
+
+/// Every answer is `nosniff` and, unless it says otherwise, `no-store` (API answers carry
+/// personal data; a created key's secret is shown once). A body over the cap is 413.
+async fn answers_are_not_sniffed_nor_cached_and_oversized_bodies_are_413(db: TestDb) {
+    let app = App::start(db).await;
+    let created = app
+        .send(Method::POST, "/api/v1/api-keys", Some(json!({"name": "once", "role": "readOnly", "expiresIn": "1d"})))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    for response in [created, app.get("/api/v1/users").send().await.unwrap(), app.get("/nowhere").send().await.unwrap()]
+    {
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{}", response.url());
+        assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
+    }
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let refused = app
+        .request(Method::POST, "/api/v1/saved-filters", Some(&app.admin_key))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(refused, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(body["type"], "urn:ucm:problem:too-large", "{body}");
+}
 
 /// A product admin admitted by the settings must not escape them: no installation key, no key
 /// for somebody else, no revoking other people's keys.

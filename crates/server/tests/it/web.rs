@@ -433,6 +433,12 @@ async fn the_dashboard_shows_license_health_and_the_latest_runs(db: TestDb) {
     assert!(html.contains("role=\"img\"") && html.contains("<option value=\"60\" selected>"), "{html}");
     assert!(html.contains("href=\"/users?"), "inactive seats link to the User Browser on this site: {html}");
     assert_eq!(browser.get("/?inactiveDays=7").await.status(), StatusCode::BAD_REQUEST);
+    // An address that cannot be read is the HTML error page too, not plain text.
+    let unreadable = browser.get("/?inactiveDays=x").await;
+    assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
+    assert!(unreadable.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = unreadable.text().await.unwrap();
+    assert!(html.contains("This address cannot be read") && html.contains("inactiveDays"), "{html}");
 
     // A run appears among the latest, linking to its result.
     let bulk = serde_json::json!({"actions": [{"type": "addToGroups", "groupIds": ["contractors"]}],
