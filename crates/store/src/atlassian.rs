@@ -115,11 +115,13 @@ impl Store {
 
     /// Notes that a sync of connection `id` started at `at`.
     pub async fn org_sync_started(&self, id: &str, at: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE atlassian_connection SET last_sync_started_at = $1, sync_progress = NULL WHERE connection_id = $2")
-            .bind(at.as_millisecond())
-            .bind(id.to_owned())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE atlassian_connection SET last_sync_started_at = $1, sync_progress = NULL WHERE connection_id = $2",
+        )
+        .bind(at.as_millisecond())
+        .bind(id.to_owned())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
