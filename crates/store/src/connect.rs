@@ -64,6 +64,9 @@ impl Store {
     /// engine's migrations.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
         let engine = Engine::from_url(url)?;
+        if engine == Engine::Sqlite {
+            keep_private(url)?;
+        }
         let pool = connect_pool(url, options, engine, Access::ReadWrite).await?;
         let migrator = match engine {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
@@ -303,5 +306,62 @@ impl std::ops::Deref for WriteTransaction {
 impl std::ops::DerefMut for WriteTransaction {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.tx
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://path?mode=rwc`); none for an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (!path.is_empty() && path != ":memory:" && !query.contains("mode=memory")).then(|| path.into())
+}
+
+/// A SQLite database holds personal data, webhook bodies and sealed secrets: its file is created
+/// readable by its owner only (SQLite gives the `-wal` and `-shm` files the database file's
+/// mode), and files found open to others are closed to them.
+fn keep_private(url: &str) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(path) = sqlite_file(url) {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // Let SQLite say what is wrong with the place (a missing directory, a read-only one).
+            Err(_) => return Ok(()),
+        }
+        let mut files = vec![path.clone()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files {
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                    crate::StoreError::Unavailable(format!("cannot make {} private: {e}", file.display()))
+                })?;
+                tracing::info!(file = %file.display(), "the database file was readable by others; now by its owner only");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = url;
+    Ok(())
+}
+
+#[cfg(test)]
+mod private_files {
+    use super::sqlite_file;
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        assert_eq!(sqlite_file("sqlite:///var/lib/ucm/ucm.db?mode=rwc"), Some("/var/lib/ucm/ucm.db".into()));
+        assert_eq!(sqlite_file("sqlite:ucm.db"), Some("ucm.db".into()));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
     }
 }

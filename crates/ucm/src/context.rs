@@ -27,7 +27,12 @@ impl Context {
     /// and applies migrations.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         if config.database_url.as_deref().is_none_or(str::is_empty) {
-            std::fs::create_dir_all(&config.data_dir)
+            // Created for its owner only: it holds the database and the sealing key.
+            let mut dir = std::fs::DirBuilder::new();
+            dir.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+            dir.create(&config.data_dir)
                 .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
         }
         let url = config.database_url();

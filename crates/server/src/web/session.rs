@@ -74,7 +74,11 @@ impl FromRequestParts<AppState> for SignedIn {
         };
         // The key is checked on every page: revoking or expiring it ends its sessions.
         match crate::auth::admit(state, key).await {
-            Ok(key) => Ok(Self { key, csrf: session.csrf_token, session_hash }),
+            Ok(key) => {
+                // Sessions opened before tokens were derived kept theirs in the database.
+                let csrf = if session.csrf_token.is_empty() { csrf_of(&token) } else { session.csrf_token };
+                Ok(Self { key, csrf, session_hash })
+            }
             Err(ApiError::Unauthorized(_)) => Err(sign_in()),
             Err(ApiError::Forbidden(why)) => Err(error_page(
                 StatusCode::FORBIDDEN,
@@ -85,6 +89,12 @@ impl FromRequestParts<AppState> for SignedIn {
             Err(e) => Err(unavailable(&e.to_string())),
         }
     }
+}
+
+/// The CSRF token of the session whose cookie is `token`: derived from it, so the database (which
+/// holds only the cookie's hash) holds nothing a form could be forged with.
+fn csrf_of(token: &str) -> String {
+    hash_secret(&format!("ucm-csrf:{token}"))
 }
 
 pub(crate) fn unavailable(why: &str) -> Response {
@@ -208,7 +218,8 @@ pub(crate) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, b
     let token = model::random::secret_text(32);
     let session = WebSession {
         api_key_id: key.api_key_id.clone(),
-        csrf_token: model::random::secret_text(32),
+        // Derived from the session's cookie, which the database never holds.
+        csrf_token: String::new(),
         created_at: now,
         expires_at: now.checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS)).unwrap_or(now),
     };

@@ -144,6 +144,12 @@ async fn signing_in_opens_a_session_that_forms_and_revocation_respect(db: TestDb
         assert!(attributes.contains(attribute), "{attribute} in {attributes}");
     }
     assert!(!browser.cookies.contains_key("ucm_sign_in"), "the form's cookie is done with");
+    // The database holds the cookie's hash and no CSRF token: neither is enough to forge a form.
+    let stored = {
+        use model::clock::Clock as _;
+        app.db.store.web_session(&model::apikey::hash_secret(&session), app.clock.now()).await.unwrap().unwrap()
+    };
+    assert_eq!(stored.csrf_token, "");
     let page = browser.get("/outputs").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();

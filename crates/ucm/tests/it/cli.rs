@@ -140,6 +140,32 @@ async fn saved_filters_from_the_cli(db: TestDb) {
     assert!(!ok && err.contains("used by the task(s) `Deactivate inactive users`"), "{err}");
 }
 
+/// The data directory and the SQLite files hold personal data, webhook bodies and the sealing
+/// key: only their owner may read them, and a database file found open to others is closed.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_database_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = testkit::temp_dir();
+    let data = dir.join("fresh").join("data");
+    let data_flag = data.display().to_string();
+    let (ok, _, err) = run(ucm(&dir, None).args(["--data-dir", &data_flag, "apikey", "list"]));
+    assert!(ok, "{err}");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let database = data.join("ucm.db");
+    assert_eq!(mode(&database), 0o600);
+    for sibling in ["ucm.db-wal", "ucm.db-shm"] {
+        if data.join(sibling).exists() {
+            assert_eq!(mode(&data.join(sibling)), 0o600, "{sibling}");
+        }
+    }
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, err) = run(ucm(&dir, None).args(["--data-dir", &data_flag, "apikey", "list"]));
+    assert!(ok, "{err}");
+    assert_eq!(mode(&database), 0o600, "closed again to others");
+}
+
 #[test]
 fn api_keys_print_their_secret_once_on_stdout() {
     let dir = testkit::temp_dir();
