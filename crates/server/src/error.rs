@@ -202,6 +202,9 @@ where
                 ApiError::field("body", "", format!("the body could not be read: {e}"))
             }
         })?;
+        if holds_nul(&bytes) {
+            return Err(ApiError::field("body", "", "text may not contain NUL characters (\\u0000)"));
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(JsonBody).map_err(|e| {
             let path = e.path().to_string();
@@ -211,6 +214,18 @@ where
             ApiError::field(if path == "." { "body" } else { &path }, "", message)
         })
     }
+}
+
+/// Whether a JSON text has a NUL character in a string: a `\u0000` escape whose backslash is not
+/// itself escaped (raw control characters are not valid JSON). PostgreSQL cannot store one, so
+/// both engines refuse it at the door.
+fn holds_nul(json: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"u0000";
+    json.iter().enumerate().any(|(i, byte)| {
+        *byte == b'\\'
+            && json.get(i + 1..i + 1 + ESCAPE.len()).is_some_and(|next| next.eq_ignore_ascii_case(ESCAPE))
+            && json[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
 }
 
 /// An optional JSON body: a request without `Content-Type` has none.

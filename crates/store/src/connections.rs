@@ -160,7 +160,8 @@ impl Store {
             id: model::ids::new_uuid(),
             kind: kind.to_owned(),
             item_key,
-            title: title.to_owned(),
+            // A title comes from a payload; PostgreSQL cannot store NUL, so neither engine does.
+            title: title.replace('\0', "\u{FFFD}"),
             data: data.to_owned(),
             created_at: now,
         };

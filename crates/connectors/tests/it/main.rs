@@ -307,6 +307,12 @@ async fn local_outputs_are_kept_newest_first(db: TestDb) {
     let items = local::list(&db.store, Some("workItem"), 10).await.unwrap();
     assert_eq!(items.iter().map(|o| o.key.clone().unwrap()).collect::<Vec<_>>(), ["LOCAL-2", "LOCAL-1"]);
     assert_eq!(db.store.output("LOCAL-1").await.unwrap().title, "Rotate the Automation key");
+
+    // A NUL from a payload (PostgreSQL cannot store one) is kept the same way on both engines.
+    let nul = local::message(&db.store, at(5), "#ops\0x", "a\0b").await.unwrap();
+    let stored = db.store.output(&nul.id).await.unwrap();
+    assert_eq!(stored.title, "#ops\u{FFFD}x");
+    assert!(stored.data.contains("a\\u0000b"), "{}", stored.data);
 }
 
 fn smtp_target(port: u16, username: &str, password: &str) -> Target {

@@ -83,7 +83,40 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/outputs", get(outputs::list))
         .route("/outputs/{id}", get(outputs::show))
         .route("/static/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// The most a form may send (the forms are small; a flow's JSON is the largest).
+const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+
+/// A form with a NUL character in a field is refused before any handler sees it: PostgreSQL
+/// cannot store one, and no field of ours has a use for it (both engines answer the same).
+async fn refuse_nul(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                "Form too large",
+                "The form sent more than 2 MB. Send less, or use the API or the CLI for large imports.",
+            );
+        }
+    };
+    if bytes.contains(&0) || bytes.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0') {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            None,
+            "A field holds a NUL character",
+            "Text may not contain NUL characters (U+0000). Remove it and send the form again.",
+        );
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 /// What every page shows about who is signed in.

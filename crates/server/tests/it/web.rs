@@ -150,6 +150,10 @@ async fn signing_in_opens_a_session_that_forms_and_revocation_respect(db: TestDb
         app.db.store.web_session(&model::apikey::hash_secret(&session), app.clock.now()).await.unwrap().unwrap()
     };
     assert_eq!(stored.csrf_token, "");
+    // A form field with a NUL character is refused before any handler (both engines alike).
+    let nul = browser.post("/settings/keys", &[("name", "a\0b"), ("role", "admin"), ("expires_in", "1d")]).await;
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
+    assert!(nul.text().await.unwrap().contains("NUL character"));
     let page = browser.get("/outputs").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();

@@ -48,6 +48,25 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
     let body = problem(refused, StatusCode::BAD_REQUEST).await;
     assert_eq!(body["errors"][0]["field"], "url");
 
+    // A NUL character (PostgreSQL cannot store one) is refused on both engines; the same six
+    // characters as text are kept.
+    let nul = json!({"name": "Nul", "url": "http://127.0.0.1:9000/nul", "secret": secret,
+                     "triggers": ["orgKeyExpiry"], "notes": "a\u{0}b"});
+    let body =
+        problem(app.send(Method::POST, "/api/v1/webhooks", Some(nul)).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("NUL"), "{body}");
+    let text = json!({"name": "Backslash", "url": "http://127.0.0.1:9000/text", "secret": secret,
+                      "triggers": ["orgKeyExpiry"], "notes": "a\\u0000b"});
+    let kept = app.send(Method::POST, "/api/v1/webhooks", Some(text)).await.unwrap();
+    assert_eq!(kept.status(), StatusCode::CREATED);
+    let kept: Value = kept.json().await.unwrap();
+    assert_eq!(kept["notes"], "a\\u0000b");
+    let kept_id = kept["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.send(Method::DELETE, &format!("/api/v1/webhooks/{kept_id}"), None).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+
     let list = json_ok(app.get("/api/v1/webhooks").send().await.unwrap()).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let updated = app.send(
