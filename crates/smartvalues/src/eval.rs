@@ -271,7 +271,27 @@ impl Renderer {
             }
         }
         let args = args.unwrap_or_default();
-        method(target, name, &args)
+        // A method's work and the value it makes grow with the size of what it is given: both
+        // count against the limits, so that no intermediate value outgrows the output.
+        let max = self.limits.max_output_bytes;
+        let given = size_of(&target) + args.iter().map(size_of).sum::<usize>();
+        self.charge(given)?;
+        let made = method(target, name, &args, max)?;
+        let size = size_of(&made);
+        if size > max {
+            return fail(format!("`{name}` made a value of more than {max} bytes, the output limit"));
+        }
+        self.charge(size)?;
+        Ok(made)
+    }
+
+    /// Counts the work of going over `bytes` bytes: a step for every [`BYTES_PER_STEP`].
+    fn charge(&mut self, bytes: usize) -> Result<()> {
+        self.steps += (bytes / BYTES_PER_STEP) as u64;
+        if self.steps > self.limits.max_steps {
+            return fail(format!("the template took more than {} steps; simplify it", self.limits.max_steps));
+        }
+        Ok(())
     }
 }
 
@@ -378,14 +398,27 @@ fn unknown<T>(name: &str, known: &[&str]) -> Result<T> {
     fail(format!("unknown function `{name}`{hint}"))
 }
 
-/// Applies a method to a value.
-fn method(target: Value, name: &str, args: &[Value]) -> Result<Value> {
+/// How many bytes a method may go over for one step of work.
+const BYTES_PER_STEP: usize = 64;
+
+/// About how many bytes a value takes as text (its texts, and a few per other value).
+fn size_of(value: &Value) -> usize {
+    match value {
+        Value::Text(text) => text.len(),
+        Value::List(items) => items.iter().map(|item| size_of(item) + 1).sum(),
+        Value::Object(map) => map.iter().map(|(key, item)| key.len() + size_of(item) + 2).sum(),
+        _ => 8,
+    }
+}
+
+/// Applies a method to a value; texts it makes stay within `max` bytes.
+fn method(target: Value, name: &str, args: &[Value], max: usize) -> Result<Value> {
     match target {
-        Value::List(items) => list_method(&items, name, args),
+        Value::List(items) => list_method(&items, name, args, max),
         Value::Date(date) => dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS)),
         Value::Number(n) => match number_method(n, name, args) {
             Some(result) => result,
-            None => text_or_unknown(&format_number(n), name, args),
+            None => text_or_unknown(&format_number(n), name, args, max),
         },
         Value::Missing => match name {
             "isEmpty" => Ok(Value::Bool(true)),
@@ -399,17 +432,17 @@ fn method(target: Value, name: &str, args: &[Value]) -> Result<Value> {
             "isEmpty" => Ok(Value::Bool(map.is_empty())),
             "isNotEmpty" => Ok(Value::Bool(!map.is_empty())),
             "size" => Ok(Value::Number(Decimal::from(map.len()))),
-            _ => text_or_unknown(&Value::Object(map).render(), name, args),
+            _ => text_or_unknown(&Value::Object(map).render(), name, args, max),
         },
-        other => text_or_unknown(&other.render(), name, args),
+        other => text_or_unknown(&other.render(), name, args, max),
     }
 }
 
-fn text_or_unknown(text: &str, name: &str, args: &[Value]) -> Result<Value> {
+fn text_or_unknown(text: &str, name: &str, args: &[Value], max: usize) -> Result<Value> {
     if name == "toDate" {
         return Ok(dates::to_date(text, args.first().map(Value::render).as_deref()).map_or(Value::Missing, Value::Date));
     }
-    text::method(text, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS))
+    text::method(text, name, args, max).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS))
 }
 
 fn number_arg(name: &str, args: &[Value], i: usize) -> Result<Decimal> {
@@ -452,7 +485,7 @@ fn checked_sum(name: &str, numbers: &[Decimal]) -> Result<Decimal> {
     numbers.iter().try_fold(Decimal::ZERO, |sum, n| too_large(name, sum.checked_add(*n)))
 }
 
-fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
+fn list_method(items: &[Value], name: &str, args: &[Value], max: usize) -> Result<Value> {
     let index = |i: usize| -> Result<i64> {
         args.get(i)
             .and_then(Value::as_number)
@@ -486,13 +519,9 @@ fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
         "isEmpty" => Value::Bool(items.is_empty()),
         "isNotEmpty" => Value::Bool(!items.is_empty()),
         "distinct" => {
-            let mut seen: Vec<Value> = Vec::new();
-            for item in items {
-                if !seen.contains(item) {
-                    seen.push(item.clone());
-                }
-            }
-            Value::list(seen)
+            // The first of each, in order: a set of keys, not a scan of those kept per item.
+            let mut seen = std::collections::HashSet::new();
+            Value::list(items.iter().filter(|item| seen.insert(distinct_key(item))).cloned().collect())
         }
         "max" => numbers().into_iter().max().map_or(Value::Missing, Value::Number),
         "min" => numbers().into_iter().min().map_or(Value::Missing, Value::Number),
@@ -512,9 +541,19 @@ fn list_method(items: &[Value], name: &str, args: &[Value]) -> Result<Value> {
         "asJsonString" | "jsonStringify" => Value::Text(Value::list(items.to_vec()).to_json().to_string()),
         _ => {
             // Text methods apply to the list's rendering (`list.toUpperCase`).
-            return text_or_unknown(&Value::list(items.to_vec()).render(), name, args);
+            return text_or_unknown(&Value::list(items.to_vec()).render(), name, args, max);
         }
     })
+}
+
+/// What makes two list items the same for `distinct`: equal numbers (`1` and `1.0`), equal
+/// texts, or values with the same JSON.
+fn distinct_key(item: &Value) -> String {
+    match item {
+        Value::Number(n) => format!("n{}", n.normalize()),
+        Value::Text(t) => format!("t{t}"),
+        other => format!("j{}", other.to_json()),
+    }
 }
 
 /// Builds an object value (for results such as `diff(d)`).

@@ -77,24 +77,71 @@ fn clamp(i: i64, len: usize) -> usize {
     usize::try_from(i.max(0)).unwrap_or(usize::MAX).min(len)
 }
 
-/// Applies text method `name`; `None` when there is no such method.
-pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
-    let chars: Vec<char> = s.chars().collect();
-    let slice = |from: usize, to: usize| chars[from..to.max(from)].iter().collect::<String>();
+/// The error of a method whose text would pass `max_bytes`.
+fn too_long(name: &str, max_bytes: usize) -> RenderError {
+    RenderError(format!("`{name}` would make a text of more than {max_bytes} bytes, the output limit"))
+}
+
+/// `s` with each `from` as `to`, failing as soon as it would pass `max_bytes`.
+fn replace_within(s: &str, from: &str, to: &str, max_bytes: usize) -> Result {
+    let mut out = String::new();
+    let mut last = 0;
+    for (at, found) in s.match_indices(from) {
+        out.push_str(&s[last..at]);
+        out.push_str(to);
+        last = at + found.len();
+        if out.len() > max_bytes {
+            return Err(too_long("replace", max_bytes));
+        }
+    }
+    out.push_str(&s[last..]);
+    text(out)
+}
+
+/// `s` with each match of `pattern` as `with` (`$1` expanded), failing as soon as it would pass
+/// `max_bytes`.
+fn replace_all_within(s: &str, pattern: &str, with: &str, max_bytes: usize) -> Result {
+    let re = regex(pattern)?;
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let Some(found) = caps.get(0) else { continue };
+        out.push_str(&s[last..found.start()]);
+        caps.expand(with, &mut out);
+        last = found.end();
+        if out.len() > max_bytes {
+            return Err(too_long("replaceAll", max_bytes));
+        }
+    }
+    out.push_str(&s[last..]);
+    text(out)
+}
+
+/// Applies text method `name`; `None` when there is no such method. Text it makes stays within
+/// `max_bytes`. Character indexes are counted as they go: nothing copies `s` into characters.
+pub(crate) fn method(s: &str, name: &str, args: &[Value], max_bytes: usize) -> Option<Result> {
+    let count = || s.chars().count();
+    let byte_at = |i: usize| s.char_indices().nth(i).map_or(s.len(), |(byte, _)| byte);
+    let slice = |from: usize, to: usize| s[byte_at(from)..byte_at(to.max(from))].to_owned();
     let result = match name {
         "abbreviate" => int_arg(name, args, 0).and_then(|n| {
-            let n = clamp(n, chars.len());
-            if n >= chars.len() { text(s) } else { text(format!("{}...", slice(0, n))) }
+            let (len, n) = (count(), usize::try_from(n.max(0)).unwrap_or(usize::MAX));
+            if n >= len { text(s) } else { text(format!("{}...", slice(0, n))) }
         }),
         "asNumber" => Ok(parse_number(s).map_or(Value::Missing, Value::Number)),
         "charAt" => int_arg(name, args, 0).map(|i| {
-            usize::try_from(i).ok().and_then(|i| chars.get(i)).map_or(Value::Missing, |c| Value::Text(c.to_string()))
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| s.chars().nth(i))
+                .map_or(Value::Missing, |c| Value::Text(c.to_string()))
         }),
         "capitalize" => {
             let mut it = s.chars();
             text(it.next().map_or(String::new(), |c| c.to_uppercase().chain(it).collect()))
         }
-        "concat" => arg(name, args, 0).and_then(|x| text(format!("{s}{x}"))),
+        "concat" => arg(name, args, 0).and_then(|x| {
+            if s.len() + x.len() > max_bytes { Err(too_long(name, max_bytes)) } else { text(format!("{s}{x}")) }
+        }),
         "endsWith" => arg(name, args, 0).map(|x| Value::Bool(s.ends_with(&x))),
         "startsWith" => arg(name, args, 0).map(|x| Value::Bool(s.starts_with(&x))),
         "equals" => arg(name, args, 0).map(|x| Value::Bool(s == x)),
@@ -114,18 +161,21 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
             text(&quoted[1..quoted.len() - 1])
         }
         "asJsonString" | "jsonStringify" => text(serde_json::Value::String(s.to_owned()).to_string()),
-        "left" => int_arg(name, args, 0).and_then(|n| text(slice(0, clamp(n, chars.len())))),
-        "right" => int_arg(name, args, 0).and_then(|n| text(slice(chars.len() - clamp(n, chars.len()), chars.len()))),
+        "left" => int_arg(name, args, 0).and_then(|n| text(slice(0, clamp(n, count())))),
+        "right" => int_arg(name, args, 0).and_then(|n| {
+            let len = count();
+            text(slice(len - clamp(n, len), len))
+        }),
         "leftPad" | "rightPad" => int_arg(name, args, 0).and_then(|n| {
             let pad = args.get(1).map_or_else(|| " ".to_owned(), Value::render);
-            let want = clamp(n, 100_000);
-            if want <= chars.len() || pad.is_empty() {
+            let (want, len) = (clamp(n, 100_000), count());
+            if want <= len || pad.is_empty() {
                 return text(s);
             }
-            let fill: String = pad.chars().cycle().take(want - chars.len()).collect();
+            let fill: String = pad.chars().cycle().take(want - len).collect();
             text(if name == "leftPad" { format!("{fill}{s}") } else { format!("{s}{fill}") })
         }),
-        "length" | "size" => Ok(Value::Number(Decimal::from(chars.len()))),
+        "length" | "size" => Ok(Value::Number(Decimal::from(count()))),
         "match" => arg(name, args, 0).and_then(|pattern| {
             let re = regex(&pattern)?;
             let found: Vec<Value> = re
@@ -142,16 +192,16 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
         "remove" => arg(name, args, 0).and_then(|x| text(if x.is_empty() { s.to_owned() } else { s.replace(&x, "") })),
         "replace" => arg(name, args, 0).and_then(|a| {
             let b = arg(name, args, 1)?;
-            text(if a.is_empty() { s.to_owned() } else { s.replace(&a, &b) })
+            if a.is_empty() { text(s) } else { replace_within(s, &a, &b, max_bytes) }
         }),
         "replaceAll" => arg(name, args, 0).and_then(|pattern| {
             let with = arg(name, args, 1)?;
-            text(regex(&pattern)?.replace_all(s, with.as_str()).into_owned())
+            replace_all_within(s, &pattern, &with, max_bytes)
         }),
-        "reverse" => text(chars.iter().rev().collect::<String>()),
+        "reverse" => text(s.chars().rev().collect::<String>()),
         "split" => arg(name, args, 0).map(|sep| {
             if sep.is_empty() {
-                Value::list(chars.iter().map(|c| Value::Text(c.to_string())).collect())
+                Value::list(s.chars().map(|c| Value::Text(c.to_string())).collect())
             } else {
                 Value::list(
                     s.split(sep.as_str()).filter(|p| !p.is_empty()).map(|p| Value::Text(p.to_owned())).collect(),
@@ -159,10 +209,11 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value]) -> Option<Result> {
             }
         }),
         "substring" => int_arg(name, args, 0).and_then(|from| {
-            let from = clamp(from, chars.len());
+            let len = count();
+            let from = clamp(from, len);
             let to = match args.get(1) {
-                Some(_) => clamp(int_arg(name, args, 1)?, chars.len()),
-                None => chars.len(),
+                Some(_) => clamp(int_arg(name, args, 1)?, len),
+                None => len,
             };
             text(slice(from, to))
         }),

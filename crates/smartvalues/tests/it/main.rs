@@ -257,3 +257,46 @@ fn every_method_survives_extreme_numbers_and_long_texts() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// No value a template builds on the way may outgrow the output limit: a replacement that
+/// multiplies a payload fails at the limit instead of filling memory, and going over large
+/// texts counts as work.
+#[test]
+fn intermediate_values_stay_within_the_output_limit() {
+    let ctx = serde_json::json!({"s": "a".repeat(300_000), "r": "b".repeat(1_000), "short": "abc"});
+    let limits = Limits::default();
+    for template in [
+        "{{s.replace(\"a\", r)}}",
+        "{{s.replaceAll(\"(a)\", r)}}",
+        "{{s.replaceAll(\"(a)\", \"$1$1$1$1$1$1$1$1\")}}",
+        "{{s.concat(s).concat(s).concat(s)}}",
+        // Short enough at the end, but not on the way.
+        "{{s.replace(\"a\", r).left(3)}}",
+    ] {
+        let error = Template::parse(template).unwrap().render(&ctx, at_epoch(), &limits).unwrap_err().to_string();
+        assert!(error.contains("output limit"), "{template}: {error}");
+    }
+    // Large texts gone over again and again run out of steps, not of time.
+    let chain = format!("{{{{s{}}}}}", ".trim".repeat(400));
+    let error = Template::parse(&chain).unwrap().render(&ctx, at_epoch(), &limits).unwrap_err().to_string();
+    assert!(error.contains("steps"), "{error}");
+    // Within the limits the same methods work as before.
+    let fine = Template::parse(
+        "{{short.replace(\"b\", \"XY\")}} {{short.replaceAll(\"(b)\", \"[$1]\")}} {{short.concat(short)}}",
+    )
+    .unwrap()
+    .render(&ctx, at_epoch(), &limits)
+    .unwrap();
+    assert_eq!(fine.text, "aXYc a[b]c abcabc");
+}
+
+/// `distinct` keeps the first of each value in order; equal numbers are one value.
+#[test]
+fn distinct_keeps_the_first_of_each() {
+    let ctx = serde_json::json!({"items": [3, "3", 1.0, 1, "a", {"k": 1}, {"k": 1}, "a", [1], [1]], "many": (0..60_000).map(|i| i % 7).collect::<Vec<_>>()});
+    let rendered = Template::parse("{{items.distinct.asJsonString}} {{many.distinct.size}}")
+        .unwrap()
+        .render(&ctx, at_epoch(), &Limits::default())
+        .unwrap();
+    assert_eq!(rendered.text, "[3,\"3\",1,\"a\",{\"k\":1},[1]] 7");
+}
