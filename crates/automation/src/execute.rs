@@ -939,8 +939,8 @@ pub struct ExecutionView {
     pub source: String,
     pub auth: String,
     pub webhook_id: Option<String>,
-    /// The request's body, fields that look like credentials shown as `***`.
-    #[schema(value_type = Object)]
+    /// The request's body (any JSON; text when it was not JSON), fields that look like
+    /// credentials shown as `***`.
     pub request: Value,
     pub work_items: Option<Vec<String>>,
     pub steps: Vec<StepRecord>,

@@ -55,9 +55,8 @@ pub struct Component {
     /// The component's type string (`jira.issue.create`).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The component's settings.
+    /// The component's settings (null for a block that only holds others).
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub value: Value,
     /// Nested components (an if/else block's branches, a branch's actions).
     #[serde(default)]

@@ -46,6 +46,8 @@ pub enum WorkItemCriteria {
 
 /// One step of a flow. Text fields are smart-value templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+// Multi-word fields also say their name one by one: the OpenAPI document does not follow
+// `rename_all_fields`.
 #[serde(tag = "type", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum Step {
     /// Continue only if the comparison holds.
@@ -74,6 +76,7 @@ pub enum Step {
         connection: String,
         space: String,
         #[serde(default)]
+        #[serde(rename = "parentPage")]
         parent_page: String,
         title: String,
         /// Markdown, sent as storage format.
@@ -94,6 +97,7 @@ pub enum Step {
         connection: String,
         project: String,
         /// An explicit type (`Task`, `Incident`…): the trigger carries no work item to copy from.
+        #[serde(rename = "issueType")]
         issue_type: String,
         summary: String,
         /// Markdown, sent as ADF.
@@ -101,6 +105,7 @@ pub enum Step {
         description: String,
         /// `yyyy-MM-dd` once rendered.
         #[serde(default)]
+        #[serde(rename = "dueDate")]
         due_date: String,
         #[serde(default)]
         priority: String,

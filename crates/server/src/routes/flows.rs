@@ -3,8 +3,7 @@
 
 use automation::{ExecutionView, ExportFile, Flow, FlowError, ImportReport};
 use axum::Json;
-use axum::extract::Query;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use model::apikey::ApiKeyRole;
 use model::flow::FlowDefinition;
@@ -183,8 +182,10 @@ pub async fn list_executions(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<ExecutionsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<ExecutionView>>, ApiError> {
+    let query: ExecutionsQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::field("limit", raw.as_deref().unwrap_or_default(), format!("cannot be read: {e}")))?;
     Ok(Json(state.flows.executions(&flow_id(id)?, query.limit.unwrap_or(50)).await?))
 }
 

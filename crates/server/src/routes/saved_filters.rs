@@ -81,7 +81,7 @@ pub async fn update_saved_filter(
 /// Delete a saved filter.
 #[utoipa::path(delete, path = "/api/v1/saved-filters/{filterId}", tag = "saved filters", security(("bearer" = [])),
     params(("filterId" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete_saved_filter(
     State(state): State<AppState>,
     _admin: Admin,

@@ -92,7 +92,8 @@ pub async fn get_task(
 /// Replace a task (its next run is computed afresh).
 #[utoipa::path(put, path = "/api/v1/tasks/{taskId}", tag = "tasks", security(("bearer" = [])),
     params(("taskId" = String, Path)), request_body = TaskInput,
-    responses((status = 200, body = Task), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Task), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn update_task(
     State(state): State<AppState>,
     admin: Admin,

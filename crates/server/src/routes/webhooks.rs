@@ -63,7 +63,8 @@ pub async fn get_webhook(
 /// Replace a subscription. Without `secret`, the one set before is kept.
 #[utoipa::path(put, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = SubscriptionInput,
-    responses((status = 200, body = Subscription), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Subscription), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn update_webhook(
     State(state): State<AppState>,
     _admin: Admin,
@@ -171,7 +172,8 @@ pub struct Redelivered {
 
 /// Send deliveries again by hand, each with a new round of 1 attempt + retries.
 #[utoipa::path(post, path = "/api/v1/deliveries/redeliver", tag = "webhooks", security(("bearer" = [])),
-    request_body = RedeliverRequest, responses((status = 200, body = Redelivered), (status = 400, body = Problem)))]
+    request_body = RedeliverRequest,
+    responses((status = 200, body = Redelivered), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn redeliver(
     State(state): State<AppState>,
     _admin: Admin,
