@@ -107,6 +107,65 @@ fn sealing_context(flow_id: &str) -> String {
 }
 
 impl Flows {
+    /// The definition as stored: a web request's URL, body or header that carries a credential
+    /// (what [`crate::transfer::hide_credentials`] would hide) is sealed with the installation's
+    /// key, so that a copy of the database does not give it away.
+    fn stored_definition(&self, flow_id: &str, definition: &FlowDefinition) -> String {
+        let mut steps = definition.steps.clone();
+        let context = step_sealing_context(flow_id);
+        let _ = credential_fields(&mut steps, &mut |field, value| {
+            let carries_one = match field {
+                CredentialField::Header => true,
+                CredentialField::Url => crate::transfer::hidden_url(value) != *value,
+                CredentialField::Body => crate::transfer::hidden_body(value) != *value,
+            };
+            if carries_one {
+                *value = format!("{SEALED}{}", self.key.seal(value, &context));
+            }
+            Ok(())
+        });
+        let stored = StoredDefinition {
+            description: definition.description.clone(),
+            trigger: definition.trigger.clone(),
+            steps,
+        };
+        // Plain data: serializing it cannot fail.
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    /// Opens what [`Self::stored_definition`] sealed.
+    fn opened_steps(&self, flow_id: &str, mut steps: Vec<Step>) -> Result<Vec<Step>, FlowError> {
+        let context = step_sealing_context(flow_id);
+        credential_fields(&mut steps, &mut |_, value| {
+            if let Some(sealed) = value.strip_prefix(SEALED) {
+                *value = self.key.open(sealed, &context).map_err(|_| FlowError::Sealing)?;
+            }
+            Ok(())
+        })?;
+        Ok(steps)
+    }
+
+    /// Seals the credentials of flows saved before they were sealed at rest; how many flows
+    /// changed. Run at start: cheap when there is nothing to do.
+    pub async fn seal_stored_credentials(&self) -> Result<usize, FlowError> {
+        let mut sealed = 0;
+        for mut stored in self.store.flows().await? {
+            let flow = self.view(stored.clone(), false)?;
+            let again = self.stored_definition(&flow.flow_id, &flow.definition);
+            // Sealing is randomized: compare what it would hide, not the text.
+            let opened_again: StoredDefinition =
+                serde_json::from_str(&again).map_err(|e| FlowError::Store(StoreError::Other(e.to_string())))?;
+            let as_stored: StoredDefinition = serde_json::from_str(&stored.definition)
+                .map_err(|e| FlowError::Store(StoreError::Other(e.to_string())))?;
+            if count_sealed(&opened_again.steps) > count_sealed(&as_stored.steps) {
+                stored.definition = again;
+                self.store.update_flow(&stored).await?;
+                sealed += 1;
+            }
+        }
+        Ok(sealed)
+    }
+
     pub fn new(store: Store, key: SealingKey, clock: Arc<dyn Clock>, public_url: &str) -> Self {
         Self { store, key, clock, public_url: public_url.trim_end_matches('/').to_owned(), queued: Arc::default() }
     }
@@ -134,10 +193,10 @@ impl Flows {
         let secret = model::random::secret_text(32);
         let stored = StoredFlow {
             secret_sealed: self.key.seal(&secret, &sealing_context(&id)),
+            definition: self.stored_definition(&id, definition),
             id,
             name: definition.name.trim().to_owned(),
             enabled: definition.enabled,
-            definition: stored_definition(definition),
             created_by: by.to_owned(),
             created_at: now,
             updated_at: now,
@@ -152,7 +211,7 @@ impl Flows {
         self.check(definition).await?;
         stored.name = definition.name.trim().to_owned();
         stored.enabled = definition.enabled;
-        stored.definition = stored_definition(definition);
+        stored.definition = self.stored_definition(id, definition);
         stored.updated_at = self.clock.now();
         self.store.update_flow(&stored).await?;
         self.view(stored, true)
@@ -309,6 +368,7 @@ impl Flows {
         } else {
             None
         };
+        let steps = self.opened_steps(&stored.id, definition.steps)?;
         Ok(Flow {
             webhook: WebhookEndpoint { url: format!("{}/automation/webhooks/{}", self.public_url, stored.id), secret },
             flow_id: stored.id,
@@ -317,7 +377,7 @@ impl Flows {
                 description: definition.description,
                 enabled: stored.enabled,
                 trigger: definition.trigger,
-                steps: definition.steps,
+                steps,
             },
             created_by: stored.created_by,
             created_at: stored.created_at,
@@ -355,14 +415,60 @@ pub struct ImportedFlow {
     pub unknown_components: Vec<UnknownComponent>,
 }
 
-fn stored_definition(definition: &FlowDefinition) -> String {
-    let stored = StoredDefinition {
-        description: definition.description.clone(),
-        trigger: definition.trigger.clone(),
-        steps: definition.steps.clone(),
-    };
-    // Plain data: serializing it cannot fail.
-    serde_json::to_string(&stored).unwrap_or_default()
+/// How many sealed values `steps` hold.
+fn count_sealed(steps: &[Step]) -> usize {
+    let mut steps = steps.to_vec();
+    let mut count = 0;
+    let _ = credential_fields(&mut steps, &mut |_, value| {
+        count += usize::from(value.starts_with(SEALED));
+        Ok(())
+    });
+    count
+}
+
+/// What marks a sealed value in a stored definition.
+const SEALED: &str = "ucm-sealed:";
+
+/// What a flow's sealed step values belong to.
+fn step_sealing_context(flow_id: &str) -> String {
+    format!("flow-step:{flow_id}")
+}
+
+/// A value of a web request that can carry a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialField {
+    Url,
+    Body,
+    /// The value of a header named like a credential (`Authorization`, `X-Api-Key`, …).
+    Header,
+}
+
+type EachField<'a> = dyn FnMut(CredentialField, &mut String) -> Result<(), FlowError> + 'a;
+
+/// Calls `each` on every value of a web request that can carry a credential (in branches too).
+fn credential_fields(steps: &mut [Step], each: &mut EachField<'_>) -> Result<(), FlowError> {
+    for step in steps {
+        match step {
+            Step::WebRequest { url, headers, body, .. } => {
+                each(CredentialField::Url, url)?;
+                each(CredentialField::Body, body)?;
+                let pairs: Vec<(String, String)> = headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
+                let hidden = connectors::web::redacted_headers(&pairs);
+                for (header, (_, shown)) in headers.iter_mut().zip(hidden) {
+                    if shown != header.value {
+                        each(CredentialField::Header, &mut header.value)?;
+                    }
+                }
+            }
+            Step::IfElse { branches } => {
+                for branch in branches {
+                    credential_fields(&mut branch.steps, each)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Each template parses; a syntax error says where, with line and column.

@@ -32,6 +32,11 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     };
     let state = context.app_state(&public_url)?;
     let tasks = state.tasks.clone();
+    // Flows saved before their web requests' credentials were sealed at rest are sealed now.
+    let sealed = state.flows.seal_stored_credentials().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if sealed > 0 {
+        tracing::info!(flows = sealed, "sealed the credentials of flows saved before they were sealed at rest");
+    }
     // The initial key first: the demo adds a key of its own.
     ensure_initial_key(&context, local).await?;
     if args.demo {
