@@ -67,6 +67,9 @@ impl Store {
         if engine == Engine::Sqlite {
             keep_private(url)?;
         }
+        if let (Engine::Postgres, Some(schema)) = (engine, &options.postgres_schema) {
+            ensure_postgres_schema(url, schema).await?;
+        }
         let pool = connect_pool(url, options, engine, Access::ReadWrite).await?;
         let migrator = match engine {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
@@ -208,6 +211,34 @@ async fn connect_pool(url: &str, options: &StoreOptions, engine: Engine, access:
 /// Creates a PostgreSQL schema (for a scratch or test database that must not touch others).
 pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<()> {
     run_admin_statement(url, schema, "CREATE SCHEMA").await
+}
+
+/// Creates the PostgreSQL schema an installation is configured to use when it does not exist
+/// yet; says what to run when it cannot.
+async fn ensure_postgres_schema(url: &str, schema: &str) -> Result<()> {
+    use sqlx::Connection as _;
+    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
+    }
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
+    let found: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'"
+    )))
+    .fetch_one(&mut conn)
+    .await?;
+    if found == 0 {
+        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).await.map_err(|e| {
+            StoreError::Other(format!(
+                "the PostgreSQL schema `{schema}` does not exist and could not be created ({e}); create it with \
+                 CREATE SCHEMA \"{schema}\" or choose another in database.postgres_schema"
+            ))
+        })?;
+        tracing::info!(schema, "created the PostgreSQL schema");
+    }
+    let _ = conn.close().await;
+    Ok(())
 }
 
 /// Drops a PostgreSQL schema and everything in it.

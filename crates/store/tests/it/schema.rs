@@ -60,3 +60,22 @@ async fn sqlite_and_postgres_schemas_match() {
     );
     assert_eq!(left, right, "foreign keys differ between SQLite and PostgreSQL");
 }
+
+/// An installation configured with a PostgreSQL schema that does not exist yet creates it,
+/// rather than failing with "no schema has been selected to create in".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_postgres_schema_is_created() {
+    let Some(url) = testkit::postgres_url() else { return };
+    let schema = format!("fresh_{}", model::random::secret_text(8).to_ascii_lowercase().replace(['-', '_'], "x"));
+    let options = store::StoreOptions { postgres_schema: Some(schema.clone()), ..Default::default() };
+    let opened = store::Store::open(&url, &options).await;
+    let applied = match &opened {
+        Ok(store) => store.catalog().await.map(|c| c.apps.len()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Ok(store) = opened {
+        store.close().await;
+    }
+    store::drop_postgres_schema(&url, &schema).await.unwrap();
+    assert_eq!(applied, Ok(8));
+}
