@@ -220,14 +220,14 @@ async fn ensure_postgres_schema(url: &str, schema: &str) -> Result<()> {
     if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(StoreError::Other(format!("invalid PostgreSQL schema name `{schema}`")));
     }
+    sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(url))))?;
-    let found: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'"
-    )))
-    .fetch_one(&mut conn)
-    .await?;
+    let found: i64 =
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'")))
+            .fetch_one(&mut conn)
+            .await?;
     if found == 0 {
         conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).await.map_err(|e| {
             StoreError::Other(format!(

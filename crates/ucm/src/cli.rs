@@ -705,8 +705,10 @@ pub enum FiltersCommand {
     },
     /// Replace a saved filter's name and criteria.
     #[command(after_help = "Example:
-  ucm filters update 0190f2c4-… --name \"Idle JSM agents\" --apps JSM --inactive-days 60")]
+  ucm filters update \"Idle JSM users\" --name \"Idle JSM agents\" --apps JSM --inactive-days 60")]
     Update {
+        /// The filter's id or name.
+        #[arg(value_name = "FILTER")]
         filter_id: String,
         #[arg(long)]
         name: String,
@@ -715,8 +717,12 @@ pub enum FiltersCommand {
     },
     /// Delete a saved filter.
     #[command(after_help = "Example:
-  ucm filters delete 0190f2c4-…")]
-    Delete { filter_id: String },
+  ucm filters delete \"Idle JSM agents\"")]
+    Delete {
+        /// The filter's id or name.
+        #[arg(value_name = "FILTER")]
+        filter_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

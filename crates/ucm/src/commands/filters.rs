@@ -39,16 +39,43 @@ pub async fn run(context: &Context, command: FiltersCommand) -> anyhow::Result<(
             Ok(())
         }
         FiltersCommand::Update { filter_id, name, filter } => {
+            let filter_id = named(context, &filter_id).await?;
             let (name, criteria) = checked(context, &name, &filter).await?;
-            let saved = context.store.update_saved_filter(&FilterId(filter_id), &name, &criteria, now).await?;
+            let saved = context.store.update_saved_filter(&filter_id, &name, &criteria, now).await?;
             outln!("Updated saved filter `{}` ({}).", saved.name, saved.filter_id);
             Ok(())
         }
         FiltersCommand::Delete { filter_id } => {
-            context.store.delete_saved_filter(&FilterId(filter_id.clone())).await?;
+            let filter_id = named(context, &filter_id).await?;
+            context.store.delete_saved_filter(&filter_id).await?;
             outln!("Deleted saved filter {filter_id}.");
             Ok(())
         }
+    }
+}
+
+/// The saved filter people name by its id or its name (any case).
+async fn named(context: &Context, id_or_name: &str) -> anyhow::Result<FilterId> {
+    let wanted = id_or_name.trim();
+    let filters = context.store.saved_filters().await?;
+    if let Some(f) = filters.iter().find(|f| f.filter_id.as_str() == wanted) {
+        return Ok(f.filter_id.clone());
+    }
+    let by_name: Vec<_> = filters.iter().filter(|f| f.name.eq_ignore_ascii_case(wanted)).collect();
+    match by_name.as_slice() {
+        [one] => Ok(one.filter_id.clone()),
+        [] => {
+            let names: Vec<&str> = filters.iter().map(|f| f.name.as_str()).collect();
+            let close = model::suggest::closest(wanted, names.iter().copied(), 3);
+            let hint =
+                if close.is_empty() { String::new() } else { format!("; did you mean `{}`?", close.join("`, `")) };
+            anyhow::bail!("no saved filter has the id or name `{wanted}`{hint} (`ucm filters list` shows them)")
+        }
+        several => anyhow::bail!(
+            "{} saved filters are called `{wanted}`: give the id ({})",
+            several.len(),
+            several.iter().map(|f| f.filter_id.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 

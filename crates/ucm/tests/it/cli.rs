@@ -130,10 +130,14 @@ async fn saved_filters_from_the_cli(db: TestDb) {
         filters.as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["filterId"].as_str().unwrap().to_owned()
     };
     let id = by_name("Idle JSM");
+    // Named as listed (any case), as everywhere people type names.
+    let (ok, out, err) =
+        run(ucm(&dir, Some(&db)).args(["filters", "update", "idle jsm", "--name", "Idle JSM users", "--apps", "JSM"]));
+    assert!(ok && out.contains(&id), "{out}{err}");
+    let (ok, out, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", "Idle JSM users"]));
+    assert!(ok && out.contains(&id), "{out}{err}");
     let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &id]));
-    assert!(ok, "{err}");
-    let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &id]));
-    assert!(!ok && err.contains("not found"), "{err}");
+    assert!(!ok && err.contains("no saved filter has the id or name"), "{err}");
     // A filter a task uses stays (here: one of the demo's example tasks).
     let used = by_name("Inactive for 90 days");
     let (ok, _, err) = run(ucm(&dir, Some(&db)).args(["filters", "delete", &used]));
