@@ -917,13 +917,13 @@ pub enum RunsCommand {
     /// List runs, newest first, with their summaries.
     #[command(after_help = "Examples:
   ucm runs list --task 0190f2c4-…
-  ucm runs list --account 712020:5b1f… --since 2026-11-01T00:00:00Z")]
+  ucm runs list --account ada@acme.com --since 2026-11-01T00:00:00Z")]
     List {
-        /// Runs of this task.
-        #[arg(long, value_name = "TASK_ID")]
+        /// Runs of this task (its id or name).
+        #[arg(long, value_name = "TASK")]
         task: Option<String>,
-        /// Runs that changed (or failed to change) this user.
-        #[arg(long, value_name = "ACCOUNT_ID")]
+        /// Runs that changed (or failed to change) this user (an account id or an email).
+        #[arg(long, value_name = "ACCOUNT")]
         account: Option<String>,
         /// success, failure, quarantined or rejected.
         #[arg(long)]

@@ -138,9 +138,24 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
                     })
                 })
                 .transpose()?;
+            let task_id = match task {
+                Some(task) => Some(find_task(&service, &task).await?),
+                None => None,
+            };
+            // An email names the user as well as an account id does.
+            let account_id = match account {
+                Some(account) if account.contains('@') => Some(
+                    context
+                        .store
+                        .account_id_by_email(&account)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("--account: no user has the email `{account}`"))?,
+                ),
+                other => other.map(AccountId),
+            };
             let filter = RunFilter {
-                task_id: task.map(TaskId),
-                account_id: account.map(AccountId),
+                task_id,
+                account_id,
                 outcome,
                 since: instant("since", since)?,
                 until: instant("until", until)?,

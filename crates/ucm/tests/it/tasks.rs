@@ -193,6 +193,12 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     let account = record["userChanges"][0]["accountId"].as_str().unwrap().to_owned();
     let (_, out, _) = run(cli().args(["runs", "list", "--account", &account]));
     assert!(out.contains(&process_id), "{out}");
+    // People name users by email and tasks by name, as they see them.
+    let email = record["userChanges"][0]["email"].as_str().unwrap().to_uppercase();
+    let (ok, out, err) = run(cli().args(["runs", "list", "--account", &email, "--task", "lock engineering"]));
+    assert!(ok && out.contains(&process_id), "{out}{err}");
+    let (ok, _, err) = run(cli().args(["runs", "list", "--account", "nobody@nowhere.example"]));
+    assert!(!ok && err.contains("no user has the email"), "{err}");
     let (ok, out, err) = run(cli().args(["runs", "users", &process_id, "--status", "updated", "--limit", "3"]));
     assert!(ok, "{err}");
     assert!(out.contains("addToGroups security: changed; suspendUsers: changed"), "item by item: {out}");
