@@ -259,7 +259,8 @@ impl Flows {
     /// Imports an export file (or one flow in ucm's own shape): every rule is read and checked
     /// first, and nothing is saved unless all can be. Flows are saved disabled with fresh ids,
     /// URLs and secrets; missing connections and secrets exported hidden are listed per flow as
-    /// what to reconnect (enabling checks them again), unknown components as left out.
+    /// what to reconnect (enabling checks them again), unknown components as left out. A name
+    /// already taken gets a number (`Slack alert (2)`).
     pub async fn import(&self, input: &serde_json::Value, by: &str) -> Result<ImportReport, FlowError> {
         let (candidates, mut problems) = transfer::read(input);
         let mut checked = Vec::with_capacity(candidates.len());
@@ -284,8 +285,22 @@ impl Flows {
         if !problems.is_empty() {
             return Err(FlowError::Invalid(problems));
         }
+        // A name already taken (here, or earlier in the file) gets ` (2)`, ` (3)`, … so that
+        // every flow can still be named.
+        let mut taken: std::collections::HashSet<String> =
+            self.store.flows().await?.into_iter().map(|f| f.name.to_lowercase()).collect();
         let mut flows = Vec::with_capacity(checked.len());
-        for (candidate, reconnect) in checked {
+        for (mut candidate, reconnect) in checked {
+            let name = candidate.definition.name.trim().to_owned();
+            let mut unique = name.clone();
+            for n in 2.. {
+                if !taken.contains(&unique.to_lowercase()) {
+                    break;
+                }
+                unique = format!("{name} ({n})");
+            }
+            taken.insert(unique.to_lowercase());
+            candidate.definition.name = unique;
             let flow = self.insert(&candidate.definition, by).await?;
             flows.push(ImportedFlow { flow, reconnect, unknown_components: candidate.unknown });
         }

@@ -172,12 +172,19 @@ async fn an_exported_flow_imports_disabled_with_a_new_webhook(db: TestDb) {
     assert_ne!(copy.webhook.url, original.webhook.url, "a fresh URL");
     assert!(copy.webhook.secret.as_ref().is_some_and(|s| s != &secret), "a fresh secret");
     assert!(!copy.definition.enabled, "imported flows start disabled");
-    assert_eq!(copy.definition, FlowDefinition { enabled: false, ..original.definition.clone() });
+    // The name is taken: the copy is numbered, so that each can still be named.
+    let renamed = format!("{} (2)", original.definition.name);
+    assert_eq!(copy.definition, FlowDefinition { enabled: false, name: renamed, ..original.definition.clone() });
     assert!(imported.reconnect.is_empty() && imported.unknown_components.is_empty(), "{imported:?}");
     assert_eq!(copy.created_by, "importer");
     // The copy is a flow like any other.
     flows.set_enabled(&copy.flow_id, true).await.unwrap();
     assert_eq!(flows.list().await.unwrap().len(), 2);
+    // Twice more, in one file: (3) and (4).
+    let twice = json!({"cloud": false, "rules": [file["rules"][0].clone(), file["rules"][0].clone()]});
+    let report = flows.import(&twice, "importer").await.unwrap();
+    let names: Vec<String> = report.flows.iter().map(|f| f.flow.definition.name.clone()).collect();
+    assert_eq!(names, [format!("{} (3)", original.definition.name), format!("{} (4)", original.definition.name)]);
 }
 
 async fn an_import_names_what_to_reconnect_and_what_it_left_out(db: TestDb) {

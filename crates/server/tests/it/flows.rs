@@ -113,7 +113,8 @@ async fn flows_are_saved_checked_and_their_secret_kept_for_admins(db: TestDb) {
     let imported: Value = imported.json().await.unwrap();
     let copy = &imported["flows"][0]["flow"];
     assert_ne!(copy["flowId"], id.as_str());
-    assert_eq!((copy["enabled"].as_bool(), copy["name"].as_str()), (Some(false), Some("Jira incident on failure")));
+    let numbered = Some("Jira incident on failure (2)");
+    assert_eq!((copy["enabled"].as_bool(), copy["name"].as_str()), (Some(false), numbered), "the name was taken");
     assert!(copy["webhook"]["secret"].as_str().is_some_and(|s| s != secret));
     assert_eq!(imported["flows"][0]["reconnect"], json!([]));
     let mut garbled = file;
