@@ -86,11 +86,15 @@ impl fmt::Display for UserStatus {
 }
 
 impl UserStatus {
-    /// The status in words for sentences (`not invited`).
-    pub fn in_words(self) -> &'static str {
+    /// What a sentence says of a user with this status (`the user's account is closed`).
+    pub fn of_the_user(self) -> &'static str {
         match self {
-            Self::NotInvited => "not invited",
-            other => other.as_str(),
+            Self::Active => "the user is active",
+            Self::Suspended => "the user is suspended",
+            Self::Deactivated => "the user's account is deactivated",
+            Self::Invited => "the user is invited and has not joined yet",
+            Self::NotInvited => "the user has no membership in the directory (not invited)",
+            Self::Closed => "the user's account is closed",
         }
     }
 }

@@ -543,16 +543,12 @@ pub fn check_op(op: &Op, subject: Subject) -> Applied {
         Op::Suspend => match status {
             UserStatus::Active => Applied::Changed,
             UserStatus::Suspended => Applied::Unchanged,
-            other => {
-                Applied::Failed(format!("only an active user can be suspended; this user is {}", other.in_words()))
-            }
+            other => Applied::Failed(format!("only an active user can be suspended; {}", other.of_the_user())),
         },
         Op::Restore => match status {
             UserStatus::Suspended => Applied::Changed,
             UserStatus::Active => Applied::Unchanged,
-            other => {
-                Applied::Failed(format!("only a suspended user can be restored; this user is {}", other.in_words()))
-            }
+            other => Applied::Failed(format!("only a suspended user can be restored; {}", other.of_the_user())),
         },
     }
 }
@@ -859,6 +855,29 @@ mod tests {
     use super::*;
     use crate::directory::{AppGrant, AppType, Group, RoleAssignment, Site};
     use crate::task::AppTarget;
+
+    #[test]
+    fn every_refusal_reads_right_for_every_status() {
+        let expected = [
+            (UserStatus::Deactivated, "the user's account is deactivated"),
+            (UserStatus::Invited, "the user is invited and has not joined yet"),
+            (UserStatus::NotInvited, "the user has no membership in the directory (not invited)"),
+            (UserStatus::Closed, "the user's account is closed"),
+        ];
+        for (status, words) in expected {
+            let suspend = check_op(&Op::Suspend, Subject::new(status, false));
+            assert_eq!(suspend, Applied::Failed(format!("only an active user can be suspended; {words}")));
+            let restore = check_op(&Op::Restore, Subject::new(status, false));
+            assert_eq!(restore, Applied::Failed(format!("only a suspended user can be restored; {words}")));
+        }
+        for status in UserStatus::ALL {
+            for op in [Op::Suspend, Op::Restore] {
+                if let Applied::Failed(reason) = check_op(&op, Subject::new(status, false)) {
+                    assert!(!reason.contains("is notInvited") && !reason.contains("is not invited"), "{reason}");
+                }
+            }
+        }
+    }
 
     fn catalog() -> Catalog {
         let site = Site { site_id: "s1".into(), name: "acme".into(), url: "https://acme.example".into() };

@@ -43,7 +43,11 @@ async fn changes_follow_the_rules_against_the_current_state(db: TestDb) {
     assert!(failed(&answers[4], "`g-gone` no longer exists"), "{:?}", answers[4]);
     assert_eq!((answers[5].clone(), answers[6].clone()), (Applied::Changed, Applied::Unchanged));
     assert_eq!((answers[7].clone(), answers[8].clone()), (Applied::Changed, Applied::Unchanged));
-    assert!(failed(&answers[9], "only an active user can be suspended; this user is invited"), "{:?}", answers[9]);
+    assert!(
+        failed(&answers[9], "only an active user can be suspended; the user is invited and has not joined yet"),
+        "{:?}",
+        answers[9]
+    );
     assert!(failed(&answers[10], "only a suspended user can be restored"), "{:?}", answers[10]);
     assert!(failed(&answers[11], "no longer exists in the directory"), "{:?}", answers[11]);
     assert!(

@@ -211,7 +211,7 @@ async fn restore_and_remove_from_groups(db: TestDb) {
     let ada = record.user_changes.iter().find(|c| c.account_id.as_str() == "ada").unwrap();
     assert!(!ada.restored && ada.failures.is_empty());
     let cid = record.user_changes.iter().find(|c| c.account_id.as_str() == "cid").unwrap();
-    assert_eq!(cid.failures[0].reason, "only a suspended user can be restored; this user is deactivated");
+    assert_eq!(cid.failures[0].reason, "only a suspended user can be restored; the user's account is deactivated");
     assert_eq!(record.run.summary.users_skipped, 1, "the org admin");
 }
 
