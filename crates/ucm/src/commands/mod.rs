@@ -57,6 +57,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // A scratch database of its own: the configured one is not opened.
         return bench::run(&config, command).await;
     }
+    if config.database_url.as_deref().is_none_or(str::is_empty) && !may_create_database(&cli.command) {
+        let database = config.data_dir.join("ucm.db");
+        if !database.exists() {
+            anyhow::bail!(
+                "there is no ucm database at {}: nothing has been set up here. Point at one with --data-dir \
+                 (or UCM_DATA_DIR, or UCM_DATABASE_URL), or start one here with `ucm seed-demo` or `ucm serve --demo`",
+                database.display()
+            );
+        }
+    }
     let context = Context::open(config).await?;
     let result = match cli.command {
         Command::Serve(args) => serve::serve(context.clone(), args).await,
@@ -82,6 +92,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     context.store.close().await;
     result
+}
+
+/// Whether a command may start a new database where none is: those that set an installation up
+/// or save something in it. Reading commands fail instead, naming where they looked, rather than
+/// answering from an empty database made on the spot.
+fn may_create_database(command: &Command) -> bool {
+    use crate::cli::{ApikeyCommand, ConnectionsCommand, DirectoryCommand, FiltersCommand, FlowsCommand, TasksCommand};
+    matches!(
+        command,
+        Command::Serve(_)
+            | Command::Import(_)
+            | Command::SeedDemo(_)
+            | Command::Apikey(ApikeyCommand::Create { .. })
+            | Command::Directory(DirectoryCommand::Connect { .. })
+            | Command::Filters(FiltersCommand::Create { .. })
+            | Command::Tasks(TasksCommand::Create(_))
+            | Command::Webhooks(WebhooksCommand::Create(_))
+            | Command::Connections(ConnectionsCommand::Create(_))
+            | Command::Flows(FlowsCommand::Create { .. } | FlowsCommand::Import { .. })
+            | Command::Settings(_)
+    )
 }
 
 /// Logs go to standard error. The server logs at the configured level; other commands speak

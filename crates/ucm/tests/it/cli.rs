@@ -144,6 +144,25 @@ async fn saved_filters_from_the_cli(db: TestDb) {
     assert!(!ok && err.contains("used by the task(s) `Deactivate inactive users`"), "{err}");
 }
 
+/// A reading command where nothing was set up says where it looked, and creates nothing; a
+/// command that sets up or saves starts the database.
+#[test]
+fn reading_commands_do_not_make_a_database_where_there_is_none() {
+    let dir = testkit::temp_dir();
+    for args in [vec!["users", "list"], vec!["tasks", "list"], vec!["runs", "list"], vec!["flows", "list"]] {
+        let (ok, out, err) = run(ucm(&dir, None).args(&args));
+        assert!(
+            !ok && err.contains("there is no ucm database at") && err.contains("ucm-data/ucm.db"),
+            "{args:?}: {out}{err}"
+        );
+    }
+    assert!(!dir.join("ucm-data").exists(), "nothing was created");
+    let (ok, _, err) = run(ucm(&dir, None).args(["filters", "create", "--name", "Everyone"]));
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(ucm(&dir, None).args(["filters", "list"]));
+    assert!(ok && out.contains("Everyone"), "{out}{err}");
+}
+
 /// The data directory and the SQLite files hold personal data, webhook bodies and the sealing
 /// key: only their owner may read them, and a database file found open to others is closed.
 #[cfg(unix)]
@@ -153,7 +172,7 @@ fn the_data_directory_and_database_are_private_to_their_owner() {
     let dir = testkit::temp_dir();
     let data = dir.join("fresh").join("data");
     let data_flag = data.display().to_string();
-    let (ok, _, err) = run(ucm(&dir, None).args(["--data-dir", &data_flag, "apikey", "list"]));
+    let (ok, _, err) = run(ucm(&dir, None).args(["--data-dir", &data_flag, "apikey", "create", "--name", "first"]));
     assert!(ok, "{err}");
     let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
