@@ -84,22 +84,32 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
 async fn seed_demo_on_first_start(context: &Context, state: &server::AppState) -> anyhow::Result<()> {
     let existing = context.store.count_users().await?;
     if existing > 0 {
-        tracing::info!(users = existing, "the directory already holds users; no demo data added");
-        return Ok(());
+        // `ucm seed-demo` (or an import) came first: keep the directory, and still set up what
+        // is missing of the demo.
+        eprintln!("The directory already holds {existing} users: no demo organization added.");
+    } else {
+        let now = context.clock.now();
+        let org = directory::demo::organization(context.config.demo.users, now, directory::demo::DEFAULT_SEED);
+        let report = context.store.import_directory(&org, &|_| {}).await?;
+        eprintln!(
+            "Created a demo organization: {} sites, {} groups, {} users.",
+            report.sites, report.groups, report.users_created
+        );
+        if context.store.tasks().await?.is_empty() {
+            let names = tasks::demo::create_demo_tasks(&state.tasks).await?;
+            eprintln!("Created example tasks (run by hand only): {}.", names.join(", "));
+        }
     }
-    let now = context.clock.now();
-    let org = directory::demo::organization(context.config.demo.users, now, directory::demo::DEFAULT_SEED);
-    let report = context.store.import_directory(&org, &|_| {}).await?;
-    eprintln!(
-        "Created a demo organization: {} sites, {} groups, {} users.",
-        report.sites, report.groups, report.users_created
-    );
-    if context.store.tasks().await?.is_empty() {
-        let names = tasks::demo::create_demo_tasks(&state.tasks).await?;
-        eprintln!("Created example tasks (run by hand only): {}.", names.join(", "));
-    }
-    if context.store.flows().await?.is_empty() && state.webhooks.list().await?.is_empty() {
+    let flows = context.store.flows().await?.len();
+    let webhooks = state.webhooks.list().await?.len();
+    if flows == 0 && webhooks == 0 {
         set_up_demo_loop(context, state).await?;
+    } else {
+        eprintln!(
+            "The demo's automation loop is not set up: this installation already has {flows} flow(s) and {webhooks} \
+             webhook(s), which it would mix with. Import the recipes yourself with \
+             `ucm flows import --file examples/recipes/<recipe>.json`."
+        );
     }
     Ok(())
 }

@@ -12,8 +12,26 @@ backend_tests!(
     serve_demo_answers_the_readme_request,
     a_run_killed_with_its_server_is_closed_on_restart,
     a_task_run_reaches_a_subscribed_receiver_signed,
-    deliveries_survive_a_killed_server
+    deliveries_survive_a_killed_server,
+    serve_demo_after_seed_demo_sets_up_the_loop
 );
+
+/// `ucm seed-demo` first, then `ucm serve --demo`: the directory is kept and the automation
+/// loop (the local connection, the four recipes and their webhooks) is still set up.
+async fn serve_demo_after_seed_demo_sets_up_the_loop(db: TestDb) {
+    let (ok, _, err) = run(ucm(db.dir(), Some(&db)).args(["seed-demo", "--users", "40"]));
+    assert!(ok, "{err}");
+    let server = start(&db);
+    let key = std::fs::read_to_string(db.dir().join("ucm-data/admin-api-key")).unwrap().trim().to_owned();
+    let http = testkit::http_client();
+    let get = |path: &str| http.get(format!("{}{path}", server.base)).bearer_auth(&key).send();
+    let users: serde_json::Value = get("/api/v1/users").await.unwrap().json().await.unwrap();
+    assert_eq!(users["total"], 40, "the seeded directory is kept");
+    let flows: serde_json::Value = get("/api/v1/flows").await.unwrap().json().await.unwrap();
+    assert_eq!(flows.as_array().unwrap().len(), 4, "{flows}");
+    let webhooks: serde_json::Value = get("/api/v1/webhooks").await.unwrap().json().await.unwrap();
+    assert_eq!(webhooks.as_array().unwrap().len(), 4, "{webhooks}");
+}
 
 /// GETs `url` with `key` every 50 ms until its JSON says `"state": "finished"`, at most `tries`
 /// times: the last answer, for the caller's assertions.
