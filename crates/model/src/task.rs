@@ -89,6 +89,43 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action in words, with the names people know (`add to groups: security,
+    /// contractors`); an id the catalog no longer has is shown as it is.
+    pub fn describe(&self, catalog: &Catalog) -> String {
+        let groups = |ids: &[GroupId]| {
+            ids.iter()
+                .map(|id| catalog.group_by_id(id).map_or_else(|| id.0.clone(), |g| g.name.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Self::AddToGroups { group_ids } => format!("add to groups: {}", groups(group_ids)),
+            Self::RemoveFromGroups { group_ids } => format!("remove from groups: {}", groups(group_ids)),
+            Self::RemoveAppAccess { all: true, .. } => "remove access to every app".to_owned(),
+            Self::RemoveAppAccess { apps, .. } => {
+                let targets: Vec<String> = apps
+                    .iter()
+                    .map(|target| {
+                        let app = catalog
+                            .app(target.app_type.as_str())
+                            .map_or_else(|| target.app_type.0.clone(), |a| a.display_name.clone());
+                        match &target.site_id {
+                            Some(site) => {
+                                let site =
+                                    catalog.site(site.as_str()).map_or_else(|| site.0.clone(), |s| s.name.clone());
+                                format!("{app} on {site}")
+                            }
+                            None => format!("{app} (every site)"),
+                        }
+                    })
+                    .collect();
+                format!("remove app access: {}", targets.join(", "))
+            }
+            Self::SuspendUsers => "suspend".to_owned(),
+            Self::RestoreUsers => "restore".to_owned(),
+        }
+    }
+
     /// The action's wire name.
     pub fn action_type(&self) -> ActionType {
         match self {

@@ -62,7 +62,9 @@ pub async fn run(context: &Context, command: TasksCommand) -> anyhow::Result<()>
             if json {
                 return output::json(&task);
             }
-            print_task(&task);
+            let catalog = context.store.catalog().await?;
+            let filter = context.store.saved_filter(&task.filter_id).await.map(|f| f.name).ok();
+            print_task(&task, &catalog, filter.as_deref());
             Ok(())
         }
         TasksCommand::Create(args) => {
@@ -473,7 +475,7 @@ fn print_record(r: &RunRecord) {
             if c.restored {
                 changes.push("restored".into());
             }
-            let failures: Vec<String> = c.failures.iter().map(|f| f.reason.clone()).collect();
+            let failures: Vec<String> = c.failures.iter().map(failure_words).collect();
             vec![
                 c.display_name.clone(),
                 c.email.clone(),
@@ -486,6 +488,14 @@ fn print_record(r: &RunRecord) {
     output::table(&["USER", "EMAIL", "STATUS", "CHANGES", "FAILURES"], &rows);
     if let Some(cursor) = &r.next_cursor {
         outln!("… more: ucm runs show {} --cursor '{}'   (or --json for all)", r.run.process_id, cursor);
+    }
+}
+
+/// A failure as the tables show it: what it was about (a group's or an app's name), then why.
+fn failure_words(failure: &model::run::Failure) -> String {
+    match &failure.target {
+        Some(target) => format!("{target}: {}", failure.reason),
+        None => failure.reason.clone(),
     }
 }
 
@@ -503,7 +513,7 @@ fn print_preview(p: &Preview) {
         .user_changes
         .iter()
         .map(|c| {
-            let failures: Vec<&str> = c.failures.iter().map(|f| f.reason.as_str()).collect();
+            let failures: Vec<String> = c.failures.iter().map(failure_words).collect();
             vec![
                 c.display_name.clone(),
                 c.email.clone(),
@@ -522,11 +532,15 @@ fn print_preview(p: &Preview) {
     }
 }
 
-fn print_task(t: &Task) {
+/// A task in words: its filter by name, its actions with group, app and site names.
+fn print_task(t: &Task, catalog: &model::directory::Catalog, filter: Option<&str>) {
     outln!("Task {} · {}", t.task_id, t.name);
-    outln!("Filter:    {}", t.filter_id);
+    match filter {
+        Some(name) => outln!("Filter:    {name} ({})", t.filter_id),
+        None => outln!("Filter:    {} (no longer saved)", t.filter_id),
+    }
     for (i, action) in t.actions.iter().enumerate() {
-        outln!("Action {}:  {}", i + 1, serde_json::to_string(action).unwrap_or_default());
+        outln!("Action {}:  {}", i + 1, action.describe(catalog));
     }
     outln!("Schedule:  {}", t.schedule.describe());
     outln!("State:     {}", if t.active { "active" } else { "paused" });

@@ -77,6 +77,15 @@ async fn a_task_from_the_cli_created_previewed_run_and_read(db: TestDb) {
     assert_eq!(task["schedule"]["type"], "weekly");
     let (ok, out, _) = run(cli().args(["tasks", "list"]));
     assert!(ok && out.contains("weekly mon,fri at 05:00 Europe/Berlin"), "{out}");
+    // Shown with the names people know, not ids and JSON.
+    let (ok, out, err) = run(cli().args(["tasks", "show", "Lock engineering"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("Filter:    Engineers (") && out.contains("Action 1:  add to groups: security"), "{out}");
+    assert!(out.contains("Action 2:  suspend") && !out.contains("{\""), "{out}");
+    // A failure names what it was about.
+    let (ok, out, err) = run(cli().args(["bulk", "preview", "--action", "add-to-groups=security", "--everyone"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("security: a ") && out.contains("user cannot be added to a group"), "{out}");
 
     let (ok, out, err) = run(cli().args(["tasks", "preview", &task_id, "--json"]));
     assert!(ok, "{err}");
