@@ -203,7 +203,9 @@ where
             }
         })?;
         if holds_nul(&bytes) {
-            return Err(ApiError::field("body", "", "text may not contain NUL characters (\\u0000)"));
+            let field = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| nul_path(&v, ""));
+            let field = field.filter(|f| !f.is_empty()).unwrap_or_else(|| "body".to_owned());
+            return Err(ApiError::field(&field, "", "text may not contain NUL characters (\\u0000)"));
         }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(JsonBody).map_err(|e| {
@@ -226,6 +228,21 @@ fn holds_nul(json: &[u8]) -> bool {
             && json.get(i + 1..i + 1 + ESCAPE.len()).is_some_and(|next| next.eq_ignore_ascii_case(ESCAPE))
             && json[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
     })
+}
+
+/// Where in `value` the first text with a NUL character is (`name`, `steps[1].url`).
+fn nul_path(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => Some(at.to_owned()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_path(item, &format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+            if key.contains('\0') { Some(here) } else { nul_path(item, &here) }
+        }),
+        _ => None,
+    }
 }
 
 /// An optional JSON body: a request without `Content-Type` has none.

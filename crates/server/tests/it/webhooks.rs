@@ -54,6 +54,7 @@ async fn webhook_subscriptions_over_http(db: TestDb) {
                      "triggers": ["orgKeyExpiry"], "notes": "a\u{0}b"});
     let body =
         problem(app.send(Method::POST, "/api/v1/webhooks", Some(nul)).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["errors"][0]["field"], "notes", "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("NUL"), "{body}");
     let text = json!({"name": "Backslash", "url": "http://127.0.0.1:9000/text", "secret": secret,
                       "triggers": ["orgKeyExpiry"], "notes": "a\\u0000b"});
