@@ -102,6 +102,23 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("there is nothing at {}", uri.path()))
+/// Nothing here: a problem detail for the API, the HTML error page for a browser on a page's
+/// address.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let path = uri.path();
+    let api = ["/api/", "/mcp", "/automation/", "/healthz", "/metrics"].iter().any(|p| path.starts_with(p));
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !api && wants_html {
+        return crate::web::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            None,
+            "Page not found",
+            &format!("There is nothing at {path}. The link may be old, or mistyped."),
+        );
+    }
+    ApiError::NotFound(format!("there is nothing at {path}")).into_response()
 }

@@ -27,7 +27,7 @@ mod webhook_editor;
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -66,11 +66,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tasks/runs/{id}/reject", post(tasks::reject))
         .route("/tasks/runs/{id}/cancel", post(tasks::cancel))
         .route("/settings", get(settings::show))
-        .route("/settings/access", post(settings::set_access))
+        .route("/settings/access", get(|| async { Redirect::to("/settings#access") }).post(settings::set_access))
         .route("/settings/sync", post(settings::sync_now))
         .route("/settings/atlassian", post(organization::connect))
         .route("/settings/atlassian/check", post(organization::check))
         .route("/settings/atlassian/disconnect", post(organization::disconnect))
+        // Each section of Settings has an address of its own (links in payloads and emails).
+        .route("/settings/api-keys", get(|| async { Redirect::to("/settings#api-keys") }))
+        .route("/settings/webhooks", get(|| async { Redirect::to("/settings#webhooks") }))
         .route("/settings/keys", post(keys::create))
         .route("/settings/keys/{id}/revoke", post(keys::revoke))
         .route("/settings/webhooks/new", get(webhook_editor::new).post(webhook_editor::create))

@@ -152,6 +152,16 @@ pub(crate) async fn list(
                         record,
                     })
                 }
+                // A test event's link (`send test` on a webhook) names no real run.
+                Err(tasks::TaskError::NotFound(_)) if query.task_id.as_deref() == Some("test") => {
+                    return super::error_page(
+                        StatusCode::OK,
+                        Some(viewer),
+                        "A test link",
+                        "This link came from a test webhook (\"Send test\" in Settings): no task run stands behind \
+                         it. The events of real runs link to their results here.",
+                    );
+                }
                 Err(e) => return task_problem(viewer, e),
             }
         }

@@ -29,7 +29,48 @@ backend_tests!(
     quarantined_runs_are_approved_or_rejected_from_their_dialog,
     running_runs_are_stopped_from_their_dialog,
     the_atlassian_organization_is_connected_checked_synced_and_disconnected_in_settings,
+    links_ucm_writes_open_pages_and_browsers_get_pages,
 );
+
+/// Every address ucm puts in a payload or an email opens a page: Settings' sections by address
+/// (`settingsUrl`), a test event's deep link; a browser on an unknown address gets the HTML
+/// error page with a way back, the API a problem detail.
+async fn links_ucm_writes_open_pages_and_browsers_get_pages(db: TestDb) {
+    let app = App::start(db).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key, "/").await;
+    let settings_url = model::webhook::KeyExpiryEvent::new(
+        "k1".into(),
+        "ci".into(),
+        "2026-12-03T09:00:00Z".parse().unwrap(),
+        &app.base,
+    )
+    .settings_url;
+    for (path, anchor) in [
+        (settings_url.trim_start_matches(&app.base).to_owned(), "api-keys"),
+        ("/settings/webhooks".to_owned(), "webhooks"),
+        ("/settings/access".to_owned(), "access"),
+    ] {
+        let response = browser.get(&path).await;
+        assert_eq!(location(&response), format!("/settings#{anchor}"), "{path}");
+        let page = browser.get("/settings").await.text().await.unwrap();
+        assert!(page.contains(&format!("id=\"{anchor}\"")), "{anchor}");
+    }
+    let test_link = browser.get("/tasks?taskId=test&processId=01a2452d-8d1d-7201-b4b9-fed7c6fef61e").await;
+    assert_eq!(test_link.status(), StatusCode::OK);
+    assert!(test_link.text().await.unwrap().contains("This link came from a test webhook"));
+
+    let http = reqwest::Client::new();
+    let page =
+        http.get(format!("{}/settings/nothing-here", app.base)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Page not found") && html.contains("href=\"/\""), "{html}");
+    let api = http.get(format!("{}/api/v1/nothing-here", app.base)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+}
 
 /// A browser: no redirects followed, cookies kept, each with the attributes it was set with.
 struct Browser {
