@@ -58,7 +58,21 @@ pub struct CallStats {
     pub retried: u64,
 }
 
-/// Paces the calls to one organization: shared by every caller of the client.
+/// Paces the calls to one organization: shared by every client made with it (the sync and the
+/// actions of one process), so that all of them keep to the organization's limit together.
+#[derive(Debug, Clone)]
+pub struct RateLimiter(Arc<Pacer>);
+
+impl RateLimiter {
+    /// A limiter that lets calls go no closer than `min_interval`, and as the headers say.
+    pub fn new(min_interval: Duration) -> Self {
+        Self(Arc::new(Pacer {
+            state: Mutex::new(Pace { next_at: Instant::now(), interval: Duration::ZERO }),
+            min_interval,
+        }))
+    }
+}
+
 #[derive(Debug)]
 struct Pacer {
     state: Mutex<Pace>,
@@ -133,13 +147,16 @@ impl AdminClient {
     /// A client of the API under `api_base` (`https://api.atlassian.com`; paths go under
     /// `/admin/...`), calling no more often than every `min_interval`.
     pub fn new(http: GuardedClient, api_base: &str, key: &str, min_interval: Duration) -> Self {
-        let pacer =
-            Pacer { state: Mutex::new(Pace { next_at: Instant::now(), interval: Duration::ZERO }), min_interval };
+        Self::with_limiter(http, api_base, key, &RateLimiter::new(min_interval))
+    }
+
+    /// A client whose calls are paced by `limiter`, with every other client made with it.
+    pub fn with_limiter(http: GuardedClient, api_base: &str, key: &str, limiter: &RateLimiter) -> Self {
         Self {
             http,
             base: format!("{}/admin", api_base.trim_end_matches('/')),
             key: Arc::from(key.trim()),
-            pacer: Arc::new(pacer),
+            pacer: limiter.0.clone(),
             stats: Arc::default(),
             attempts: MAX_ATTEMPTS,
         }

@@ -9,7 +9,7 @@ pub mod client;
 pub mod simulator;
 pub mod sync;
 
-pub use client::{AdminClient, AdminError, CallStats};
+pub use client::{AdminClient, AdminError, CallStats, RateLimiter};
 pub use sync::{Fetched, SyncProgress};
 pub mod organization;
 

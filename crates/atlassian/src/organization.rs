@@ -164,6 +164,8 @@ pub struct Organization {
     owner: String,
     /// One sync at a time in this process (the claim in the database does it across processes).
     one_sync: Arc<tokio::sync::Mutex<()>>,
+    /// The pace of every call this process makes to the organization: syncs and actions alike.
+    limiter: crate::client::RateLimiter,
 }
 
 /// How long a change is laid over what a sync reads.
@@ -192,6 +194,7 @@ impl Organization {
         clock: Arc<dyn Clock>,
         settings: OrgSettings,
     ) -> Self {
+        let limiter = crate::client::RateLimiter::new(settings.min_interval);
         Self {
             store,
             http,
@@ -202,6 +205,7 @@ impl Organization {
             recent: Arc::default(),
             owner: format!("ucm-{}", model::ids::new_uuid()),
             one_sync: Arc::default(),
+            limiter,
         }
     }
 
@@ -222,7 +226,7 @@ impl Organization {
     }
 
     fn client(&self, api_key: &str) -> AdminClient {
-        AdminClient::new(self.http.clone(), &self.settings.api_base, api_key, self.settings.min_interval)
+        AdminClient::with_limiter(self.http.clone(), &self.settings.api_base, api_key, &self.limiter)
     }
 
     /// Checks the key with Atlassian (`GET /v1/orgs`, or `/v1/orgs/{orgId}` for a key that

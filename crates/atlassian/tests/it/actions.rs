@@ -36,6 +36,11 @@ pub async fn connected(db: &TestDb, users: usize) -> (Arc<Simulator>, Organizati
 /// The installation as one process sees it, with Atlassian at `base`: each call is another
 /// process (its own client, clock and identity) sharing the database and sealing key.
 pub fn process(db: &TestDb, base: &str) -> Organization {
+    process_paced(db, base, Duration::ZERO)
+}
+
+/// [`process`], its calls no closer than `min_interval`.
+pub fn process_paced(db: &TestDb, base: &str, min_interval: Duration) -> Organization {
     let http = webhooks::GuardedClient::new(
         webhooks::AddressPolicy::parse(&["127.0.0.0/8".to_owned()]).unwrap(),
         webhooks::Timeouts::default(),
@@ -43,7 +48,7 @@ pub fn process(db: &TestDb, base: &str) -> Organization {
     .unwrap();
     // "0123456789abcdef0123456789abcdef"
     let key = webhooks::SealingKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
-    let settings = OrgSettings { api_base: base.to_owned(), min_interval: Duration::ZERO };
+    let settings = OrgSettings { api_base: base.to_owned(), min_interval };
     Organization::new(db.store.clone(), http, key, Arc::new(model::clock::ManualClock::new(now())), settings)
 }
 

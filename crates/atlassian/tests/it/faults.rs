@@ -13,7 +13,8 @@ backend_tests!(
     a_sync_through_429s_and_500s_reads_everything,
     actions_through_a_rate_limit_all_succeed,
     a_sync_cut_off_midway_resumes_where_it_stopped,
-    syncs_of_two_processes_take_turns
+    syncs_of_two_processes_take_turns,
+    a_sync_and_actions_at_once_share_one_limit
 );
 
 async fn a_sync_through_429s_and_500s_reads_everything(db: TestDb) {
@@ -119,4 +120,37 @@ async fn syncs_of_two_processes_take_turns(db: TestDb) {
     assert_eq!((a.users, b.users), (250, 250));
     assert_eq!(sim.calls().0 - calls_before, a.calls + b.calls, "each read the organization once, in turn");
     assert_eq!(db.store.count_users().await.unwrap(), 250);
+}
+
+/// A sync and a batch of actions at the same time keep to the organization's limit together:
+/// one limiter per organization in a process, not one per caller.
+async fn a_sync_and_actions_at_once_share_one_limit(db: TestDb) {
+    let (sim, base) = simulator(30).await;
+    let organization = crate::actions::process_paced(&db, &base, Duration::from_millis(250));
+    let input = atlassian::ConnectInput {
+        api_key: KEY.to_owned(),
+        key_expires: "2027-06-30".parse().unwrap(),
+        key_name: None,
+        org_id: None,
+        directory_id: None,
+    };
+    organization.connect(&input, "test").await.unwrap();
+    organization.sync(&|_| {}).await.unwrap();
+    let changes: Vec<Change> = {
+        let org = sim.org();
+        org.users
+            .values()
+            .filter(|u| u.status() == "active" && !u.org_admin)
+            .take(6)
+            .map(|u| Change { account_id: u.account_id.as_str().into(), op: Op::Suspend })
+            .collect()
+    };
+    // Four calls a second for the two together fit under five; two limiters would make eight.
+    sim.settings().requests_per_second = Some(5);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refused_before = sim.calls().1;
+    let (synced, applied) = tokio::join!(organization.sync(&|_| {}), organization.apply(&changes));
+    synced.unwrap();
+    assert_eq!(applied.unwrap(), vec![Applied::Changed; changes.len()]);
+    assert_eq!(sim.calls().1 - refused_before, 0, "no call went over the limit");
 }
