@@ -12,6 +12,8 @@ const EXECUTION_LIMIT: &str = "execution_limit";
 /// Set when an Atlassian organization is disconnected: the directory is a copy of it, not to
 /// be changed until something replaces it (an import, a new connection).
 pub(crate) const MIRROR_READ_ONLY: &str = "mirror_read_only";
+/// The address the last `ucm serve` on this database answered at.
+const SERVED_URL: &str = "served_url";
 
 impl Store {
     /// The access-control settings (defaults when never set).
@@ -42,6 +44,17 @@ impl Store {
     /// Marks the directory as the read-only copy of a disconnected organization, or not.
     pub async fn set_mirror_read_only(&self, read_only: bool) -> Result<()> {
         self.set_setting(MIRROR_READ_ONLY, &read_only).await
+    }
+
+    /// The address the last `ucm serve` on this database answered at, if one ever ran: what
+    /// commands build links from when `server.public_url` is not configured.
+    pub async fn served_url(&self) -> Result<Option<String>> {
+        self.setting(SERVED_URL).await
+    }
+
+    /// Records the address a starting `ucm serve` answers at.
+    pub async fn set_served_url(&self, url: &str) -> Result<()> {
+        self.set_setting(SERVED_URL, &url).await
     }
 
     async fn setting<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {

@@ -258,9 +258,10 @@ impl Store {
             sqlx::query_scalar("SELECT url FROM webhook_subscriptions").fetch_all(&mut **tx).await?;
         let existing = urls.iter().filter(|url| counts(url)).count();
         if counts(&s.url) && u64::try_from(existing).unwrap_or(u64::MAX) >= max {
+            let to = if uncounted.is_some() { " to other systems" } else { "" };
             return Err(StoreError::Conflict(format!(
-                "this installation already has {existing} webhooks, its limit (webhooks.max_subscriptions); \
-                 delete one or raise the limit"
+                "this installation already has {existing} webhooks{to} and its limit \
+                 (webhooks.max_subscriptions) is {max}; delete one or raise the limit"
             )));
         }
         sqlx::query(

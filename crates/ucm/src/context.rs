@@ -20,6 +20,9 @@ pub struct Context {
     /// The Atlassian organization the directory mirrors, when one is connected.
     pub organization: atlassian::Organization,
     pub clock: Arc<dyn Clock>,
+    /// Where links point: `server.public_url`, else the address the last `ucm serve` on this
+    /// database answered at, else one made from `server.bind`.
+    public_url: String,
 }
 
 impl Context {
@@ -53,7 +56,12 @@ impl Context {
         );
         let local = LocalDirectory::new(store.clone(), clock.clone());
         let directory = Arc::new(atlassian::OrgDirectory::new(local, organization.clone()).await?);
-        Ok(Self { config, store, reader, directory, organization, clock })
+        let public_url = if config.server.public_url.is_empty() {
+            store.served_url().await?.unwrap_or_else(|| config.public_url())
+        } else {
+            config.server.public_url.clone()
+        };
+        Ok(Self { config, store, reader, directory, organization, clock, public_url })
     }
 
     /// The state the server's handlers (and the CLI's JSON output, which shares their shapes) use.
@@ -156,8 +164,10 @@ impl Context {
         Ok(Some(agent::llm::LlmBackend::new(client, settings, self.tools(public_url))))
     }
 
-    /// The configured public URL, or one made from the bind address.
+    /// Where the links a command writes point: `server.public_url` when configured, else the
+    /// server that last ran on this database (so a CLI call beside `ucm serve --bind …:18100`
+    /// links to port 18100), else the configured bind address.
     pub fn public_url(&self) -> String {
-        self.config.public_url()
+        self.public_url.clone()
     }
 }

@@ -127,8 +127,9 @@ impl Subscriptions {
             let counted = self.store.webhook_subscriptions().await?.iter().filter(|s| !s.url.starts_with(own)).count();
             if u64::try_from(counted).unwrap_or(u64::MAX) >= self.max {
                 return Err(SubscriptionError::Conflict(format!(
-                    "this installation already has {counted} webhooks to other systems, its limit \
-                     (webhooks.max_subscriptions); delete one or raise the limit"
+                    "this installation already has {counted} webhooks to other systems and its limit \
+                     (webhooks.max_subscriptions) is {}; delete one or raise the limit",
+                    self.max
                 )));
             }
         }

@@ -50,7 +50,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(&config, matches!(cli.command, Command::Serve(_)));
     if let Command::Config(ConfigCommand::Check) = cli.command {
         outln!("{}", config.redacted_toml()?.trim_end());
-        eprintln!("The configuration is valid. Links and flow webhook URLs start with {}.", config.public_url());
+        if config.server.public_url.is_empty() {
+            eprintln!(
+                "The configuration is valid. Links and flow webhook URLs start with the address `ucm serve` \
+                 answers at ({} when started without --bind); set server.public_url to fix it.",
+                config.public_url()
+            );
+        } else {
+            eprintln!("The configuration is valid. Links and flow webhook URLs start with {}.", config.public_url());
+        }
         return Ok(());
     }
     if let Command::Bench(command) = cli.command {

@@ -30,6 +30,8 @@ pub async fn serve(mut context: Context, args: ServeArgs) -> anyhow::Result<()> 
     } else {
         context.config.server.public_url.clone()
     };
+    // Commands run beside this server build their links from the address it answers at.
+    context.store.set_served_url(&public_url).await?;
     let state = context.app_state(&public_url)?;
     let tasks = state.tasks.clone();
     // Flows saved before their web requests' credentials were sealed at rest are sealed now.

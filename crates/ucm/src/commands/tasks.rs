@@ -446,7 +446,7 @@ fn print_record(r: &RunRecord) {
         s.users_suspended,
         s.users_restored
     );
-    outln!("Link:     {} (for the web UI, not built yet)", r.run.deep_link);
+    outln!("Link:     {}", r.run.deep_link);
     if r.user_changes.is_empty() {
         return;
     }

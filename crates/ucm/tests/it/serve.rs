@@ -13,8 +13,54 @@ backend_tests!(
     a_run_killed_with_its_server_is_closed_on_restart,
     a_task_run_reaches_a_subscribed_receiver_signed,
     deliveries_survive_a_killed_server,
-    serve_demo_after_seed_demo_sets_up_the_loop
+    serve_demo_after_seed_demo_sets_up_the_loop,
+    the_cli_beside_a_server_links_to_its_port
 );
+
+/// The README's walkthrough on a port other than 8080: commands run beside `ucm serve` build
+/// their links on the port it answers at, so the demo's own-flow webhooks are recognised as its
+/// own (not counted toward `webhooks.max_subscriptions`) and every printed link opens a page.
+async fn the_cli_beside_a_server_links_to_its_port(db: TestDb) {
+    use std::io::Write as _;
+    let server = start(&db);
+    assert!(!server.base.ends_with(":8080"), "the test needs a port other than the default");
+    let cli = || {
+        let mut command = ucm(db.dir(), Some(&db));
+        command.env("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:");
+        command
+    };
+    let mut create = cli()
+        .args(["webhooks", "create", "--name", "Local", "--url", "http://127.0.0.1:9000/hook"])
+        .args(["--triggers", "taskSuccess,taskFailure", "--secret-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(b"a-local-secret-of-some-length\n").unwrap();
+    let output = create.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the demo's 4 own-flow webhooks leave room: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let (ok, out, err) = run(cli().args(["tasks", "run", "Onboard contractors", "--yes"]));
+    assert!(ok, "{err}");
+    let link = out.lines().find_map(|l| l.strip_prefix("Link:")).expect("a link line").trim().to_owned();
+    assert!(link.starts_with(&format!("{}/tasks?taskId=", server.base)), "{out}");
+    let http = testkit::http_client();
+    let opened = http.get(&link).header("accept", "text/html").send().await.unwrap();
+    assert!(opened.status().is_success(), "{link}: {}", opened.status());
+
+    let (ok, out, err) = run(cli().args(["flows", "list", "--json"]));
+    assert!(ok, "{err}");
+    let flows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for flow in flows.as_array().unwrap() {
+        let url = flow["webhook"]["url"].as_str().unwrap_or_else(|| panic!("{flow}"));
+        assert!(url.starts_with(&format!("{}/automation/webhooks/", server.base)), "{url}");
+    }
+}
 
 /// `ucm seed-demo` first, then `ucm serve --demo`: the directory is kept and the automation
 /// loop (the local connection, the four recipes and their webhooks) is still set up.
