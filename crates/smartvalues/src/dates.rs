@@ -36,9 +36,12 @@ pub(crate) fn named_formats() -> impl Iterator<Item = &'static str> {
     NAMED.iter().map(|(name, _)| *name)
 }
 
+/// The named formats, as Atlassian's table of them prints its example (Thursday, November 1,
+/// 1979 6:23:12 AM): `jiraDateTime` with one fraction digit like the default rendering, a comma
+/// after the year in `longDateTime` and `fullDateTime`, and `fullTime` with the short zone name.
 const NAMED: &[(&str, &str)] = &[
     ("jiraDate", "yyyy-MM-dd"),
-    ("jiraDateTime", "yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+    ("jiraDateTime", "yyyy-MM-dd'T'HH:mm:ss.SZ"),
     ("jqlDate", "yyyy-MM-dd"),
     ("jqlDateTime", "yyyy-MM-dd HH:mm"),
     ("shortDate", "M/d/yy"),
@@ -49,11 +52,37 @@ const NAMED: &[(&str, &str)] = &[
     ("mediumDateTime", "MMM d, yyyy h:mm:ss a"),
     ("longDate", "MMMM d, yyyy"),
     ("longTime", "h:mm:ss a z"),
-    ("longDateTime", "MMMM d, yyyy h:mm:ss a z"),
+    ("longDateTime", "MMMM d, yyyy, h:mm:ss a z"),
     ("fullDate", "EEEE, MMMM d, yyyy"),
-    ("fullTime", "h:mm:ss a zzzz"),
-    ("fullDateTime", "EEEE, MMMM d, yyyy h:mm:ss a zzzz"),
+    ("fullTime", "h:mm:ss a z"),
+    ("fullDateTime", "EEEE, MMMM d, yyyy, h:mm:ss a zzzz"),
 ];
+
+/// Java's long (`zzzz`) name of a zone abbreviation, for the zones people mostly meet; others
+/// print their abbreviation.
+fn long_zone_name(abbreviation: &str) -> Option<&'static str> {
+    Some(match abbreviation {
+        "UTC" => "Coordinated Universal Time",
+        "GMT" => "Greenwich Mean Time",
+        "BST" => "British Summer Time",
+        "CET" => "Central European Standard Time",
+        "CEST" => "Central European Summer Time",
+        "EET" => "Eastern European Standard Time",
+        "EEST" => "Eastern European Summer Time",
+        "EST" => "Eastern Standard Time",
+        "EDT" => "Eastern Daylight Time",
+        "CST" => "Central Standard Time",
+        "CDT" => "Central Daylight Time",
+        "MST" => "Mountain Standard Time",
+        "MDT" => "Mountain Daylight Time",
+        "PST" => "Pacific Standard Time",
+        "PDT" => "Pacific Daylight Time",
+        "AEST" => "Australian Eastern Standard Time",
+        "AEDT" => "Australian Eastern Daylight Time",
+        "JST" => "Japan Standard Time",
+        _ => return None,
+    })
+}
 
 /// Whether `name` is a named format such as `jiraDate`.
 pub(crate) fn is_named_format(name: &str) -> bool {
@@ -407,7 +436,8 @@ fn field(out: &mut String, date: &ZonedDateTime, letter: char, n: usize) {
         'z' => {
             let info = date.time_zone().to_offset_info(date.timestamp());
             let abbreviation = info.abbreviation();
-            out.push_str(if abbreviation.is_empty() { "UTC" } else { abbreviation });
+            let short = if abbreviation.is_empty() { "UTC" } else { abbreviation };
+            out.push_str(if n >= 4 { long_zone_name(short).unwrap_or(short) } else { short });
         }
         'Z' => match n {
             1..=3 => out.push_str(&offset_text(offset, false, false, true)),

@@ -235,7 +235,8 @@ impl Renderer {
                 }
                 Ok(Value::Bool(if name == "and" { values.iter().all(|v| *v) } else { values.iter().any(|v| *v) }))
             }
-            _ => unknown(name, ROOT_FUNCTIONS),
+            _ if is_method(name) => fail(format!("`{name}` is a method: write it after a value, as in `{{{{summary.{name}}}}}`")),
+            _ => unknown(name, ROOT_FUNCTIONS, "this value"),
         }
     }
 
@@ -373,7 +374,17 @@ fn arity(name: &str, given: usize, min: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn unknown<T>(name: &str, known: &[&str]) -> Result<T> {
+/// The error for `name` where no such function applies: a known function used on the wrong kind
+/// of value says so (`target` names that kind), an unknown one suggests the closest names.
+fn unknown<T>(name: &str, known: &[&str], target: &str) -> Result<T> {
+    if is_method(name) {
+        let hint = if dates::METHODS.contains(&name) || dates::is_named_format(name) {
+            "; a text becomes a date with `toDate`"
+        } else {
+            ""
+        };
+        return fail(format!("`{name}` does not apply to {target}{hint}"));
+    }
     let mut all: Vec<&str> = known.to_vec();
     all.extend_from_slice(LIST_METHODS);
     all.extend_from_slice(text::METHODS);
@@ -382,6 +393,7 @@ fn unknown<T>(name: &str, known: &[&str]) -> Result<T> {
     let lower = name.to_lowercase();
     let mut scored: Vec<(usize, &str)> = all
         .iter()
+        .filter(|k| **k != name)
         .map(|k| (strsim::levenshtein(&lower, &k.to_lowercase()), *k))
         .filter(|(d, _)| *d <= 2.max(name.len() / 3))
         .collect();
@@ -415,7 +427,7 @@ fn size_of(value: &Value) -> usize {
 fn method(target: Value, name: &str, args: &[Value], max: usize) -> Result<Value> {
     match target {
         Value::List(items) => list_method(&items, name, args, max),
-        Value::Date(date) => dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS)),
+        Value::Date(date) => dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS, "a date")),
         Value::Number(n) => match number_method(n, name, args) {
             Some(result) => result,
             None => text_or_unknown(&format_number(n), name, args, max),
@@ -425,7 +437,7 @@ fn method(target: Value, name: &str, args: &[Value], max: usize) -> Result<Value
             "isNotEmpty" => Ok(Value::Bool(false)),
             "size" | "length" => Ok(Value::Number(Decimal::ZERO)),
             _ if is_method(name) => Ok(Value::Missing),
-            _ => unknown(name, ROOT_FUNCTIONS),
+            _ => unknown(name, ROOT_FUNCTIONS, "a missing value"),
         },
         Value::Object(map) => match name {
             "asJsonString" | "jsonStringify" => Ok(Value::Text(Value::Object(map).to_json().to_string())),
@@ -442,7 +454,7 @@ fn text_or_unknown(text: &str, name: &str, args: &[Value], max: usize) -> Result
     if name == "toDate" {
         return Ok(dates::to_date(text, args.first().map(Value::render).as_deref()).map_or(Value::Missing, Value::Date));
     }
-    text::method(text, name, args, max).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS))
+    text::method(text, name, args, max).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS, "a text"))
 }
 
 fn number_arg(name: &str, args: &[Value], i: usize) -> Result<Decimal> {
@@ -540,8 +552,19 @@ fn list_method(items: &[Value], name: &str, args: &[Value], max: usize) -> Resul
         "asJsonArray" => Value::Text(format!("[{}]", items.iter().map(Value::render).collect::<Vec<_>>().join(","))),
         "asJsonString" | "jsonStringify" => Value::Text(Value::list(items.to_vec()).to_json().to_string()),
         _ => {
-            // Text methods apply to the list's rendering (`list.toUpperCase`).
-            return text_or_unknown(&Value::list(items.to_vec()).render(), name, args, max);
+            // Text, number and date methods apply to each item and make a list, which list
+            // methods then take (`fixVersions.name.right(3).asJsonArray`).
+            let mut made = Vec::with_capacity(items.len());
+            let mut size = 0;
+            for item in items {
+                let value = method(item.clone(), name, args, max)?;
+                size += size_of(&value) + 1;
+                if size > max {
+                    return fail(format!("`{name}` made a value of more than {max} bytes, the output limit"));
+                }
+                made.push(value);
+            }
+            Value::list(made)
         }
     })
 }

@@ -291,7 +291,7 @@ impl ExprParser<'_> {
         }
     }
 
-    /// A double-quoted string; `\"`, `\\`, `\n` and `\t` are escapes.
+    /// A double-quoted string: `\"` is a quote, every other backslash is kept.
     fn string(&mut self) -> Result<String, SyntaxError> {
         let start = self.pos;
         self.pos += 1;
@@ -303,10 +303,15 @@ impl ExprParser<'_> {
                     self.pos += i + 1;
                     return Ok(out);
                 }
+                // As in Atlassian's templates, a backslash is kept for what reads the text next
+                // (`"\d+"` is a regular expression's digit class, `"\$"` a replacement's dollar);
+                // only `\"` stands for a quote inside the text.
                 '\\' => match chars.next() {
-                    Some((_, 'n')) => out.push('\n'),
-                    Some((_, 't')) => out.push('\t'),
-                    Some((_, other)) => out.push(other),
+                    Some((_, '"')) => out.push('"'),
+                    Some((_, other)) => {
+                        out.push('\\');
+                        out.push(other);
+                    }
                     None => break,
                 },
                 other => out.push(other),

@@ -98,16 +98,22 @@ fn replace_within(s: &str, from: &str, to: &str, max_bytes: usize) -> Result {
     text(out)
 }
 
-/// `s` with each match of `pattern` as `with` (`$1` expanded), failing as soon as it would pass
-/// `max_bytes`.
+/// `s` with each match of `pattern` as `with`, read by Java's replacement rules (see
+/// [`Replacement`]), failing as soon as it would pass `max_bytes`.
 fn replace_all_within(s: &str, pattern: &str, with: &str, max_bytes: usize) -> Result {
     let re = regex(pattern)?;
+    let mut replacement = None;
     let mut out = String::new();
     let mut last = 0;
     for caps in re.captures_iter(s) {
         let Some(found) = caps.get(0) else { continue };
         out.push_str(&s[last..found.start()]);
-        caps.expand(with, &mut out);
+        // Read once, at the first match: like Java, a replacement is only checked when used.
+        let pieces = match &replacement {
+            Some(pieces) => pieces,
+            None => replacement.insert(Replacement::parse(with, &re)?),
+        };
+        pieces.append(&caps, &mut out);
         last = found.end();
         if out.len() > max_bytes {
             return Err(too_long("replaceAll", max_bytes));
@@ -115,6 +121,114 @@ fn replace_all_within(s: &str, pattern: &str, with: &str, max_bytes: usize) -> R
     }
     out.push_str(&s[last..]);
     text(out)
+}
+
+/// A `replaceAll` replacement read as Java's `Matcher.appendReplacement` reads it: `\x` is the
+/// character x; `$` and digits name a group, taking each further digit only while the number
+/// still names one (`$1a` is group 1 then `a`; `$12` is group 1 then `2` when there are fewer
+/// than 12 groups); `${name}` names a group by name. Anything else after `$` is an error.
+#[derive(Debug)]
+struct Replacement(Vec<Piece>);
+
+#[derive(Debug)]
+enum Piece {
+    Text(String),
+    Group(usize),
+}
+
+impl Replacement {
+    fn parse(with: &str, re: &regex::Regex) -> std::result::Result<Self, RenderError> {
+        let groups = re.captures_len() - 1;
+        let bad = |why: String| RenderError(format!("`replaceAll` replacement `{with}`: {why}"));
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = with.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => literal.push(chars.next().ok_or_else(|| bad("a `\\` at the end escapes nothing".to_owned()))?),
+                '$' => {
+                    let group = match chars.next() {
+                        Some('{') => {
+                            let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                            re.capture_names()
+                                .position(|n| n == Some(name.as_str()))
+                                .ok_or_else(|| bad(format!("there is no group named `{name}`")))?
+                        }
+                        Some(digit @ '0'..='9') => {
+                            let mut number = digit.to_digit(10).unwrap_or_default() as usize;
+                            while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                                let longer = number * 10 + next as usize;
+                                if longer > groups {
+                                    break;
+                                }
+                                number = longer;
+                                chars.next();
+                            }
+                            if number > groups {
+                                return Err(bad(format!("there is no group {number} (the expression has {groups})")));
+                            }
+                            number
+                        }
+                        _ => return Err(bad("`$` must be followed by a group number or `{name}`; write `\\$` for a dollar".to_owned())),
+                    };
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Group(group));
+                }
+                other => literal.push(other),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        Ok(Self(pieces))
+    }
+
+    /// Appends the replacement for one match; a group that took no part adds nothing.
+    fn append(&self, caps: &regex::Captures<'_>, out: &mut String) {
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Group(i) => out.push_str(caps.get(*i).map_or("", |m| m.as_str())),
+            }
+        }
+    }
+}
+
+/// Java's `Pattern.quote`: `s` between `\Q` and `\E`, each `\E` inside it closed and reopened, so
+/// that the result matches `s` literally inside a Java (and this language's) regular expression.
+fn java_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    out.push_str("\\Q");
+    out.push_str(&s.replace("\\E", "\\E\\\\E\\Q"));
+    out.push_str("\\E");
+    out
+}
+
+/// `pattern` with Java's `\Q…\E` quoting turned into escapes, which the `regex` crate reads.
+fn unquote_java(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("\\Q") {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escaped = &rest[at..];
+        if let Some(quoted) = escaped.strip_prefix("\\Q") {
+            let (literal, after) = quoted.find("\\E").map_or((quoted, ""), |end| (&quoted[..end], &quoted[end + 2..]));
+            out.push_str(&regex::escape(literal));
+            rest = after;
+        } else {
+            // Any other escape, kept whole (so `\\Q` stays a backslash then `Q`).
+            let len = escaped.chars().nth(1).map_or(1, |c| 1 + c.len_utf8());
+            out.push_str(&escaped[..len]);
+            rest = &escaped[len..];
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Applies text method `name`; `None` when there is no such method. Text it makes stays within
@@ -188,7 +302,7 @@ pub(crate) fn method(s: &str, name: &str, args: &[Value], max_bytes: usize) -> O
                 _ => Value::list(found),
             })
         }),
-        "quote" => text(regex::escape(s)),
+        "quote" => text(java_quote(s)),
         "remove" => arg(name, args, 0).and_then(|x| text(if x.is_empty() { s.to_owned() } else { s.replace(&x, "") })),
         "replace" => arg(name, args, 0).and_then(|a| {
             let b = arg(name, args, 1)?;
@@ -240,7 +354,7 @@ fn regex(pattern: &str) -> std::result::Result<regex::Regex, RenderError> {
     if pattern.chars().count() > MAX_REGEX_CHARS {
         return Err(RenderError(format!("regular expressions have at most {MAX_REGEX_CHARS} characters")));
     }
-    regex::RegexBuilder::new(pattern)
+    regex::RegexBuilder::new(&unquote_java(pattern))
         .size_limit(1 << 20)
         .build()
         .map_err(|e| RenderError(format!("invalid regular expression `{pattern}`: {e}")))
