@@ -382,6 +382,74 @@ impl Summary {
     }
 }
 
+/// A run's users, each counted once by its result: they add up to `users_matched`. The wire
+/// counters (§5) overlap on purpose (a partial user is in both `usersUpdated` and
+/// `failedCount`); this is what people read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsersByResult {
+    /// Every change applied.
+    pub updated: u64,
+    /// Some changes applied, some failed.
+    pub partial: u64,
+    /// Nothing applied, at least one failure.
+    pub failed: u64,
+    pub unchanged: u64,
+    /// Organization admins, never changed.
+    pub skipped: u64,
+}
+
+impl Summary {
+    /// The users each counted once (see [`UsersByResult`]).
+    pub fn users_by_result(&self) -> UsersByResult {
+        let partial = (self.users_updated + self.failed_count).saturating_sub(self.total_user_changes);
+        UsersByResult {
+            updated: self.users_updated.saturating_sub(partial),
+            partial,
+            failed: self.failed_count.saturating_sub(partial),
+            unchanged: self.users_unchanged,
+            skipped: self.users_skipped,
+        }
+    }
+}
+
+impl std::fmt::Display for UsersByResult {
+    /// "139 users: 97 updated · 28 partly updated · 0 failed · 11 unchanged · 3 skipped".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.updated + self.partial + self.failed + self.unchanged + self.skipped;
+        write!(
+            f,
+            "{total} users: {} updated · {} partly updated · {} failed · {} unchanged · {} skipped",
+            self.updated, self.partial, self.failed, self.unchanged, self.skipped
+        )
+    }
+}
+
+impl RunOverview {
+    /// The outcome as people read it: the wire outcome (the state while it runs), and for a
+    /// successful run in which users failed, how many ("success, 28 failed").
+    pub fn outcome_text(&self) -> String {
+        match self.outcome {
+            None => self.state.as_str().to_owned(),
+            Some(RunOutcome::Success) if self.summary.failed_count > 0 => {
+                format!("success, {} failed", self.summary.failed_count)
+            }
+            Some(outcome) => outcome.as_str().to_owned(),
+        }
+    }
+
+    /// How the outcome is shown: `success`, `warning` (a success with failures, or a run that
+    /// waits), `failure`, or `running`.
+    pub fn outcome_tone(&self) -> &'static str {
+        match self.outcome {
+            None => "running",
+            Some(RunOutcome::Success) if self.summary.failed_count > 0 => "warning",
+            Some(RunOutcome::Success) => "success",
+            Some(RunOutcome::Quarantined) => "warning",
+            Some(RunOutcome::Failure | RunOutcome::Rejected) => "failure",
+        }
+    }
+}
+
 /// The users a run acts on, as recorded when it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -1058,5 +1126,50 @@ mod tests {
                 users_restored: 0,
             }
         );
+    }
+
+    /// 139 users, 28 of them partly updated: the wire counters overlap (125 updated, 28
+    /// failed); what people read counts each user once, and a success with failures says so.
+    #[test]
+    fn people_read_each_user_once_and_a_success_with_failures() {
+        let summary = Summary {
+            users_matched: 139,
+            users_skipped: 3,
+            users_unchanged: 11,
+            users_updated: 125,
+            failed_count: 28,
+            total_user_changes: 125,
+            ..Summary::default()
+        };
+        let users = summary.users_by_result();
+        assert_eq!(users, UsersByResult { updated: 97, partial: 28, failed: 0, unchanged: 11, skipped: 3 });
+        assert_eq!(
+            users.to_string(),
+            "139 users: 97 updated · 28 partly updated · 0 failed · 11 unchanged · 3 skipped"
+        );
+        let run = RunOverview {
+            process_id: ProcessId("p".into()),
+            source: RunSource::AutomatedTask,
+            task_id: None,
+            name: "n".into(),
+            action_types: vec![],
+            outcome: Some(RunOutcome::Success),
+            error: None,
+            started_at: Timestamp::UNIX_EPOCH,
+            finished_at: Some(Timestamp::UNIX_EPOCH),
+            summary,
+            deep_link: String::new(),
+            state: RunState::Finished,
+            trigger: RunTrigger::Manual,
+            started_by: "cli".into(),
+            progress: Progress::default(),
+            quarantine: None,
+            cancel_requested_by: None,
+        };
+        assert_eq!((run.outcome_text().as_str(), run.outcome_tone()), ("success, 28 failed", "warning"));
+        let clean = RunOverview { summary: Summary { failed_count: 0, ..summary }, ..run.clone() };
+        assert_eq!((clean.outcome_text().as_str(), clean.outcome_tone()), ("success", "success"));
+        let running = RunOverview { outcome: None, state: RunState::Running, ..run };
+        assert_eq!((running.outcome_text().as_str(), running.outcome_tone()), ("running", "running"));
     }
 }

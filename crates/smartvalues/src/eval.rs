@@ -235,7 +235,9 @@ impl Renderer {
                 }
                 Ok(Value::Bool(if name == "and" { values.iter().all(|v| *v) } else { values.iter().any(|v| *v) }))
             }
-            _ if is_method(name) => fail(format!("`{name}` is a method: write it after a value, as in `{{{{summary.{name}}}}}`")),
+            _ if is_method(name) => {
+                fail(format!("`{name}` is a method: write it after a value, as in `{{{{summary.{name}}}}}`"))
+            }
             _ => unknown(name, ROOT_FUNCTIONS, "this value"),
         }
     }
@@ -427,7 +429,9 @@ fn size_of(value: &Value) -> usize {
 fn method(target: Value, name: &str, args: &[Value], max: usize) -> Result<Value> {
     match target {
         Value::List(items) => list_method(&items, name, args, max),
-        Value::Date(date) => dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS, "a date")),
+        Value::Date(date) => {
+            dates::method(&date, name, args).unwrap_or_else(|| unknown(name, ROOT_FUNCTIONS, "a date"))
+        }
         Value::Number(n) => match number_method(n, name, args) {
             Some(result) => result,
             None => text_or_unknown(&format_number(n), name, args, max),

@@ -169,7 +169,12 @@ impl Replacement {
                             }
                             number
                         }
-                        _ => return Err(bad("`$` must be followed by a group number or `{name}`; write `\\$` for a dollar".to_owned())),
+                        _ => {
+                            return Err(bad(
+                                "`$` must be followed by a group number or `{name}`; write `\\$` for a dollar"
+                                    .to_owned(),
+                            ));
+                        }
                     };
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));

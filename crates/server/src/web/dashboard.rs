@@ -29,6 +29,7 @@ struct SeatRow {
 struct RunRow {
     name: String,
     outcome: String,
+    tone: &'static str,
     started: String,
     link: String,
     source: &'static str,
@@ -108,7 +109,8 @@ pub(crate) async fn show(
     let runs = runs
         .into_iter()
         .map(|r| RunRow {
-            outcome: r.outcome.map_or_else(|| "running".to_owned(), |o| o.as_str().to_owned()),
+            outcome: r.outcome_text(),
+            tone: r.outcome_tone(),
             started: super::minute(r.started_at),
             link: local(&state, &r.deep_link),
             source: r.source.as_str(),

@@ -63,7 +63,12 @@ pub(crate) fn change_row(change: UserChange) -> ChangeRow {
 /// The run shown in the dialog.
 struct RunView {
     record: RunRecord,
+    /// "success, 28 failed" for a success in which users failed.
     outcome: String,
+    /// `success`, `warning`, `failure` or `running`: the outcome's colour.
+    tone: &'static str,
+    /// Its users, each counted once.
+    users: model::run::UsersByResult,
     running: bool,
     /// Over the execution limit, waiting for an administrator.
     quarantined: bool,
@@ -137,7 +142,9 @@ pub(crate) async fn list(
                 Ok(record) => {
                     let task = query.task_id.clone().unwrap_or_default();
                     Some(RunView {
-                        outcome: record.run.outcome.map_or_else(|| "running".to_owned(), |o| o.as_str().to_owned()),
+                        outcome: record.run.outcome_text(),
+                        tone: record.run.outcome_tone(),
+                        users: record.run.summary.users_by_result(),
                         running: record.run.state == RunState::Running,
                         quarantined: record.run.state == RunState::Quarantined,
                         started: when(Some(record.run.started_at)),

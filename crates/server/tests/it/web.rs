@@ -450,6 +450,26 @@ async fn tasks_run_now_and_their_result_opens_from_its_link(db: TestDb) {
     assert!(
         json["userChanges"].as_array().unwrap().len() as u64 == json["summary"]["totalUserChanges"].as_u64().unwrap()
     );
+    // Users who could not join (deactivated ones): the run is a success on the wire, and says
+    // how many failed where people read it, as a warning; the users add up to those matched.
+    let summary = &json["summary"];
+    let failed = summary["failedCount"].as_u64().unwrap();
+    assert!(failed > 0, "the fixture has users who cannot join a group: {summary}");
+    assert_eq!(json["outcome"], "success");
+    assert!(
+        html.contains(&format!("class=\"status status-warning\" id=\"run-outcome\">success, {failed} failed")),
+        "{html}"
+    );
+    let shown = |label: &str| -> u64 {
+        let at = html.find(&format!("<dt>{label}</dt><dd>")).unwrap_or_else(|| panic!("{label}: {html}"));
+        let rest = &html[at + label.len() + 13..];
+        rest[..rest.find('<').unwrap()].parse().unwrap()
+    };
+    let by_result: u64 =
+        ["Updated", "Partly updated", "Failed", "Unchanged", "Skipped (admins)"].into_iter().map(shown).sum();
+    assert_eq!(by_result, summary["usersMatched"].as_u64().unwrap(), "{html}");
+    let dashboard = admin.get("/").await.text().await.unwrap();
+    assert!(dashboard.contains(&format!("status-warning\">success, {failed} failed")), "{dashboard}");
 
     // Read-only keys see results, not the button, and cannot run.
     let reader = app.key("reader", ApiKeyRole::ReadOnly, None, SignedDuration::from_hours(24)).await;
@@ -1379,10 +1399,14 @@ async fn running_runs_are_stopped_from_their_dialog(db: TestDb) {
     let mut admin = Browser::new(&app);
     admin.sign_in(&app.admin_key, "/tasks").await;
     let html = admin.get(&dialog).await.text().await.unwrap();
-    // The button sits outside the part that refreshes itself every second.
+    // Not yet started on its users: no "0 of 0 users".
+    assert!(html.contains("Finding the users the filter matches") && !html.contains("0 of 0 users"), "{html}");
+    // The button is in the part that refreshes itself every second, kept as it is by each
+    // refresh (hx-preserve), so the refresh that shows the run finished takes it away.
     let live = html.find("id=\"run-live\"").unwrap();
-    let stop = html.find("id=\"run-stop\"").unwrap();
-    assert!(stop < live && html[live..].contains("hx-trigger=\"every 1s\""), "{html}");
+    let stop = html.find("id=\"run-stop-form\"").unwrap();
+    assert!(live < stop && html[live..].contains("hx-trigger=\"every 1s\""), "{html}");
+    assert!(html[stop..].split('>').next().unwrap().contains("hx-preserve=\"true\""), "{html}");
     let csrf = hidden(&html, "csrf");
     let stop = format!("/tasks/runs/{}/cancel", run.process_id.0);
     let asked = admin.post(&stop, &[("csrf", &csrf)]).await;
@@ -1396,6 +1420,7 @@ async fn running_runs_are_stopped_from_their_dialog(db: TestDb) {
     app.tasks.execute(&run, &|_| {}).await;
     let html = admin.get(&dialog).await.text().await.unwrap();
     assert!(html.contains("cancelled by admin") && !html.contains("hx-trigger"), "{html}");
+    assert!(!html.contains("run-stop"), "a finished run offers no stop: {html}");
     let users = crate::json_ok(app.get("/api/v1/users?groups=contractors&pageSize=200").send().await.unwrap()).await;
     let before = crate::json_ok(app.get("/api/v1/users?pageSize=10").send().await.unwrap()).await;
     assert!(users["total"].as_u64() < before["total"].as_u64(), "not everyone was added");

@@ -196,18 +196,11 @@ fn print_runs(answer: SearchTaskResultsOutput) {
             outln!("{} ({})", run.name, run.process_id);
             outln!(
                 "  outcome:  {}{}",
-                run.outcome.map_or("running", |o| o.as_str()),
+                run.outcome_text(),
                 run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
             );
             outln!("  started:  {}   finished: {}", output::when(Some(run.started_at)), output::when(run.finished_at));
-            outln!(
-                "  users:    {} matched, {} updated, {} unchanged, {} skipped, {} failed",
-                s.users_matched,
-                s.users_updated,
-                s.users_unchanged,
-                s.users_skipped,
-                s.failed_count
-            );
+            outln!("  users:    {}", s.users_by_result());
             let rows: Vec<Vec<String>> = record
                 .user_changes
                 .iter()
@@ -237,9 +230,8 @@ fn print_runs(answer: SearchTaskResultsOutput) {
                     vec![
                         output::when(Some(r.started_at)),
                         r.name.clone(),
-                        r.outcome.map_or("running", |o| o.as_str()).to_owned(),
-                        r.summary.users_updated.to_string(),
-                        r.summary.failed_count.to_string(),
+                        r.outcome_text(),
+                        r.summary.users_by_result().to_string(),
                         r.process_id.to_string(),
                     ]
                 })
@@ -247,7 +239,7 @@ fn print_runs(answer: SearchTaskResultsOutput) {
             if rows.is_empty() {
                 outln!("No runs match.");
             } else {
-                table(&["STARTED", "NAME", "OUTCOME", "UPDATED", "FAILED", "PROCESS ID"], &rows);
+                table(&["STARTED", "NAME", "OUTCOME", "USERS", "PROCESS ID"], &rows);
             }
             outln!("\n{}", list.deep_link);
         }

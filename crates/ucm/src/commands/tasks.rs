@@ -178,7 +178,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
                         r.process_id.to_string(),
                         r.name.clone(),
                         output::when(Some(r.started_at)),
-                        r.outcome.map_or_else(|| r.state.as_str().to_owned(), |o| o.as_str().to_owned()),
+                        r.outcome_text(),
                         counts(&r.summary),
                     ]
                 })
@@ -404,22 +404,13 @@ async fn write_export(service: &TaskService, id: &ProcessId, out: &mut dyn std::
     Ok(())
 }
 
-/// Users by status, each counted once (a user with changes and failures is "partly failed").
+/// Users by result, each counted once, adding up to those matched.
 fn counts(s: &Summary) -> String {
-    let partial = (s.users_updated + s.failed_count).saturating_sub(s.total_user_changes);
-    format!(
-        "{} matched: {} updated · {} partly failed · {} failed · {} unchanged · {} skipped (organization admins)",
-        s.users_matched,
-        s.users_updated - partial,
-        partial,
-        s.failed_count - partial,
-        s.users_unchanged,
-        s.users_skipped
-    )
+    s.users_by_result().to_string()
 }
 
 fn print_record(r: &RunRecord) {
-    let outcome = r.run.outcome.map_or_else(|| r.run.state.as_str().to_owned(), |o| o.as_str().to_owned());
+    let outcome = r.run.outcome_text();
     outln!("Run {} · {} ({}, started by {})", r.run.process_id, r.run.name, r.run.source.as_str(), r.run.started_by);
     outln!("Outcome:  {outcome}{}", r.run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
     outln!("Started:  {}   finished: {}", output::when(Some(r.run.started_at)), output::when(r.run.finished_at));
