@@ -224,7 +224,13 @@ fn config_check_shows_the_layers_and_redacts_secrets() {
     let (ok, out, err) = run(ucm(&dir, None).args(["config", "check"]));
     assert!(ok, "{err}");
     assert!(out.contains("data_dir = \"./ucm-data\"") && out.contains("bind = \"127.0.0.1:8080\""), "{out}");
-    assert!(err.contains("Links and flow webhook URLs start with http://127.0.0.1:8080."), "{err}");
+    // Without server.public_url, links follow the server: the check says so, and how to fix them.
+    assert!(
+        err.contains(
+            "start with the address `ucm serve` answers at (http://127.0.0.1:8080 when started without --bind)"
+        ) && err.contains("set server.public_url"),
+        "{err}"
+    );
 
     let config = file(&dir, "ucm.toml", "[server]\nbind = \"127.0.0.1:9999\"\n");
     let (ok, out, err) = run(ucm(&dir, None)
