@@ -282,7 +282,7 @@ impl Renderer {
         let made = method(target, name, &args, max)?;
         let size = size_of(&made);
         if size > max {
-            return fail(format!("`{name}` made a value of more than {max} bytes, the output limit"));
+            return Err(too_big(name, max));
         }
         self.charge(size)?;
         Ok(made)
@@ -410,6 +410,11 @@ fn unknown<T>(name: &str, known: &[&str], target: &str) -> Result<T> {
         )
     };
     fail(format!("unknown function `{name}`{hint}"))
+}
+
+/// The error for a method whose value passed the output limit.
+fn too_big(name: &str, max: usize) -> RenderError {
+    RenderError(format!("`{name}` made a value of more than {max} bytes, the output limit"))
 }
 
 /// How many bytes a method may go over for one step of work.
@@ -564,7 +569,7 @@ fn list_method(items: &[Value], name: &str, args: &[Value], max: usize) -> Resul
                 let value = method(item.clone(), name, args, max)?;
                 size += size_of(&value) + 1;
                 if size > max {
-                    return fail(format!("`{name}` made a value of more than {max} bytes, the output limit"));
+                    return Err(too_big(name, max));
                 }
                 made.push(value);
             }

@@ -25,7 +25,7 @@ mod tasks;
 mod web_sessions;
 mod webhooks;
 pub use web_sessions::WebSession;
-pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep};
+pub use webhooks::{AttemptRecord, ClaimedDelivery, NextStep, webhook_limit_reached};
 
 pub use atlassian::{SavedSyncPage, StoredOrgConnection};
 pub use connect::{Engine, StoreOptions};

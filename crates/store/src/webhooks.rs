@@ -132,6 +132,16 @@ fn subscription(row: &AnyRow) -> Result<Subscription> {
     })
 }
 
+/// Why a webhook cannot be added: `existing` of `max` are there already (`to_other_systems` when
+/// this installation's own flows are not counted).
+pub fn webhook_limit_reached(existing: usize, max: u64, to_other_systems: bool) -> String {
+    let to = if to_other_systems { " to other systems" } else { "" };
+    format!(
+        "this installation already has {existing} webhooks{to} and its limit (webhooks.max_subscriptions) is {max}; \
+         delete one or raise the limit"
+    )
+}
+
 impl Store {
     /// Queues an event that no other write causes (a "send test") in a transaction of its own.
     pub async fn queue_event(&self, event: &OutboundEvent, now: Timestamp) -> Result<u64> {
@@ -258,11 +268,7 @@ impl Store {
             sqlx::query_scalar("SELECT url FROM webhook_subscriptions").fetch_all(&mut **tx).await?;
         let existing = urls.iter().filter(|url| counts(url)).count();
         if counts(&s.url) && u64::try_from(existing).unwrap_or(u64::MAX) >= max {
-            let to = if uncounted.is_some() { " to other systems" } else { "" };
-            return Err(StoreError::Conflict(format!(
-                "this installation already has {existing} webhooks{to} and its limit \
-                 (webhooks.max_subscriptions) is {max}; delete one or raise the limit"
-            )));
+            return Err(StoreError::Conflict(webhook_limit_reached(existing, max, uncounted.is_some())));
         }
         sqlx::query(
             "INSERT INTO webhook_subscriptions (subscription_id, name, name_key, url, secret_sealed, triggers, notes, \

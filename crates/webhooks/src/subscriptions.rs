@@ -126,11 +126,7 @@ impl Subscriptions {
             // Moving out of this installation: it now counts towards the limit.
             let counted = self.store.webhook_subscriptions().await?.iter().filter(|s| !s.url.starts_with(own)).count();
             if u64::try_from(counted).unwrap_or(u64::MAX) >= self.max {
-                return Err(SubscriptionError::Conflict(format!(
-                    "this installation already has {counted} webhooks to other systems and its limit \
-                     (webhooks.max_subscriptions) is {}; delete one or raise the limit",
-                    self.max
-                )));
+                return Err(SubscriptionError::Conflict(store::webhook_limit_reached(counted, self.max, true)));
             }
         }
         let subscription = Subscription {

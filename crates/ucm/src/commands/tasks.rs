@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::filter::UserFilter;
 use model::ids::{AccountId, FilterId, ProcessId, TaskId};
-use model::run::{ChangeStatus, Progress, RunOutcome, RunRecord, Summary};
+use model::run::{ChangeStatus, Progress, RunOutcome, RunRecord};
 use model::task::{Action, AppTarget, ExecutionLimit, Schedule, ScheduleKind, Task, Weekday};
 use tasks::{BulkInput, Preview, RunFilter, RunStart, StartedRun, TaskError, TaskInput, TaskService};
 
@@ -179,7 +179,7 @@ pub async fn runs(context: &Context, command: RunsCommand) -> anyhow::Result<()>
                         r.name.clone(),
                         output::when(Some(r.started_at)),
                         r.outcome_text(),
-                        counts(&r.summary),
+                        r.summary.users_by_result().to_string(),
                     ]
                 })
                 .collect();
@@ -404,11 +404,6 @@ async fn write_export(service: &TaskService, id: &ProcessId, out: &mut dyn std::
     Ok(())
 }
 
-/// Users by result, each counted once, adding up to those matched.
-fn counts(s: &Summary) -> String {
-    s.users_by_result().to_string()
-}
-
 fn print_record(r: &RunRecord) {
     let outcome = r.run.outcome_text();
     outln!("Run {} · {} ({}, started by {})", r.run.process_id, r.run.name, r.run.source.as_str(), r.run.started_by);
@@ -428,7 +423,7 @@ fn print_record(r: &RunRecord) {
         );
     }
     let s = &r.run.summary;
-    outln!("Users:    {}", counts(s));
+    outln!("Users:    {}", s.users_by_result());
     outln!(
         "Items:    {} groups added · {} groups removed · {} app accesses removed · {} suspended · {} restored",
         s.groups_added,
@@ -499,7 +494,7 @@ fn print_preview(p: &Preview) {
         Some(limit) => outln!("Execution limit: {limit} users."),
         None => {}
     }
-    outln!("Would be: {}", counts(&p.summary));
+    outln!("Would be: {}", p.summary.users_by_result());
     let rows: Vec<Vec<String>> = p
         .user_changes
         .iter()
