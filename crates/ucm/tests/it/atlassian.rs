@@ -4,7 +4,7 @@
 use atlassian::simulator::{SimOrg, SimSettings, Simulator};
 use testkit::{TestDb, backend_tests};
 
-use crate::connections::with_secret;
+use crate::run_with_input;
 use crate::{run, ucm};
 
 backend_tests!(an_organization_is_connected_synced_and_disconnected_from_the_cli);
@@ -30,11 +30,11 @@ async fn an_organization_is_connected_synced_and_disconnected_from_the_cli(db: T
         .unwrap()
         .to_string();
     let connect = |base: &str, key: &str, extra: &[&str]| {
-        with_secret(
+        run_with_input(
             cli(base)
                 .args(["directory", "connect", "atlassian", "--api-key-stdin", "--key-expires", &expires])
                 .args(extra),
-            &format!("{key}\n"),
+            format!("{key}\n"),
         )
     };
 
@@ -43,7 +43,7 @@ async fn an_organization_is_connected_synced_and_disconnected_from_the_cli(db: T
     assert!(!ok && err.contains("refused this key (401)"), "{err}");
     let (ok, _, err) = connect("http://127.0.0.1:9", KEY, &[]);
     assert!(!ok && err.contains("cannot reach Atlassian"), "{err}");
-    let (ok, _, err) = with_secret(
+    let (ok, _, err) = run_with_input(
         cli(&base).args(["directory", "connect", "atlassian", "--api-key-stdin", "--key-expires", "2020-01-01"]),
         KEY,
     );

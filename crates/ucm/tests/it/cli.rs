@@ -373,22 +373,7 @@ fn every_command_has_help_with_examples() {
 
 /// `ucm render` with `input` on standard input.
 fn render_stdin(dir: &std::path::Path, to: &str, input: &[u8]) -> (bool, String, String) {
-    use std::io::Write as _;
-    use std::process::Stdio;
-    let mut child = ucm(dir, None)
-        .args(["render", "--to", to])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    crate::run_with_input(ucm(dir, None).args(["render", "--to", to]), input)
 }
 
 #[test]

@@ -1,24 +1,9 @@
-use std::io::Write as _;
-use std::process::Stdio;
-
 use testkit::simulators::{ATLASSIAN_EMAIL, ATLASSIAN_TOKEN, Simulator};
 use testkit::{TestDb, backend_tests};
 
-use crate::{run, ucm};
+use crate::{run, run_with_input, ucm};
 
 backend_tests!(connections_from_the_cli_are_sealed_and_tested);
-
-/// `ucm` with the secret on standard input.
-pub fn with_secret(command: &mut std::process::Command, secret: &str) -> (bool, String, String) {
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(secret.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 async fn connections_from_the_cli_are_sealed_and_tested(db: TestDb) {
     let dir = db.dir().to_owned();
@@ -28,13 +13,13 @@ async fn connections_from_the_cli_are_sealed_and_tested(db: TestDb) {
         command.env("UCM_NETWORK__ALLOWED_NETWORKS", "127.0.0.0/8");
         command
     };
-    let (ok, out, err) = with_secret(
+    let (ok, out, err) = run_with_input(
         cli().args(["connections", "create", "--name", "Jira", "--kind", "jira", "--site", &jira.base]).args([
             "--email",
             ATLASSIAN_EMAIL,
             "--secret-stdin",
         ]),
-        &format!("{ATLASSIAN_TOKEN}\n"),
+        format!("{ATLASSIAN_TOKEN}\n"),
     );
     assert!(ok, "{err}");
     assert!(out.contains("its secret is sealed"), "{out}");

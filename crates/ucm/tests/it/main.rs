@@ -40,6 +40,17 @@ pub fn run(command: &mut Command) -> (bool, String, String) {
     (status.success(), String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
 }
 
+/// Runs a command with `input` on its standard input (a secret for `--secret-stdin`, a document
+/// to render) and returns (exit success, stdout, stderr), as [`run`] does.
+pub fn run_with_input(command: &mut Command, input: impl AsRef<[u8]>) -> (bool, String, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_ref()).unwrap();
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+}
+
 /// Writes `text` to `name` in `dir` and returns the path.
 pub fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

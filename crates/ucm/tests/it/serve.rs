@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use testkit::{TestDb, backend_tests};
 
-use crate::{run, ucm};
+use crate::{run, run_with_input, ucm};
 
 backend_tests!(
     the_demo_loop_runs_all_four_recipes,
@@ -21,7 +21,6 @@ backend_tests!(
 /// their links on the port it answers at, so the demo's own-flow webhooks are recognised as its
 /// own (not counted toward `webhooks.max_subscriptions`) and every printed link opens a page.
 async fn the_cli_beside_a_server_links_to_its_port(db: TestDb) {
-    use std::io::Write as _;
     let server = start(&db);
     assert!(!server.base.ends_with(":8080"), "the test needs a port other than the default");
     let cli = || {
@@ -29,21 +28,15 @@ async fn the_cli_beside_a_server_links_to_its_port(db: TestDb) {
         command.env("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:");
         command
     };
-    let mut create = cli()
-        .args(["webhooks", "create", "--name", "Local", "--url", "http://127.0.0.1:9000/hook"])
-        .args(["--triggers", "taskSuccess,taskFailure", "--secret-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create.stdin.take().unwrap().write_all(b"a-local-secret-of-some-length\n").unwrap();
-    let output = create.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "the demo's 4 own-flow webhooks leave room: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let (ok, _, err) = run_with_input(
+        cli().args(["webhooks", "create", "--name", "Local", "--url", "http://127.0.0.1:9000/hook"]).args([
+            "--triggers",
+            "taskSuccess,taskFailure",
+            "--secret-stdin",
+        ]),
+        "a-local-secret-of-some-length\n",
     );
+    assert!(ok, "the demo's 4 own-flow webhooks leave room: {err}");
 
     let (ok, out, err) = run(cli().args(["tasks", "run", "Onboard contractors", "--yes"]));
     assert!(ok, "{err}");

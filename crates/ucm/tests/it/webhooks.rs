@@ -3,26 +3,21 @@ use std::process::Stdio;
 
 use testkit::{TestDb, backend_tests};
 
-use crate::{run, ucm};
+use crate::{run, run_with_input, ucm};
 
 backend_tests!(webhooks_from_the_cli_keep_their_secret_sealed);
 
 async fn webhooks_from_the_cli_keep_their_secret_sealed(db: TestDb) {
     let dir = db.dir().to_owned();
     let secret = "a-secret-nobody-should-read-again";
-    let mut child = ucm(&dir, Some(&db))
-        .env("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:")
-        .args(["webhooks", "create", "--name", "Local", "--url", "http://127.0.0.1:9000/hook"])
-        .args(["--triggers", "taskSuccess,taskFailure", "--secret-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{err}");
+    let (ok, out, err) = run_with_input(
+        ucm(&dir, Some(&db))
+            .env("UCM_WEBHOOKS__ALLOWED_URL_PREFIXES", "http://127.0.0.1:")
+            .args(["webhooks", "create", "--name", "Local", "--url", "http://127.0.0.1:9000/hook"])
+            .args(["--triggers", "taskSuccess,taskFailure", "--secret-stdin"]),
+        format!("{secret}\n"),
+    );
+    assert!(ok, "{err}");
     assert!(out.contains("its secret is sealed"), "{out}");
 
     // The key that sealed it is the owner's alone; the secret is not in the database file.
